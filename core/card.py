@@ -1,0 +1,113 @@
+"""The model card: the contract that travels beside every ``.keras`` file.
+
+Input size, class names, decision threshold, preprocessing, OOD cut-offs, training data
+summary, metrics and the sha256 of the weights. Loading refuses a model whose weights do not
+match the card. No TensorFlow here, so the GUI can show a card without loading a network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelError
+from core.preprocess import PreprocessSpec
+
+POSITIVE = "COVID"
+NEGATIVE = "NOT COVID"
+NOT_ASSESSED = "NOT ASSESSED"
+INTENDED_USE = (
+    "Research use only. Not a medical device: not for diagnosis, triage or any clinical "
+    "decision. Outputs must be reviewed by a qualified clinician."
+)
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str = "seed"
+    input_size: int = 256
+    class_names: list[str] = field(default_factory=lambda: [NEGATIVE, POSITIVE])
+    threshold: float = 0.5
+    threshold_rule: str = "default 0.5 (not calibrated)"
+    preprocess: dict[str, Any] = field(default_factory=lambda: PreprocessSpec().to_dict())
+    weights_file: str = ""
+    weights_sha256: str = ""
+    ood: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    intended_use: str = INTENDED_USE
+    created: str = ""
+    notes: str = ""
+
+    @property
+    def spec(self) -> PreprocessSpec:
+        spec = PreprocessSpec.from_dict(self.preprocess)
+        if spec.size != self.input_size:
+            raise ModelError(
+                f"model card is inconsistent: input size {self.input_size}, "
+                f"preprocessing size {spec.size}"
+            )
+        return spec
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"model card is not valid JSON: {exc}") from None
+        known = set(cls.__dataclass_fields__)
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ModelError(f"model card is incomplete: {exc}") from None
+
+
+def card_path(model_path: str | Path) -> Path:
+    """``models/x.keras`` -> ``models/x.card.json``."""
+    p = Path(model_path)
+    return p.with_name(p.stem + ".card.json")
+
+
+def ood_path(model_path: str | Path) -> Path:
+    p = Path(model_path)
+    return p.with_name(p.stem + ".ood.npz")
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_card(model_path: str | Path) -> ModelCard:
+    cp = card_path(model_path)
+    if not cp.is_file():
+        raise ModelError(f"model card {cp.name} is missing beside {Path(model_path).name}")
+    return ModelCard.from_json(cp.read_text(encoding="utf-8"))
+
+
+def verify(model_path: str | Path, card: ModelCard) -> None:
+    """Refuse a weights file (or OOD file) whose sha256 differs from the card's."""
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise ModelError(f"model file not found: {model_path}")
+    actual = sha256_file(model_path)
+    if actual != card.weights_sha256:
+        raise ModelError(
+            f"model file {model_path.name} does not match its card (sha256 {actual[:12]}… "
+            f"expected {card.weights_sha256[:12]}…): refusing to load a modified model"
+        )
+    ood_file = card.ood.get("file")
+    if ood_file:
+        op = model_path.with_name(ood_file)
+        if not op.is_file() or sha256_file(op) != card.ood.get("sha256"):
+            raise ModelError(f"OOD statistics {ood_file} are missing or do not match the card")

@@ -1,0 +1,189 @@
+"""Headless command line: ``covidcxr classify | train | evaluate | --self-test``.
+
+Never prints a traceback for a user error: a one-line reason and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from core import __version__
+from core.errors import CovidCXRError
+
+
+class _Progress:
+    """A progress bar on a terminal; silent when output is redirected."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.start = time.monotonic()
+        self.last = -1
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if not self.tty:
+            return
+        rate = done / max(time.monotonic() - self.start, 1e-6)
+        if total > 0:
+            pct = int(100 * done / total)
+            if pct == self.last and done != total:
+                return
+            self.last = pct
+            bar = "#" * (pct // 4)
+            self.stream.write(f"\r[{bar:<25}] {done}/{total} {rate:5.1f} img/s ")
+        else:
+            self.stream.write(f"\r{done} {rate:5.1f} img/s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _resolve_model(arg: str | None) -> Path:
+    from core.resources import default_model_path
+
+    path = Path(arg) if arg else default_model_path()
+    if not path.is_file():
+        raise CovidCXRError(
+            f"model not found: {path}" + ("" if arg else " (the bundled model is missing)")
+        )
+    return path
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from core.discovery import iter_inputs
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise CovidCXRError(f"no such file or folder: {missing[0]}")
+    files = list(iter_inputs(args.paths))  # paths only: cheap even for 100,000 files
+    if not files:
+        raise CovidCXRError("no image files found in " + ", ".join(args.paths))
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CovidCXRError("--threshold must be between 0 and 1")
+
+    from core.export import write_csv
+    from core.inference import classify
+    from core.model import device_name, load_model
+
+    model = load_model(_resolve_model(args.model))
+    print(f"model {model.display_name} (threshold {args.threshold or model.threshold:.4f}) "
+          f"on {device_name()}", file=sys.stderr)
+    bar = _Progress()
+    t0 = time.monotonic()
+    preds = list(classify(files, model, total=len(files), threshold=args.threshold,
+                          batch_size=args.batch_size, on_progress=bar))
+    bar.close()
+    n = write_csv(args.output, preds, model.display_name)
+    elapsed = time.monotonic() - t0
+    counts: dict[str, int] = {}
+    for p in preds:
+        key = p.label if p.ok else "error"
+        counts[key] = counts.get(key, 0) + 1
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    print(f"{n} files in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} img/s): {summary}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.training import run_training_cli
+
+    return run_training_cli(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.evaluation import run_evaluate_cli
+
+    return run_evaluate_cli(args)
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    """Load the bundled model, verify its hash, classify the bundled samples."""
+    from core.discovery import iter_inputs
+    from core.inference import classify
+    from core.model import device_name, load_model
+    from core.resources import samples_dir
+
+    model = load_model(_resolve_model(args.model))
+    files = list(iter_inputs([samples_dir()]))
+    if not files:
+        raise CovidCXRError(f"no sample images in {samples_dir()}")
+    preds = list(classify(files, model))
+    bad = [p for p in preds if not p.ok]
+    for p in preds:
+        prob = "" if p.probability is None else f"{p.probability:.4f}"
+        print(f"  {p.filename:32s} {p.label:13s} {prob} {p.message}")
+    if bad:
+        print(f"FAILED: {len(bad)} sample(s) could not be read")
+        return 1
+    print(f"OK model={model.display_name} sha256={model.card.weights_sha256[:12]} "
+          f"samples={len(preds)} device={device_name()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="covidcxr",
+        description="CovidCXR: chest X-ray COVID-19 screening. Research use only, not a "
+        "medical device. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"covidcxr {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="load the bundled model, check it, classify the samples")
+    parser.add_argument("--model", help="model .keras file (default: the bundled model)")
+    sub = parser.add_subparsers(dest="command")
+
+    c = sub.add_parser("classify", help="classify files and folders into predicted.csv")
+    c.add_argument("paths", nargs="+", help="image files and/or folders (searched recursively)")
+    c.add_argument("--output", "-o", default="predicted.csv", help="CSV to write")
+    c.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
+    c.add_argument("--threshold", type=float, help="override the model card's threshold")
+    c.add_argument("--batch-size", type=int, default=32)
+    c.set_defaults(func=cmd_classify)
+
+    from core.training import add_train_arguments
+    from core.evaluation import add_evaluate_arguments
+
+    t = sub.add_parser("train", help="train a model from a dataset folder")
+    add_train_arguments(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="metrics of a model on a labelled folder")
+    add_evaluate_arguments(e)
+    e.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.self_test:
+            return cmd_self_test(args)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except CovidCXRError as exc:
+        print(f"covidcxr: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("covidcxr: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("covidcxr: error: out of memory", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"covidcxr: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""DICOM radiographs via pydicom: modality LUT, VOI LUT / windowing, MONOCHROME1 inversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.uid import UID
+
+from core.errors import DicomError, MissingCodecError
+from core.reader import MAX_PIXELS, ImageInfo, XRay, _check_budget
+
+# Which pip packages decode which compressed transfer syntaxes (pydicom's plugins).
+_CODECS: dict[str, str] = {
+    "1.2.840.10008.1.2.4.50": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Baseline
+    "1.2.840.10008.1.2.4.51": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Extended
+    "1.2.840.10008.1.2.4.57": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Lossless
+    "1.2.840.10008.1.2.4.70": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80": "pyjpegls",  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81": "pyjpegls",  # JPEG-LS Near-lossless
+    "1.2.840.10008.1.2.4.90": "pylibjpeg pylibjpeg-openjpeg",  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91": "pylibjpeg pylibjpeg-openjpeg",  # JPEG 2000
+    "1.2.840.10008.1.2.4.201": "pylibjpeg pylibjpeg-openjpeg",  # HTJ2K
+    "1.2.840.10008.1.2.4.202": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.4.203": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.5": "pylibjpeg pylibjpeg-rle",  # RLE Lossless
+}
+
+# Tags that matter to a reader of the image, shown in the metadata panel.
+_SHOWN = (
+    ("Modality", "Modality"),
+    ("ViewPosition", "View position"),
+    ("PhotometricInterpretation", "Photometric interpretation"),
+    ("BodyPartExamined", "Body part"),
+    ("BitsStored", "Bits stored"),
+    ("Manufacturer", "Manufacturer"),
+    ("StudyDate", "Study date"),
+)
+_IDENTIFYING = (
+    ("PatientName", "Patient name"),
+    ("PatientID", "Patient ID"),
+    ("PatientBirthDate", "Birth date"),
+)
+
+
+def read_dicom(path: Path, size: int) -> XRay:
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError as exc:
+        raise DicomError(f"unreadable DICOM file: {exc}") from None
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise DicomError(f"unreadable DICOM file (truncated or corrupt): {exc}") from None
+
+    if "PixelData" not in ds:
+        raise DicomError("DICOM file holds no image (no Pixel Data), e.g. a report or SR")
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    if frames > 1:
+        raise DicomError(
+            f"multi-frame DICOM ({frames} frames) is not a single radiograph; export one frame"
+        )
+    rows, cols = int(getattr(ds, "Rows", 0)), int(getattr(ds, "Columns", 0))
+    _check_budget((cols, rows))
+
+    tsyntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1")))
+    try:
+        raw = ds.pixel_array
+    except Exception as exc:  # pydicom raises RuntimeError/NotImplementedError/ValueError
+        if tsyntax.is_compressed:
+            wanted = _CODECS.get(str(tsyntax), "pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg")
+            raise MissingCodecError(
+                f"compressed DICOM ({tsyntax.name}) needs a decoder that is not installed: "
+                f"pip install {wanted}"
+            ) from None
+        raise DicomError(f"DICOM pixel data cannot be decoded (truncated or corrupt): {exc}") from None
+
+    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).upper()
+    if raw.ndim == 3 and raw.shape[-1] in (3, 4):
+        raise DicomError(f"colour DICOM ({photometric}) is not a radiograph")
+    if raw.ndim != 2:
+        raise DicomError(f"unexpected DICOM pixel layout {raw.shape}")
+    if raw.size > MAX_PIXELS:
+        raise DicomError("DICOM image is too large")
+
+    pixels = _to_unit(ds, raw)
+    if photometric == "MONOCHROME1":
+        # MONOCHROME1 stores bone dark; invert so bone is always white.
+        pixels = 1.0 - pixels
+
+    dicom_facts = {label: str(ds.get(tag, "")) for tag, label in _SHOWN if tag in ds}
+    dicom_facts["Transfer syntax"] = tsyntax.name
+    identifying = {label: str(ds.get(tag, "")) for tag, label in _IDENTIFYING if tag in ds}
+    info = ImageInfo(
+        path=str(path),
+        format="DICOM",
+        width=int(pixels.shape[1]),
+        height=int(pixels.shape[0]),
+        bit_depth=int(getattr(ds, "BitsStored", getattr(ds, "BitsAllocated", 16))),
+        mode=photometric,
+        file_size=size,
+        dicom=dicom_facts,
+        identifying=identifying,
+    )
+    return XRay(pixels=pixels.astype(np.float32), info=info)
+
+
+def _to_unit(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
+    """Stored values -> modality values -> VOI (if given) -> [0, 1]."""
+    values = apply_modality_lut(raw, ds).astype(np.float64)
+    has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
+    if has_voi:
+        try:
+            values = apply_voi_lut(values, ds, index=0).astype(np.float64)
+            bits = int(getattr(ds, "BitsStored", 16))
+            if "VOILUTSequence" in ds:
+                lut_bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+                lo, hi = 0.0, float(2**lut_bits - 1)
+            else:
+                # pydicom's windowing maps onto the full range of the stored bit depth.
+                signed = int(getattr(ds, "PixelRepresentation", 0)) == 1
+                lo = float(-(2 ** (bits - 1))) if signed else 0.0
+                hi = float(2 ** (bits - 1) - 1) if signed else float(2**bits - 1)
+            return np.clip((values - lo) / max(hi - lo, 1.0), 0.0, 1.0)
+        except (ValueError, IndexError, AttributeError, TypeError):
+            pass  # a malformed VOI falls back to the data range
+    lo, hi = np.percentile(values, [0.5, 99.5]) if values.size > 16 else (values.min(), values.max())
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.zeros(values.shape)
+    return np.clip((values - lo) / (hi - lo), 0.0, 1.0)

@@ -1,0 +1,64 @@
+"""predicted.csv: one row per input file, in input order, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable
+
+from core.inference import Prediction
+
+COLUMNS = (
+    "filename", "prediction", "probability", "label", "status", "message",
+    "ood_score", "threshold", "model", "path",
+)
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix a quote so spreadsheets show the text instead of evaluating it."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def row_for(p: Prediction, model_name: str = "") -> dict[str, str]:
+    decision = p.decision
+    return {
+        "filename": p.filename,
+        "prediction": "" if decision is None else str(decision),
+        "probability": "" if p.probability is None else f"{p.probability:.4f}",
+        "label": p.label,
+        "status": p.status,
+        "message": p.message,
+        "ood_score": "" if p.ood_score is None else f"{p.ood_score:.3f}",
+        "threshold": "" if p.threshold is None else f"{p.threshold:.4f}",
+        "model": model_name,
+        "path": p.path,
+    }
+
+
+def to_csv_text(predictions: Iterable[Prediction], model_name: str = "") -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for p in predictions:
+        row = row_for(p, model_name)
+        # Numbers are ours and safe; neutralise the free-text cells a user controls.
+        writer.writerow(
+            [neutralise(row[c]) if c in ("filename", "message", "model", "path") else row[c]
+             for c in COLUMNS]
+        )
+    return buf.getvalue()
+
+
+def write_csv(
+    path: str | os.PathLike[str], predictions: Iterable[Prediction], model_name: str = ""
+) -> int:
+    """Write predicted.csv atomically; returns the number of rows written."""
+    from core.atomic import write_text_atomic
+
+    rows = list(predictions)
+    write_text_atomic(path, to_csv_text(rows, model_name))
+    return len(rows)

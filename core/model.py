@@ -1,0 +1,186 @@
+"""The network: builders, save/load with its card, and a fast batched forward pass.
+
+Importing this module imports TensorFlow; callers on a start-up path import it lazily.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers  # noqa: E402
+
+from core.atomic import atomic_path, write_text_atomic  # noqa: E402
+from core.card import ModelCard, card_path, ood_path, read_card, sha256_file, verify  # noqa: E402
+from core.errors import ModelError  # noqa: E402
+from core.ood import OODModel  # noqa: E402
+
+#: Name of the last convolution (Grad-CAM target) and of the penultimate features (OOD).
+LAST_CONV = "conv4"
+FEATURES = "features"
+
+
+def build_seed(input_size: int = 256) -> keras.Model:
+    """The published student network, layer for layer (see DEVELOPERS brief / seed report).
+
+    Four blocks of Conv2D(64, 3x3, relu) + Dropout(0.25) + MaxPool(2), Flatten, Dense(64,
+    relu), Dropout(0.35), Dense(1, sigmoid). 'valid' padding, as in the original.
+    """
+    inputs = keras.Input((input_size, input_size, 1), name="xray")
+    x = inputs
+    for i in range(1, 5):
+        x = layers.Conv2D(64, (3, 3), activation="relu", name=f"conv{i}")(x)
+        x = layers.Dropout(0.25, name=f"drop{i}")(x)
+        x = layers.MaxPooling2D((2, 2), name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(64, activation="relu", name=FEATURES)(x)
+    x = layers.Dropout(0.35, name="drop_dense")(x)
+    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    return keras.Model(inputs, out, name="seed")
+
+
+def build_seed_gap(input_size: int = 256) -> keras.Model:
+    """Named alternative: the seed's four conv blocks with batch norm and global average
+    pooling instead of Flatten (12,544 -> 64 inputs to the dense layer), so the classifier
+    pools evidence over the lung field instead of memorising where things sit."""
+    inputs = keras.Input((input_size, input_size, 1), name="xray")
+    x = inputs
+    for i in range(1, 5):
+        x = layers.Conv2D(64, (3, 3), padding="same", use_bias=False, name=f"conv{i}_raw")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"conv{i}")(x)
+        x = layers.Dropout(0.25 if i < 4 else 0.1, name=f"drop{i}")(x)
+        x = layers.MaxPooling2D((2, 2), name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(64, activation="relu", name=FEATURES)(x)
+    x = layers.Dropout(0.35, name="drop_dense")(x)
+    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    return keras.Model(inputs, out, name="seed_gap")
+
+
+ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap}
+
+
+def build(architecture: str = "seed", input_size: int = 256) -> keras.Model:
+    try:
+        return ARCHITECTURES[architecture](input_size)
+    except KeyError:
+        raise ModelError(
+            f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def device_name() -> str:
+    """The TensorFlow device inference runs on: the GPU's name, else the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+@dataclass
+class LoadedModel:
+    """A verified network with its card and OOD statistics, ready for batched inference."""
+
+    keras_model: keras.Model
+    card: ModelCard
+    ood: OODModel | None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        feats = self.keras_model.get_layer(FEATURES).output
+        self._two_headed = keras.Model(self.keras_model.inputs, [self.keras_model.output, feats])
+        size = self.card.input_size
+        spec = tf.TensorSpec([None, size, size, 1], tf.float32)
+        self._forward = tf.function(
+            lambda x: self._two_headed(x, training=False), input_signature=[spec]
+        )
+
+    @property
+    def input_size(self) -> int:
+        return int(self.keras_model.input_shape[1])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card.threshold)
+
+    def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (N, S, S, 1) -> (P(COVID) (N,), penultimate features (N, 64))."""
+        prob, feats = self._forward(tf.convert_to_tensor(batch, tf.float32))
+        return prob.numpy().reshape(-1), feats.numpy()
+
+    @property
+    def display_name(self) -> str:
+        return self.card.name or (self.path.stem if self.path else "model")
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Load a ``.keras`` file with ``safe_mode=True`` after checking it against its card."""
+    path = Path(path)
+    card = read_card(path)
+    verify(path, card)
+    try:
+        net = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise ModelError(f"cannot load model {path.name}: {exc}") from None
+    if int(net.input_shape[1]) != card.input_size:
+        raise ModelError(
+            f"model input {net.input_shape[1]} does not match card input size {card.input_size}"
+        )
+    _ = card.spec  # consistency check
+    ood = OODModel.load(path.with_name(card.ood["file"])) if card.ood.get("file") else None
+    return LoadedModel(net, card, ood, path)
+
+
+def save_model(
+    net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None
+) -> Path:
+    """Write model, OOD statistics and card, each atomically; the card goes last.
+
+    The card names the sha256 of the files written before it, so a crash between renames
+    leaves a pair that fails verification rather than one that loads wrong weights.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelError("a model file must end in .keras")
+    with atomic_path(path, suffix=".keras") as tmp:
+        net.save(tmp)
+    card.weights_file = path.name
+    card.weights_sha256 = sha256_file(path)
+    card.input_size = int(net.input_shape[1])
+    if ood is not None:
+        op = ood_path(path)
+        with atomic_path(op, suffix=".npz") as tmp:
+            ood.save(tmp)
+        card.ood = {**card.ood, "file": op.name, "sha256": sha256_file(op),
+                    "feature_cutoff": ood.feat_cut, "thumbnail_cutoff": ood.thumb_cut}
+    if not card.created:
+        card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    write_text_atomic(card_path(path), card.to_json())
+    return path
+
+
+def copy_model(src: str | Path, dst: str | Path) -> Path:
+    """Copy a verified model (and its card and OOD file) under a new name."""
+    src, dst = Path(src), Path(dst)
+    card = read_card(src)
+    verify(src, card)
+    for s, d in ((src, dst), (ood_path(src), ood_path(dst))):
+        if s.exists():
+            with atomic_path(d, suffix=d.suffix) as tmp:
+                shutil.copyfile(s, tmp)
+    card.weights_file = dst.name
+    if card.ood.get("file"):
+        card.ood["file"] = ood_path(dst).name
+    write_text_atomic(card_path(dst), card.to_json())
+    return dst

@@ -1,0 +1,206 @@
+"""Turn a file into a grayscale X-ray: float32 pixels in [0, 1] (bone white) plus facts.
+
+One entry point, :func:`read_xray`. Raster formats go through Pillow with its
+decompression-bomb guard on; DICOM is recognised by content and handled in
+:mod:`core.dicom`. Every refusal is a :class:`core.errors.ImageReadError` subclass whose
+message says what is wrong with *this* file.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import (
+    EmptyFileError,
+    ImageTooLargeError,
+    NotAnImageError,
+    NotARadiographError,
+    TruncatedFileError,
+)
+
+#: Largest image we decode, in pixels. A 43x43 cm detector at 100 um is ~18.5 Mpx; anything
+#: far above is a decompression bomb or not an X-ray.
+MAX_PIXELS = 80_000_000
+
+# Keep Pillow's own guard on and aligned with ours (it raises at twice this value).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+#: Extensions the folder walker picks up. Reading itself goes by content, not by name.
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".tif", ".tiff", ".dcm", ".dicom", ".dic"}
+)
+
+# A colour photograph: more than this share of pixels with chroma above CHROMA_LEVEL.
+# A radiograph saved as RGB has equal channels (plus JPEG chroma noise); small coloured
+# annotations (arrows, rulers) stay well under the share.
+CHROMA_LEVEL = 0.12
+CHROMA_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """Facts about a file, for the metadata panel and the CSV. Never the patient's name."""
+
+    path: str
+    format: str
+    width: int
+    height: int
+    bit_depth: int
+    mode: str
+    file_size: int
+    dicom: dict[str, str] = field(default_factory=dict)
+    #: Identifying DICOM fields (patient name, ID, birth date); shown only on request.
+    identifying: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class XRay:
+    pixels: np.ndarray  # float32, (H, W), [0, 1], bone white
+    info: ImageInfo
+
+
+def is_dicom(path: str | os.PathLike[str]) -> bool:
+    """True when the file carries the DICOM ``DICM`` marker at byte 128 (Part 10 file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def read_xray(path: str | os.PathLike[str]) -> XRay:
+    """Read any supported file as a grayscale radiograph, or raise ``ImageReadError``."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise NotAnImageError("file not found") from None
+    except OSError as exc:
+        raise NotAnImageError(f"cannot open file: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise NotAnImageError("this is a folder, not an image file")
+    if size == 0:
+        raise EmptyFileError("empty file (0 bytes)")
+    if is_dicom(path):
+        from core.dicom import read_dicom
+
+        return read_dicom(path, size)
+    return _read_raster(path, size)
+
+
+def _read_raster(path: Path, size: int) -> XRay:
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between MAX_PIXELS and 2*MAX_PIXELS; that is a refusal for us.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                fmt = img.format or "unknown"
+                _check_budget(img.size)
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                info_mode = img.mode
+                pixels, bit_depth = _to_gray(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLargeError(
+            f"image is too large to be a radiograph (over {MAX_PIXELS // 1_000_000} megapixels)"
+        ) from None
+    except UnidentifiedImageError:
+        raise NotAnImageError(
+            "not an image file (not PNG, JPEG, BMP, TIFF or DICOM)"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        text = str(exc).lower()
+        if "truncated" in text or "broken" in text or "end of file" in text:
+            raise TruncatedFileError("file is truncated or corrupt: image data ends early") from None
+        raise TruncatedFileError(f"image data is corrupt ({exc})") from None
+    h, w = pixels.shape
+    info = ImageInfo(
+        path=str(path),
+        format=fmt,
+        width=w,
+        height=h,
+        bit_depth=bit_depth,
+        mode=info_mode,
+        file_size=size,
+    )
+    return XRay(pixels=pixels, info=info)
+
+
+def _check_budget(size: tuple[int, int]) -> None:
+    w, h = size
+    if w * h > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f"image is too large to be a radiograph ({w}x{h} = {w * h / 1e6:.0f} megapixels; "
+            f"limit {MAX_PIXELS // 1_000_000})"
+        )
+    if w < 32 or h < 32:
+        raise NotARadiographError(f"image is too small to assess ({w}x{h} pixels)")
+
+
+def _to_gray(img: Image.Image) -> tuple[np.ndarray, int]:
+    """Return float32 [0, 1] grayscale and the source bit depth; refuse colour photographs."""
+    mode = img.mode
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("LA", "PA"):
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode == "1":
+        return np.asarray(img, dtype=np.float32), 1
+    if mode == "L":
+        return np.asarray(img, dtype=np.float32) / 255.0, 8
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(img).astype(np.float32)
+        return arr / 65535.0, 16
+    if mode == "I":
+        arr = np.asarray(img).astype(np.float64)
+        # 32-bit integer containers usually hold 16-bit data (TIFF, PNG via Pillow).
+        top = 65535.0 if arr.max(initial=0) <= 65535 and arr.min(initial=0) >= 0 else None
+        return _minmax(arr) if top is None else (arr / top).astype(np.float32), 16
+    if mode == "F":
+        return _minmax(np.asarray(img, dtype=np.float64)), 32
+    if mode in ("RGBA", "RGBa"):
+        # Flatten alpha onto black, the background of a radiograph.
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        rgb = rgba[..., :3] * rgba[..., 3:4]
+        return _rgb_to_gray(rgb), 8
+    rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return _rgb_to_gray(rgb), 8
+
+
+def _rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    coloured = float(np.mean(chroma > CHROMA_LEVEL))
+    if coloured > CHROMA_SHARE:
+        raise NotARadiographError(
+            f"this is a colour picture ({coloured:.0%} of pixels coloured), not a radiograph"
+        )
+    gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.clip(gray, 0.0, 1.0).astype(np.float32)
+
+
+def _minmax(arr: np.ndarray) -> np.ndarray:
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, dtype=np.float32)
+    return ((arr - lo) / (hi - lo)).astype(np.float32)
+
+
+def describe(info: ImageInfo) -> dict[str, Any]:
+    """Flat, display-ready facts (identifying fields left out)."""
+    facts: dict[str, Any] = {
+        "File": Path(info.path).name,
+        "Format": info.format,
+        "Size": f"{info.width} x {info.height} px",
+        "Bit depth": info.bit_depth,
+        "Mode": info.mode,
+        "File size": f"{info.file_size / 1024:.0f} KiB",
+    }
+    facts.update(info.dicom)
+    return facts

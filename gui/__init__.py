@@ -1,0 +1,1 @@
+"""CovidCXR desktop application: a thin Qt skin over :mod:`core`."""
