@@ -33,6 +33,8 @@ class ModelCard:
     class_names: list[str] = field(default_factory=lambda: [NEGATIVE, POSITIVE])
     threshold: float = 0.5
     threshold_rule: str = "default 0.5 (not calibrated)"
+    #: Logistic recalibration of the network's output, fitted on validation: {"a": .., "b": ..}
+    calibration: dict[str, float] = field(default_factory=dict)
     preprocess: dict[str, Any] = field(default_factory=lambda: PreprocessSpec().to_dict())
     weights_file: str = ""
     weights_sha256: str = ""

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 from pydicom.uid import UID
 
 from core.errors import DicomError, MissingCodecError
@@ -64,19 +65,26 @@ def read_dicom(path: Path, size: int) -> XRay:
     rows, cols = int(getattr(ds, "Rows", 0)), int(getattr(ds, "Columns", 0))
     _check_budget((cols, rows))
 
+    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).upper()
+    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        # By name, before decoding: PALETTE COLOR decodes to a 2-D array of indices.
+        raise DicomError(f"colour DICOM ({photometric}) is not a radiograph")
+
     tsyntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1")))
+    if tsyntax.is_compressed and not _decoder_available(tsyntax):
+        wanted = _CODECS.get(str(tsyntax), "pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg")
+        raise MissingCodecError(
+            f"compressed DICOM ({tsyntax.name}) needs a decoder that is not installed: "
+            f"pip install {wanted}"
+        )
     try:
         raw = ds.pixel_array
     except Exception as exc:  # pydicom raises RuntimeError/NotImplementedError/ValueError
-        if tsyntax.is_compressed:
-            wanted = _CODECS.get(str(tsyntax), "pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg")
-            raise MissingCodecError(
-                f"compressed DICOM ({tsyntax.name}) needs a decoder that is not installed: "
-                f"pip install {wanted}"
-            ) from None
-        raise DicomError(f"DICOM pixel data cannot be decoded (truncated or corrupt): {exc}") from None
+        kind = f"compressed ({tsyntax.name}) " if tsyntax.is_compressed else ""
+        raise DicomError(
+            f"DICOM {kind}pixel data cannot be decoded (truncated or corrupt): {exc}"
+        ) from None
 
-    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).upper()
     if raw.ndim == 3 and raw.shape[-1] in (3, 4):
         raise DicomError(f"colour DICOM ({photometric}) is not a radiograph")
     if raw.ndim != 2:
@@ -106,28 +114,75 @@ def read_dicom(path: Path, size: int) -> XRay:
     return XRay(pixels=pixels.astype(np.float32), info=info)
 
 
+def _decoder_available(tsyntax: UID) -> bool:
+    """True when some installed pydicom plugin decodes this transfer syntax."""
+    try:
+        return bool(get_decoder(tsyntax).is_available)
+    except NotImplementedError:  # a syntax pydicom has no decoder for at all
+        return False
+
+
 def _to_unit(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
     """Stored values -> modality values -> VOI (if given) -> [0, 1]."""
     values = apply_modality_lut(raw, ds).astype(np.float64)
-    has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
-    if has_voi:
-        try:
-            values = apply_voi_lut(values, ds, index=0).astype(np.float64)
-            bits = int(getattr(ds, "BitsStored", 16))
-            if "VOILUTSequence" in ds:
-                lut_bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
-                lo, hi = 0.0, float(2**lut_bits - 1)
-            else:
-                # pydicom's windowing maps onto the full range of the stored bit depth.
-                signed = int(getattr(ds, "PixelRepresentation", 0)) == 1
-                lo = float(-(2 ** (bits - 1))) if signed else 0.0
-                hi = float(2 ** (bits - 1) - 1) if signed else float(2**bits - 1)
-            return np.clip((values - lo) / max(hi - lo, 1.0), 0.0, 1.0)
-        except (ValueError, IndexError, AttributeError, TypeError):
-            pass  # a malformed VOI falls back to the data range
+    try:
+        if ds.get("VOILUTSequence"):
+            return _apply_voi_lut(ds, values)
+        if "WindowCenter" in ds and "WindowWidth" in ds:
+            return _apply_window(ds, values)
+    except (ValueError, IndexError, AttributeError, TypeError, NotImplementedError):
+        pass  # a malformed VOI falls back to the data range
     lo, hi = np.percentile(values, [0.5, 99.5]) if values.size > 16 else (values.min(), values.max())
     if hi <= lo:
         lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         return np.zeros(values.shape)
     return np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _first(value: object) -> float:
+    """First value of a possibly multi-valued DS element (several windows may be offered)."""
+    if isinstance(value, (list, tuple, MultiValue)):
+        value = value[0]
+    return float(value)
+
+
+def _apply_window(ds: pydicom.Dataset, values: np.ndarray) -> np.ndarray:
+    """Window centre/width straight onto [0, 1] (PS3.3 C.11.2.1.2).
+
+    Done here rather than with pydicom's ``apply_windowing``, whose output range follows the
+    stored bit depth *and* the rescale slope/intercept, so it cannot be normalised without
+    repeating its bookkeeping.
+    """
+    c, w = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    func = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
+    if func == "SIGMOID":
+        if w <= 0:
+            raise ValueError("window width must be positive")
+        return 1.0 / (1.0 + np.exp(-4.0 * (values - c) / w))
+    if func == "LINEAR_EXACT":
+        if w <= 0:
+            raise ValueError("window width must be positive")
+        return np.clip((values - c) / w + 0.5, 0.0, 1.0)
+    if w < 1:
+        raise ValueError("window width must be at least 1")
+    if w == 1:
+        return (values > c - 0.5).astype(np.float64)
+    return np.clip((values - (c - 0.5)) / (w - 1) + 0.5, 0.0, 1.0)
+
+
+def _apply_voi_lut(ds: pydicom.Dataset, values: np.ndarray) -> np.ndarray:
+    """First VOI LUT of the sequence, scaled by the range of its own entries.
+
+    The descriptor's bit count is often wrong in the wild (16 declared, 12 used), so the
+    LUT's actual minimum and maximum define black and white.
+    """
+    descriptor = ds.VOILUTSequence[0].LUTDescriptor
+    entries, first = int(descriptor[0]) or 65536, int(descriptor[1])
+    # Every entry, through pydicom (which also unpacks LUT Data stored as OW bytes).
+    table = apply_voi(np.arange(first, first + entries, dtype=np.int64), ds, index=0)
+    out = apply_voi(np.rint(values).astype(np.int64), ds, index=0).astype(np.float64)
+    lo, hi = float(table.min()), float(table.max())
+    if hi <= lo:
+        raise ValueError("flat VOI LUT")
+    return np.clip((out - lo) / (hi - lo), 0.0, 1.0)

@@ -93,19 +93,25 @@ def classify(
     total: int | None = None,
     batch_size: int = 32,
     workers: int | None = None,
+    prefetch: int | None = None,
     threshold: float | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> Iterator[Prediction]:
     """Yield one :class:`Prediction` per path, in input order.
 
-    ``threshold`` overrides the card's. ``should_stop`` is polled between files; when it
-    returns True the generator stops after the files already yielded (no partial records).
+    ``paths`` is consumed lazily: at most ``prefetch`` files (default ``2 * batch_size``,
+    at least 8) are being read or waiting for the network at any time. ``threshold``
+    overrides the card's. ``should_stop`` is polled before each record; when it returns
+    True the generator ends after the records already yielded (no partial records), and
+    files not yet started are never read. ``on_progress(done, total, filename)`` is called
+    once per record, with ``total`` -1 when unknown.
     """
     spec = model.card.spec
     thr = float(model.threshold if threshold is None else threshold)
+    batch_size = max(1, int(batch_size))
     workers = workers or max(1, min(4, os.cpu_count() or 1))
-    prefetch = max(2 * batch_size, 8)
+    prefetch = max(1, prefetch if prefetch is not None else max(2 * batch_size, 8))
     ood = model.ood
     done = 0
 
@@ -127,43 +133,57 @@ def classify(
                     return
                 queue.append((str(p), pool.submit(load_one, p, spec)))
 
-        refill()
-        while queue:
-            if stopped():
-                for _, fut in queue:
-                    fut.cancel()
-                return
-            # Take up to batch_size files in order; errors pass straight through.
-            block: list[tuple[str, _Loaded | str]] = []
-            while queue and len([b for b in block if not isinstance(b[1], str)]) < batch_size:
-                path, fut = queue.popleft()
-                try:
-                    block.append((path, fut.result()))
-                except CovidCXRError as exc:
-                    block.append((path, str(exc)))
-                except MemoryError:
-                    block.append((path, "not enough memory to read this image"))
-                except Exception as exc:  # a reader bug must not end the run
-                    block.append((path, f"unexpected error reading file: {exc!r}"))
-                refill()
-            good = [b[1] for b in block if not isinstance(b[1], str)]
-            probs = feats = scores = None
-            if good:
-                batch = to_network(np.stack([g.net_input for g in good]))
-                probs, feats = model.forward(batch)
-                if ood is not None:
-                    scores = ood.score(feats, np.stack([g.thumb for g in good]))
-            k = 0
-            for path, item in block:
-                if isinstance(item, str):
-                    rec = error_record(path, item)
-                else:
-                    p = float(probs[k])
-                    s = float(scores[k]) if scores is not None else None
-                    label, msg = decide(p, thr, s)
-                    rec = Prediction(path, "ok", label, p, thr, s, msg, item.info)
-                    k += 1
-                done += 1
-                if on_progress:
-                    on_progress(done, total if total is not None else -1, rec.filename)
-                yield rec
+        try:
+            refill()
+            while queue:
+                if stopped():
+                    return
+                # Take up to batch_size readable files in order; errors pass straight through.
+                block: list[tuple[str, _Loaded | str]] = []
+                n_good = 0
+                while queue and n_good < batch_size:
+                    path, fut = queue.popleft()
+                    item = _outcome(fut)
+                    n_good += not isinstance(item, str)
+                    block.append((path, item))
+                    refill()
+                good = [item for _, item in block if not isinstance(item, str)]
+                probs = scores = None
+                if good:
+                    batch = to_network(np.stack([g.net_input for g in good]))
+                    probs, feats = model.forward(batch)
+                    if ood is not None:
+                        scores = ood.score(feats, np.stack([g.thumb for g in good]))
+                k = 0
+                for path, item in block:
+                    if stopped():
+                        return
+                    if isinstance(item, str):
+                        rec = error_record(path, item)
+                    else:
+                        p = float(probs[k])
+                        s = float(scores[k]) if scores is not None else None
+                        label, msg = decide(p, thr, s)
+                        rec = Prediction(path, "ok", label, p, thr, s, msg, item.info)
+                        k += 1
+                    done += 1
+                    if on_progress:
+                        on_progress(done, total if total is not None else -1, rec.filename)
+                    yield rec
+        finally:
+            # Stopped, abandoned (generator closed) or failed: files not started are dropped,
+            # so leaving the pool waits for at most ``workers`` reads in progress.
+            for _, fut in queue:
+                fut.cancel()
+
+
+def _outcome(fut: Future[_Loaded]) -> _Loaded | str:
+    """The loaded file, or the message of what went wrong with it."""
+    try:
+        return fut.result()
+    except CovidCXRError as exc:
+        return str(exc)
+    except MemoryError:
+        return "not enough memory to read this image"
+    except Exception as exc:  # a reader bug must not end the run
+        return f"unexpected error reading file: {exc!r}"

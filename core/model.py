@@ -22,6 +22,7 @@ from keras import layers  # noqa: E402
 from core.atomic import atomic_path, write_text_atomic  # noqa: E402
 from core.card import ModelCard, card_path, ood_path, read_card, sha256_file, verify  # noqa: E402
 from core.errors import ModelError  # noqa: E402
+from core.metrics import apply_platt  # noqa: E402
 from core.ood import OODModel  # noqa: E402
 
 #: Name of the last convolution (Grad-CAM target) and of the penultimate features (OOD).
@@ -99,7 +100,7 @@ class LoadedModel:
 
     def __post_init__(self) -> None:
         feats = self.keras_model.get_layer(FEATURES).output
-        self._two_headed = keras.Model(self.keras_model.inputs, [self.keras_model.output, feats])
+        self._two_headed = keras.Model(self.keras_model.input, [self.keras_model.output, feats])
         size = self.card.input_size
         spec = tf.TensorSpec([None, size, size, 1], tf.float32)
         self._forward = tf.function(
@@ -117,7 +118,11 @@ class LoadedModel:
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """float32 (N, S, S, 1) -> (P(COVID) (N,), penultimate features (N, 64))."""
         prob, feats = self._forward(tf.convert_to_tensor(batch, tf.float32))
-        return prob.numpy().reshape(-1), feats.numpy()
+        probs = prob.numpy().reshape(-1)
+        cal = self.card.calibration
+        if cal:
+            probs = apply_platt(probs, cal["a"], cal["b"]).astype(np.float32)
+        return probs, feats.numpy()
 
     @property
     def display_name(self) -> str:

@@ -39,10 +39,13 @@ class OODModel:
 
     def score(self, feats: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
         """OOD score per image; > 1.0 means out of distribution."""
-        return np.maximum(
+        score = np.maximum(
             self.feature_distance(feats) / self.feat_cut,
             self.thumb_residual(thumbs) / self.thumb_cut,
         )
+        # A uniform image standardises to an all-zero thumbnail: nothing to assess.
+        blank = np.all(np.abs(thumbs) < 1e-6, axis=1)
+        return np.where(blank, np.inf, score)
 
     def save(self, path: str | Path) -> None:
         with open(path, "wb") as fh:

@@ -8,6 +8,7 @@ message says what is wrong with *this* file.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from core.errors import (
     EmptyFileError,
@@ -29,8 +30,12 @@ from core.errors import (
 #: far above is a decompression bomb or not an X-ray.
 MAX_PIXELS = 80_000_000
 
-# Keep Pillow's own guard on and aligned with ours (it raises at twice this value).
+# Keep Pillow's own guard on and aligned with ours. Pillow warns above this value and raises
+# above twice it; we refuse above it (``_check_budget``), so its warning becomes an error.
+# A process-wide filter, not ``warnings.catch_warnings`` around each read: that context
+# manager is not thread-safe and files are read on a thread pool.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 #: Extensions the folder walker picks up. Reading itself goes by content, not by name.
 IMAGE_SUFFIXES = frozenset(
@@ -95,21 +100,25 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
 
 def _read_raster(path: Path, size: int) -> XRay:
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between MAX_PIXELS and 2*MAX_PIXELS; that is a refusal for us.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                fmt = img.format or "unknown"
-                _check_budget(img.size)
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                info_mode = img.mode
-                pixels, bit_depth = _to_gray(img)
+        with Image.open(path) as img:
+            fmt = img.format or "unknown"
+            # Before any pixel is decoded: Pillow's guard only refuses at twice the budget.
+            _check_budget(img.size)
+            img.load()
+            ImageOps.exif_transpose(img, in_place=True)
+            info_mode = img.mode
+            pixels, bit_depth = _to_gray(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLargeError(
             f"image is too large to be a radiograph (over {MAX_PIXELS // 1_000_000} megapixels)"
         ) from None
     except UnidentifiedImageError:
+        kind = _sniff(path)
+        if kind:
+            # A known signature that Pillow cannot parse: the header itself is cut or damaged.
+            raise TruncatedFileError(
+                f"{kind} file is truncated or corrupt: its header cannot be read"
+            ) from None
         raise NotAnImageError(
             "not an image file (not PNG, JPEG, BMP, TIFF or DICOM)"
         ) from None
@@ -131,6 +140,21 @@ def _read_raster(path: Path, size: int) -> XRay:
     return XRay(pixels=pixels, info=info)
 
 
+# File signatures of the raster formats we read, to tell "damaged PNG" from "not an image".
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _sniff(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), "")
+
+
 def _check_budget(size: tuple[int, int]) -> None:
     w, h = size
     if w * h > MAX_PIXELS:
@@ -148,41 +172,58 @@ def _to_gray(img: Image.Image) -> tuple[np.ndarray, int]:
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
-    if mode in ("LA", "PA"):
+    if mode in ("LA", "La", "PA"):
         img = img.convert("RGBA")
         mode = "RGBA"
     if mode == "1":
         return np.asarray(img, dtype=np.float32), 1
     if mode == "L":
-        return np.asarray(img, dtype=np.float32) / 255.0, 8
+        return _unit8(img), 8
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         arr = np.asarray(img).astype(np.float32)
-        return arr / 65535.0, 16
+        arr *= np.float32(1.0 / 65535.0)
+        return arr, 16
     if mode == "I":
         arr = np.asarray(img).astype(np.float64)
         # 32-bit integer containers usually hold 16-bit data (TIFF, PNG via Pillow).
-        top = 65535.0 if arr.max(initial=0) <= 65535 and arr.min(initial=0) >= 0 else None
-        return _minmax(arr) if top is None else (arr / top).astype(np.float32), 16
+        if arr.max(initial=0) <= 65535 and arr.min(initial=0) >= 0:
+            return (arr / 65535.0).astype(np.float32), 16
+        return _minmax(arr), 16
     if mode == "F":
         return _minmax(np.asarray(img, dtype=np.float64)), 32
     if mode in ("RGBA", "RGBa"):
         # Flatten alpha onto black, the background of a radiograph.
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        rgb = rgba[..., :3] * rgba[..., 3:4]
-        return _rgb_to_gray(rgb), 8
-    rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    return _rgb_to_gray(rgb), 8
+        rgba = img.convert("RGBA")
+        black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        img = Image.alpha_composite(black, rgba).convert("RGB")
+    elif mode != "RGB":
+        img = img.convert("RGB")
+    _refuse_colour(img)
+    # ITU-R 601 luma (0.299 R + 0.587 G + 0.114 B), computed by Pillow in C.
+    return _unit8(img.convert("L")), 8
 
 
-def _rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
-    coloured = float(np.mean(chroma > CHROMA_LEVEL))
+def _unit8(img: Image.Image) -> np.ndarray:
+    """8-bit image -> float32 [0, 1] in one pass (no float64 temporary)."""
+    return np.multiply(np.asarray(img), np.float32(1.0 / 255.0), dtype=np.float32)
+
+
+def _refuse_colour(rgb: Image.Image) -> None:
+    """Raise when too many pixels carry colour; works on uint8 planes, in Pillow's C code.
+
+    Chroma is max(R, G, B) - min(R, G, B); a pixel counts as coloured when its chroma
+    exceeds ``CHROMA_LEVEL`` of full scale.
+    """
+    r, g, b = rgb.split()
+    hi = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    lo = ImageChops.darker(ImageChops.darker(r, g), b)
+    hist = ImageChops.subtract(hi, lo).histogram()
+    first = math.floor(CHROMA_LEVEL * 255) + 1
+    coloured = sum(hist[first:]) / max(rgb.width * rgb.height, 1)
     if coloured > CHROMA_SHARE:
         raise NotARadiographError(
             f"this is a colour picture ({coloured:.0%} of pixels coloured), not a radiograph"
         )
-    gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.clip(gray, 0.0, 1.0).astype(np.float32)
 
 
 def _minmax(arr: np.ndarray) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""Grad-CAM heat maps: where the last convolution's activations pushed the score.
+
+Pure functions of a Keras model and one network input; they return arrays and know nothing
+of a screen. A heat map shows which regions moved *this* network's output; it is not a
+lesion map and can light up text, markers or borders the network has learned to use.
+
+TensorFlow is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from core.preprocess import crop_box
+
+#: Shown next to every heat map, in the GUI and in reports.
+HEATMAP_NOTE = (
+    "Heat map: regions whose activations moved this network's score (Grad-CAM on its last "
+    "convolution). Not a lesion map and not a diagnosis; it can highlight text, markers or "
+    "borders."
+)
+
+# keras model -> gradient model; built once per network (building costs ~10-50 ms).
+_GRAD_MODELS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _grad_model(keras_model: Any, layer: str) -> tuple[Any, Any]:
+    """A model returning (conv activations, pre-sigmoid logit source) and the final layer.
+
+    The sigmoid saturates at p ~ 0 or 1 and its gradient vanishes in float32, so we
+    differentiate the logit: the final Dense layer applied to its own input.
+    """
+    import keras
+
+    cached = _GRAD_MODELS.get(keras_model)
+    if cached is not None and cached[0] == layer:
+        return cached[1], cached[2]
+    conv = keras_model.get_layer(layer).output
+    last = keras_model.layers[-1]
+    logit_input = last.input if hasattr(last, "kernel") else None
+    outputs = [conv, logit_input if logit_input is not None else keras_model.output]
+    model = keras.Model(keras_model.inputs, outputs)
+    dense = last if logit_input is not None else None
+    _GRAD_MODELS[keras_model] = (layer, model, dense)
+    return model, dense
+
+
+def gradcam(
+    keras_model: Any, net_input: np.ndarray, layer: str = "conv4", class_index: int = 1
+) -> np.ndarray:
+    """Grad-CAM for one image: float32 (S, S) in [0, 1], zeros where nothing contributed.
+
+    ``net_input`` is the network's input, float32 (1, S, S, 1) (``core.preprocess``).
+    ``class_index`` 1 explains the evidence for the positive class, 0 for the negative.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(net_input, dtype=np.float32)
+    if x.ndim != 4 or x.shape[0] != 1 or x.shape[-1] != 1:
+        raise ValueError(f"expected one image shaped (1, S, S, 1), got {x.shape}")
+    size = x.shape[1:3]
+    model, dense = _grad_model(keras_model, layer)
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        conv, head = model(xt, training=False)
+        if dense is not None:
+            logit = tf.matmul(head, dense.kernel) + dense.bias
+        else:  # no dense head to invert: fall back to the output itself
+            logit = head
+        score = logit[:, 0] if class_index == 1 else -logit[:, 0]
+    grads = tape.gradient(score, conv)
+    weights = tf.reduce_mean(grads, axis=(1, 2))  # (1, C): channel importance
+    cam = tf.nn.relu(tf.reduce_sum(conv * weights[:, None, None, :], axis=-1))[0].numpy()
+    top = float(cam.max()) if cam.size else 0.0
+    if not np.isfinite(top) or top <= 0.0:
+        return np.zeros(size, dtype=np.float32)
+    cam = (cam / top).astype(np.float32)
+    img = Image.fromarray(cam, mode="F").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+
+
+def heatmap_box(height: int, width: int, crop: float) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) in full-image pixels where a heat map belongs: the model
+    saw only the central crop, so that is the region its heat map describes."""
+    return crop_box(height, width, crop)
+
+
+def place_heatmap(heat: np.ndarray, height: int, width: int, crop: float) -> np.ndarray:
+    """The heat map resized into its crop box of a ``height`` x ``width`` image (zeros
+    outside the box): float32 (height, width) in [0, 1]."""
+    top, left, bottom, right = heatmap_box(height, width, crop)
+    img = Image.fromarray(np.ascontiguousarray(heat, dtype=np.float32), mode="F")
+    inside = np.asarray(
+        img.resize((right - left, bottom - top), Image.Resampling.BILINEAR), dtype=np.float32
+    )
+    out = np.zeros((height, width), dtype=np.float32)
+    out[top:bottom, left:right] = np.clip(inside, 0.0, 1.0)
+    return out

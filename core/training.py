@@ -1,0 +1,373 @@
+"""Train a model from a dataset folder: the seed recipe plus what a clinician needs.
+
+Everything here is plain Python with callables for progress and cancellation; the GUI's
+training tab and the ``covidcxr train`` command are two skins over :func:`train`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.card import ModelCard
+from core.dataset import Decoded, DatasetIndex, decode, near_duplicates, scan
+from core.errors import DatasetError
+from core.preprocess import PreprocessSpec
+
+EpochFn = Callable[[dict], None]
+BatchFn = Callable[[dict], None]
+ProgressFn = Callable[[int, int, str], None]
+StopFn = Callable[[], bool]
+
+
+@dataclass
+class TrainConfig:
+    """The recipe. Defaults are the seed's; the bundled model's are in models/README.md."""
+
+    architecture: str = "seed"
+    input_size: int = 256
+    epochs: int = 100
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 10
+    min_delta: float = 0.01
+    flip: bool = True
+    strong_augment: bool = False
+    class_weights: bool = True
+    crop: float = 1.0
+    equalize: bool = False
+    seed: int = 0
+    positive: str | None = None
+    init_from: str | None = None
+    ignore_duplicates: bool = False
+    skip_unreadable: bool = False
+    min_sensitivity: float = 0.95
+    max_train_batches: int | None = None  # cap per epoch (quick experiments, tests)
+
+    @property
+    def spec(self) -> PreprocessSpec:
+        return PreprocessSpec(size=self.input_size, crop=self.crop, equalize=self.equalize)
+
+
+@dataclass
+class TrainResult:
+    keras_model: object
+    card: ModelCard
+    ood: object
+    history: dict[str, list[float]]
+    best_epoch: int
+    stopped_by_user: bool
+    val: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+
+
+def _keras_callback(on_batch: BatchFn | None, on_epoch: EpochFn | None,
+                    should_stop: StopFn | None, monitor: str = "val_loss"):
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        """Reports per batch and per epoch; stops within one batch when asked, keeping the
+        best weights seen so far (by ``monitor``)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = np.inf
+            self.best_epoch = -1
+            self.best_weights = None
+            self.stopped_by_user = False
+            self.epoch = 0
+            self.t0 = time.monotonic()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if on_batch:
+                on_batch({"epoch": self.epoch, "batch": batch,
+                          **{k: float(v) for k, v in (logs or {}).items()}})
+            if should_stop and should_stop():
+                self.stopped_by_user = True
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            value = logs.get(monitor, np.inf)
+            if value < self.best:
+                self.best, self.best_epoch = value, epoch
+                self.best_weights = self.model.get_weights()
+            if on_epoch:
+                on_epoch({"epoch": epoch, "best_epoch": self.best_epoch,
+                          "elapsed": time.monotonic() - self.t0, **logs})
+            if should_stop and should_stop():
+                self.stopped_by_user = True
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.stopped_by_user and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return ProgressCallback()
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, training: bool,
+                 weights: np.ndarray | None = None):
+    """tf.data over the uint8 cache: shuffle, augment, batch, prefetch. Floats only per batch."""
+    import tensorflow as tf
+
+    from core.augment import augment
+
+    x = images[..., None]
+    parts = (x, labels.astype(np.float32)) if weights is None else (
+        x, labels.astype(np.float32), weights.astype(np.float32))
+    ds = tf.data.Dataset.from_tensor_slices(parts)
+    if training:
+        ds = ds.shuffle(len(images), seed=cfg.seed, reshuffle_each_iteration=True)
+
+    def prep(img, *rest):
+        f = tf.cast(img, tf.float32) / 255.0
+        if training:
+            f = augment(f, flip=cfg.flip, strong=cfg.strong_augment)
+        return (f, *rest)
+
+    ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    ds = ds.batch(cfg.batch_size)
+    if training and cfg.max_train_batches:
+        ds = ds.take(cfg.max_train_batches)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict_u8(keras_model, images: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Raw P(COVID) and penultimate features for a uint8 cache (no calibration)."""
+    import keras
+
+    from core.model import FEATURES
+
+    two = keras.Model(keras_model.input, [keras_model.output,
+                                           keras_model.get_layer(FEATURES).output])
+    probs, feats = [], []
+    for i in range(0, len(images), batch_size):
+        x = images[i:i + batch_size].astype(np.float32)[..., None] / 255.0
+        p, f = two(x, training=False)
+        probs.append(np.asarray(p).reshape(-1))
+        feats.append(np.asarray(f))
+    if not probs:
+        return np.zeros(0, np.float32), np.zeros((0, 64), np.float32)
+    return np.concatenate(probs), np.concatenate(feats)
+
+
+def check_dataset(index: DatasetIndex, decoded: Decoded, cfg: TrainConfig) -> list[str]:
+    """Refuse to train on a leaky or degenerate dataset; returns warnings otherwise."""
+    problems = index.problems()
+    if problems:
+        raise DatasetError("; ".join(problems))
+    dups = near_duplicates(decoded)
+    warnings = [f"{len(decoded.unreadable)} unreadable file(s) skipped"] if decoded.unreadable else []
+    if dups:
+        listing = "; ".join(f"{a.name} ~ {b.name}" for a, b, _ in dups[:5])
+        msg = f"{len(dups)} near-duplicate image pair(s) across splits ({listing})"
+        if not cfg.ignore_duplicates:
+            raise DatasetError(msg + ": this leaks test images into training. Remove them, "
+                               "or pass --ignore-duplicates to train anyway")
+        warnings.append(msg + " (ignored on request)")
+    return warnings
+
+
+def train(
+    dataset: str | os.PathLike[str] | DatasetIndex,
+    cfg: TrainConfig,
+    *,
+    on_progress: ProgressFn | None = None,
+    on_batch: BatchFn | None = None,
+    on_epoch: EpochFn | None = None,
+    should_stop: StopFn | None = None,
+    decoded: Decoded | None = None,
+) -> TrainResult:
+    """Train, calibrate, choose the threshold, fit the OOD detector, evaluate on test."""
+    import keras
+
+    from core import evaluation
+    from core.metrics import apply_platt, choose_threshold, fit_platt
+    from core.model import build, device_name
+    from core.ood import fit_ood
+
+    t_start = time.monotonic()
+    index = dataset if isinstance(dataset, DatasetIndex) else scan(
+        dataset, positive=cfg.positive, seed=cfg.seed)
+    spec = cfg.spec
+    if decoded is None:
+        decoded = decode(index, spec, skip_unreadable=cfg.skip_unreadable,
+                         on_progress=on_progress, should_stop=should_stop)
+    warnings = check_dataset(index, decoded, cfg)
+    tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
+
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.init_from:
+        from core.model import load_model
+
+        start = load_model(cfg.init_from)
+        if start.input_size != cfg.input_size:
+            raise DatasetError(f"starting model input {start.input_size} differs from "
+                               f"{cfg.input_size}")
+        net = build(start.card.architecture, cfg.input_size)
+        net.set_weights(start.keras_model.get_weights())
+    else:
+        net = build(cfg.architecture, cfg.input_size)
+    net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                loss="binary_crossentropy",
+                metrics=["accuracy", keras.metrics.AUC(name="auc")])
+
+    weights = None
+    if cfg.class_weights:
+        n, pos = len(tr.labels), int(tr.labels.sum())
+        w = {1: n / (2.0 * max(pos, 1)), 0: n / (2.0 * max(n - pos, 1))}
+        weights = np.where(tr.labels == 1, w[1], w[0])
+    train_ds = make_dataset(tr.images, tr.labels, cfg, True, weights)
+    val_ds = make_dataset(va.images, va.labels, cfg, False)
+
+    progress_cb = _keras_callback(on_batch, on_epoch, should_stop)
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=cfg.min_delta,
+                                          patience=cfg.patience, restore_best_weights=True)
+    history = net.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0,
+                      callbacks=[progress_cb, early])
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if progress_cb.best_weights is not None and not progress_cb.stopped_by_user:
+        # EarlyStopping restores only when it fired; keep the best epoch in every case.
+        net.set_weights(progress_cb.best_weights)
+    if progress_cb.stopped_by_user and progress_cb.best_weights is None:
+        raise DatasetError("training was stopped before the first epoch finished")
+
+    if on_progress:
+        on_progress(0, 1, "calibrating and fitting the OOD detector")
+    val_raw, _ = predict_u8(net, va.images)
+    a, b = fit_platt(va.labels, val_raw)
+    val_p = apply_platt(val_raw, a, b)
+    threshold = choose_threshold(va.labels, val_p, cfg.min_sensitivity)
+    _, train_feats = predict_u8(net, tr.images)
+    ood = fit_ood(train_feats, tr.thumbs)
+
+    elapsed = time.monotonic() - t_start
+    card = ModelCard(
+        name=f"covidcxr-{cfg.architecture}-{_dt.datetime.now():%Y%m%d-%H%M}",
+        architecture=net.name if net.name in ("seed", "seed_gap") else cfg.architecture,
+        input_size=cfg.input_size,
+        threshold=float(threshold),
+        threshold_rule=(f"lowest false-positive rate with sensitivity >= {cfg.min_sensitivity}"
+                        " on the validation split (after calibration)"),
+        calibration={"method": "platt", "a": a, "b": b, "fitted_on": "validation split"},
+        preprocess=spec.to_dict(),
+        training={
+            "dataset": str(index.root),
+            "split_source": index.split_source,
+            "classes": index.classes,
+            "positive_class": index.positive,
+            "counts": index.counts(),
+            "sources": index.sources(),
+            "warnings": warnings,
+            "config": {k: v for k, v in asdict(cfg).items()},
+            "epochs_run": len(hist.get("loss", [])),
+            "best_epoch": progress_cb.best_epoch + 1,
+            "stopped_by_user": progress_cb.stopped_by_user,
+            "seconds": round(elapsed, 1),
+            "hardware": f"{device_name()}; {platform.platform()}",
+            "history": hist,
+        },
+        ood={"percentile": 99.5, "method": "max(feature Mahalanobis, thumbnail PCA residual)"
+             " / cut-off; > 1 is NOT ASSESSED"},
+    )
+    result = TrainResult(net, card, ood, hist, progress_cb.best_epoch,
+                         progress_cb.stopped_by_user)
+    # Validation metrics at the chosen threshold (what the threshold was tuned on).
+    from core.metrics import summary
+
+    result.val = summary(va.labels, val_p, threshold)
+    if len(te.labels) and len(set(te.labels.tolist())) == 2:
+        if on_progress:
+            on_progress(0, 1, "evaluating on the test split")
+        result.test = evaluation.evaluate_decoded(net, card, ood, te, index)
+    card.metrics = {"validation": _slim(result.val), "test": _slim(result.test)}
+    return result
+
+
+def _slim(m: dict) -> dict:
+    """Metrics for the card: drop the long ROC list, keep the rest."""
+    return {k: v for k, v in m.items() if k != "roc"} if m else {}
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("dataset", help="folder with one sub-folder per class (optionally "
+                   "train/val/test folders and a manifest.csv)")
+    p.add_argument("--output", "-o", required=True, help="model file to write (.keras)")
+    p.add_argument("--architecture", default=d.architecture, choices=["seed", "seed_gap"])
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    p.add_argument("--patience", type=int, default=d.patience)
+    p.add_argument("--min-delta", type=float, default=d.min_delta)
+    p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--strong-augment", action="store_true",
+                   help="contrast, gamma, blur, noise, JPEG, crop/scale, rotation")
+    p.add_argument("--no-class-weights", dest="class_weights", action="store_false")
+    p.add_argument("--crop", type=float, default=d.crop,
+                   help="central fraction of each axis the network sees (1.0 = whole image)")
+    p.add_argument("--equalize", action="store_true", help="histogram equalisation")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--positive", help="name of the positive class folder (default: *covid*)")
+    p.add_argument("--init-from", help="start from this model's weights")
+    p.add_argument("--ignore-duplicates", action="store_true")
+    p.add_argument("--skip-unreadable", action="store_true")
+    p.add_argument("--max-train-batches", type=int)
+    p.add_argument("--name", help="model name for the card")
+    p.add_argument("--notes", default="")
+
+
+def run_training_cli(args: argparse.Namespace) -> int:
+    from core.model import save_model
+
+    fields = TrainConfig.__dataclass_fields__
+    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+    out = Path(args.output)
+    if out.suffix != ".keras":
+        raise DatasetError("--output must end in .keras")
+    index = scan(args.dataset, positive=cfg.positive, seed=cfg.seed)
+    print(f"dataset {index.root} ({index.split_source}); positive class: {index.positive}")
+    for split, per in index.counts().items():
+        print(f"  {split:5s} " + "  ".join(f"{c}={n}" for c, n in per.items())
+              + f"  total={sum(per.values())}")
+
+    def epoch_line(e: dict) -> None:
+        keys = ("loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc")
+        vals = " ".join(f"{k}={e[k]:.4f}" for k in keys if k in e)
+        print(f"epoch {e['epoch'] + 1:3d} {vals} ({e['elapsed']:.0f} s)", flush=True)
+
+    def progress(done: int, total: int, msg: str) -> None:
+        print(f"  {msg}: {done}/{total}", file=sys.stderr, flush=True)
+
+    result = train(index, cfg, on_epoch=epoch_line, on_progress=progress)
+    if args.name:
+        result.card.name = args.name
+    result.card.notes = args.notes
+    save_model(result.keras_model, result.card, out, result.ood)
+    from core.evaluation import print_report
+
+    print(f"best epoch {result.best_epoch + 1}; threshold {result.card.threshold:.4f}")
+    print_report(result.test or result.val, "test" if result.test else "validation")
+    print(f"wrote {out} and {out.stem}.card.json")
+    if result.test:
+        print(json.dumps({"test_auc": result.test.get("auc"),
+                          "probe": result.test.get("probe")}, indent=None))
+    return 0
