@@ -99,8 +99,10 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
 
 
 def _read_raster(path: Path, size: int) -> XRay:
+    header_read = False
     try:
         with Image.open(path) as img:
+            header_read = True
             fmt = img.format or "unknown"
             # Before any pixel is decoded: Pillow's guard only refuses at twice the budget.
             _check_budget(img.size)
@@ -112,20 +114,22 @@ def _read_raster(path: Path, size: int) -> XRay:
         raise ImageTooLargeError(
             f"image is too large to be a radiograph (over {MAX_PIXELS // 1_000_000} megapixels)"
         ) from None
-    except UnidentifiedImageError:
+    except PermissionError:
+        raise NotAnImageError("cannot open file: permission denied") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         kind = _sniff(path)
-        if kind:
+        if not header_read and kind:
             # A known signature that Pillow cannot parse: the header itself is cut or damaged.
             raise TruncatedFileError(
                 f"{kind} file is truncated or corrupt: its header cannot be read"
             ) from None
-        raise NotAnImageError(
-            "not an image file (not PNG, JPEG, BMP, TIFF or DICOM)"
-        ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            raise NotAnImageError("not an image file (not PNG, JPEG, BMP, TIFF or DICOM)") from None
         text = str(exc).lower()
         if "truncated" in text or "broken" in text or "end of file" in text:
-            raise TruncatedFileError("file is truncated or corrupt: image data ends early") from None
+            raise TruncatedFileError(
+                "file is truncated or corrupt: image data ends early"
+            ) from None
         raise TruncatedFileError(f"image data is corrupt ({exc})") from None
     h, w = pixels.shape
     info = ImageInfo(
@@ -150,8 +154,11 @@ _SIGNATURES = (
 
 
 def _sniff(path: Path) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return ""
     return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), "")
 
 
