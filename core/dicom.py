@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
+from pydicom.pixels import apply_modality_lut, get_decoder
 from pydicom.uid import UID
 
 from core.errors import DicomError, MissingCodecError
@@ -52,10 +52,18 @@ def read_dicom(path: Path, size: int) -> XRay:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as exc:
         raise DicomError(f"unreadable DICOM file: {exc}") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # a cut or garbled file raises EOFError, struct.error, ...
         raise DicomError(f"unreadable DICOM file (truncated or corrupt): {exc}") from None
 
+    if "TransferSyntaxUID" not in ds.file_meta:
+        raise DicomError(
+            "DICOM file is truncated or corrupt: its header (file meta information) is incomplete"
+        )
     if "PixelData" not in ds:
+        # pydicom stops quietly at the end of a cut file: tell truncation from a non-image
+        # (a structured report or a key-object note has no image SOP class).
+        if len(ds) == 0 or "Rows" in ds or "BitsAllocated" in ds or _image_sop_class(ds):
+            raise DicomError("DICOM file is truncated: the image data is missing")
         raise DicomError("DICOM file holds no image (no Pixel Data), e.g. a report or SR")
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     if frames > 1:
@@ -114,6 +122,11 @@ def read_dicom(path: Path, size: int) -> XRay:
     return XRay(pixels=pixels.astype(np.float32), info=info)
 
 
+def _image_sop_class(ds: pydicom.Dataset) -> bool:
+    sop = ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID")
+    return bool(sop) and "Image Storage" in UID(str(sop)).name
+
+
 def _decoder_available(tsyntax: UID) -> bool:
     """True when some installed pydicom plugin decodes this transfer syntax."""
     try:
@@ -132,7 +145,9 @@ def _to_unit(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
             return _apply_window(ds, values)
     except (ValueError, IndexError, AttributeError, TypeError, NotImplementedError):
         pass  # a malformed VOI falls back to the data range
-    lo, hi = np.percentile(values, [0.5, 99.5]) if values.size > 16 else (values.min(), values.max())
+    lo, hi = (
+        np.percentile(values, [0.5, 99.5]) if values.size > 16 else (values.min(), values.max())
+    )
     if hi <= lo:
         lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
@@ -174,15 +189,27 @@ def _apply_window(ds: pydicom.Dataset, values: np.ndarray) -> np.ndarray:
 def _apply_voi_lut(ds: pydicom.Dataset, values: np.ndarray) -> np.ndarray:
     """First VOI LUT of the sequence, scaled by the range of its own entries.
 
-    The descriptor's bit count is often wrong in the wild (16 declared, 12 used), so the
-    LUT's actual minimum and maximum define black and white.
+    Applied here, not with pydicom's ``apply_voi``: that indexes an 8-bit LUT with 8-bit
+    integers, so any LUT of more than 256 entries wraps around. The descriptor's bit count
+    is often wrong in the wild (16 declared, 12 used), so the LUT's actual minimum and
+    maximum define black and white.
     """
-    descriptor = ds.VOILUTSequence[0].LUTDescriptor
-    entries, first = int(descriptor[0]) or 65536, int(descriptor[1])
-    # Every entry, through pydicom (which also unpacks LUT Data stored as OW bytes).
-    table = apply_voi(np.arange(first, first + entries, dtype=np.int64), ds, index=0)
-    out = apply_voi(np.rint(values).astype(np.int64), ds, index=0).astype(np.float64)
-    lo, hi = float(table.min()), float(table.max())
+    item = ds.VOILUTSequence[0]
+    descriptor = [int(v) for v in item.LUTDescriptor]
+    entries, first = descriptor[0] or 65536, descriptor[1]
+    if int(ds.get("PixelRepresentation", 0)) == 1 and first >= 32768:
+        first -= 65536  # first mapped value is signed for signed pixel data
+    data = item.LUTData
+    if isinstance(data, bytes):  # VR OW: 16-bit words
+        little = getattr(ds, "original_encoding", (None, True))[1] is not False
+        lut = np.frombuffer(data, dtype="<u2" if little else ">u2")[:entries]
+    else:
+        lut = np.asarray(data if isinstance(data, (list, MultiValue)) else [data]).ravel()
+    lut = lut.astype(np.float64)
+    if lut.size == 0:
+        raise ValueError("empty VOI LUT")
+    index = np.clip(np.rint(values) - first, 0, lut.size - 1).astype(np.intp)
+    lo, hi = float(lut.min()), float(lut.max())
     if hi <= lo:
         raise ValueError("flat VOI LUT")
-    return np.clip((out - lo) / (hi - lo), 0.0, 1.0)
+    return (lut[index] - lo) / (hi - lo)
