@@ -1,0 +1,155 @@
+"""core.card and core.model save/load: a model loads only with the card it was saved with."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.atomic import atomic_path, write_text_atomic, write_with
+from core.card import INTENDED_USE, ModelCard, card_path, ood_path, read_card, sha256_file
+from core.errors import ModelError
+
+
+@pytest.fixture
+def model_copy(tiny_model_path: Path, tmp_path: Path) -> Path:
+    """The tiny model, its card and OOD file copied where a test may damage them."""
+    for src in (tiny_model_path, card_path(tiny_model_path), ood_path(tiny_model_path)):
+        shutil.copyfile(src, tmp_path / src.name)
+    return tmp_path / tiny_model_path.name
+
+
+def test_saved_card_describes_the_model(tiny_model_path):
+    card = read_card(tiny_model_path)
+    assert card.name == "tiny-test"
+    assert card.input_size == 64
+    assert card.spec.size == 64
+    assert card.threshold == 0.5
+    assert card.weights_file == tiny_model_path.name
+    assert card.weights_sha256 == sha256_file(tiny_model_path)
+    assert card.ood["file"] == ood_path(tiny_model_path).name
+    assert card.ood["sha256"] == sha256_file(ood_path(tiny_model_path))
+    assert card.intended_use == INTENDED_USE
+    assert card.created  # ISO timestamp
+
+
+def test_load_model_round_trip(tiny_model, tiny_model_path):
+    assert tiny_model.input_size == 64
+    assert tiny_model.threshold == 0.5
+    assert tiny_model.display_name == "tiny-test"
+    assert tiny_model.ood is not None
+    probs, feats = tiny_model.forward(np.zeros((3, 64, 64, 1), np.float32))
+    assert probs.shape == (3,) and feats.shape == (3, 64)
+    assert np.all((probs > 0) & (probs < 1))
+
+
+def test_modified_weights_are_refused(model_copy):
+    from core.model import load_model
+
+    data = bytearray(model_copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model_copy.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(model_copy)
+
+
+def test_modified_ood_statistics_are_refused(model_copy):
+    from core.model import load_model
+
+    with open(ood_path(model_copy), "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match=r"OOD statistics .* do not match the card"):
+        load_model(model_copy)
+
+
+def test_missing_card_is_refused(model_copy):
+    from core.model import load_model
+
+    card_path(model_copy).unlink()
+    with pytest.raises(ModelError, match=r"model card tiny\.card\.json is missing"):
+        load_model(model_copy)
+
+
+def test_missing_model_file_is_refused(model_copy):
+    from core.model import load_model
+
+    model_copy.unlink()
+    with pytest.raises(ModelError, match="model file not found"):
+        load_model(model_copy)
+
+
+def test_card_that_is_not_json(model_copy):
+    card_path(model_copy).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="model card is not valid JSON"):
+        read_card(model_copy)
+
+
+def test_card_with_inconsistent_sizes(tmp_path):
+    card = ModelCard(name="x", input_size=64, preprocess={"size": 128})
+    with pytest.raises(ModelError, match="input size 64, preprocessing size 128"):
+        _ = card.spec
+
+
+def test_card_json_round_trip_ignores_unknown_fields():
+    card = ModelCard(name="m", threshold=0.37, metrics={"auc": 0.9})
+    data = json.loads(card.to_json())
+    data["added_by_a_later_version"] = 1
+    back = ModelCard.from_json(json.dumps(data))
+    assert back == card
+
+
+def test_save_model_needs_keras_suffix(tmp_path):
+    from core.model import build, save_model
+
+    with pytest.raises(ModelError, match=r"must end in \.keras"):
+        save_model(build("seed", 64), ModelCard(name="x", input_size=64), tmp_path / "m.h5")
+
+
+def test_failed_save_leaves_the_previous_model_intact(model_copy, monkeypatch):
+    """A crash while writing the new weights must not damage the working model."""
+    import keras
+
+    from core.model import build, load_model, save_model
+
+    before = {p: p.read_bytes() for p in model_copy.parent.iterdir()}
+
+    def broken_save(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", broken_save)
+    card = ModelCard(name="new", input_size=64, preprocess={"size": 64})
+    with pytest.raises(OSError, match="disk full"):
+        save_model(build("seed", 64), card, model_copy)
+    after = {p: p.read_bytes() for p in model_copy.parent.iterdir()}
+    assert after == before  # same files, same bytes, no temporary left behind
+    monkeypatch.undo()
+    assert load_model(model_copy).display_name == "tiny-test"
+
+
+def test_atomic_writer_failure_keeps_old_file(tmp_path):
+    target = tmp_path / "predicted.csv"
+    target.write_text("old contents\n", encoding="utf-8")
+
+    def failing(tmp: Path) -> None:
+        tmp.write_text("new, but only half", encoding="utf-8")
+        raise RuntimeError("writer crashed")
+
+    with pytest.raises(RuntimeError, match="writer crashed"):
+        write_with(target, failing)
+    assert target.read_text(encoding="utf-8") == "old contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["predicted.csv"]
+
+
+def test_atomic_write_replaces_and_creates_folders(tmp_path):
+    target = tmp_path / "new" / "dir" / "out.txt"
+    write_text_atomic(target, "a\r\nb\n")
+    assert target.read_bytes() == b"a\r\nb\n"  # newline="" keeps what was given
+    with atomic_path(target) as tmp:
+        tmp.write_text("c", encoding="utf-8")
+        assert target.read_bytes() == b"a\r\nb\n"  # not replaced yet
+    assert target.read_text(encoding="utf-8") == "c"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
