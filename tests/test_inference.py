@@ -1,0 +1,211 @@
+"""core.inference.classify: order, error records, cancel, progress, bounded memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import inference
+from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.inference import Prediction, classify, decide, error_record, load_one
+from core.ood import OOD_MESSAGE
+from core.preprocess import to_network
+
+
+@pytest.fixture
+def mixed_folder(tmp_path, sample_images) -> list[Path]:
+    """Good radiographs with bad files between them, in a fixed order."""
+    text = tmp_path / "notes.png"
+    text.write_text("not an image\n" * 10)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(photo)
+    missing = tmp_path / "gone.png"
+    a, b, c = sample_images[:3]
+    return [a, text, b, empty, photo, c, missing]
+
+
+def expected_probability(model, path: Path) -> float:
+    loaded = load_one(path, model.card.spec)
+    probs, _ = model.forward(to_network(loaded.net_input[None]))
+    return float(probs[0])
+
+
+def test_order_and_error_records(tiny_model, mixed_folder):
+    preds = list(classify(mixed_folder, tiny_model, batch_size=2))
+    assert [p.path for p in preds] == [str(p) for p in mixed_folder]
+    assert [p.status for p in preds] == ["ok", "error", "ok", "error", "error", "ok", "error"]
+    messages = [p.message for p in preds]
+    assert messages[1].startswith("not an image file")
+    assert messages[3] == "empty file (0 bytes)"
+    assert "colour picture" in messages[4]
+    assert messages[6] == "file not found"
+    for p in preds:
+        if p.ok:
+            assert p.probability == pytest.approx(
+                expected_probability(tiny_model, Path(p.path)), abs=1e-5
+            )
+            assert p.threshold == 0.5
+            assert p.label == (POSITIVE if p.probability >= 0.5 else NEGATIVE)
+            assert p.ood_score is not None and p.ood_score < 1.0
+            assert p.info is not None and p.info.width == 256
+        else:
+            assert p.label == NOT_ASSESSED
+            assert p.probability is None and p.decision is None and p.info is None
+
+
+def test_batch_size_does_not_change_results(tiny_model, sample_images):
+    one = [p.probability for p in classify(sample_images, tiny_model, batch_size=1)]
+    many = [p.probability for p in classify(sample_images, tiny_model, batch_size=32)]
+    np.testing.assert_allclose(one, many, atol=1e-5)
+
+
+def test_threshold_override(tiny_model, sample_images):
+    assert {p.label for p in classify(sample_images, tiny_model, threshold=0.0)} == {POSITIVE}
+    high = list(classify(sample_images, tiny_model, threshold=1.0))
+    assert {p.label for p in high} == {NEGATIVE}
+    assert {p.threshold for p in high} == {1.0}
+    assert {p.decision for p in high} == {0}
+
+
+def test_blank_image_is_not_assessed(tiny_model, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (300, 300), 128).save(blank)
+    (pred,) = classify([blank], tiny_model)
+    assert pred.status == "ok"
+    assert pred.label == NOT_ASSESSED
+    assert pred.message == OOD_MESSAGE
+    assert pred.ood_score > 1.0
+    assert pred.probability is not None  # computed, but not turned into a verdict
+
+
+def test_results_are_frozen(tiny_model, sample_images):
+    pred = next(iter(classify(sample_images[:1], tiny_model)))
+    assert isinstance(pred, Prediction)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pred.label = POSITIVE  # type: ignore[misc]
+    assert pred.filename == sample_images[0].name
+
+
+def test_progress_callback(tiny_model, mixed_folder):
+    calls = []
+    list(
+        classify(
+            mixed_folder,
+            tiny_model,
+            total=len(mixed_folder),
+            batch_size=2,
+            on_progress=lambda d, t, m: calls.append((d, t, m)),
+        )
+    )
+    assert calls == [(k + 1, 7, p.name) for k, p in enumerate(mixed_folder)]
+    unknown = []
+    list(classify(mixed_folder[:2], tiny_model, on_progress=lambda d, t, m: unknown.append(t)))
+    assert unknown == [-1, -1]
+
+
+def test_should_stop_ends_after_the_records_already_yielded(tiny_model, sample_images):
+    paths = sample_images * 10  # 30 files, one batch of 32
+    got: list[Prediction] = []
+    for pred in classify(paths, tiny_model, should_stop=lambda: len(got) >= 4):
+        got.append(pred)
+    assert len(got) == 4  # polled before each record, not only between batches
+    assert [p.path for p in got] == [str(p) for p in paths[:4]]
+
+
+def test_stop_before_start_reads_nothing(tiny_model, sample_images, monkeypatch):
+    reads = []
+    real = inference.load_one
+    monkeypatch.setattr(inference, "load_one", lambda p, s: reads.append(p) or real(p, s))
+    assert (
+        list(
+            classify(
+                sample_images * 50, tiny_model, should_stop=lambda: True, workers=1, prefetch=4
+            )
+        )
+        == []
+    )
+    assert len(reads) <= 4  # only what was already queued, and queued work is cancelled
+
+
+class CountingPaths:
+    """An endless-looking lazy source of paths that counts how many were taken."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path, self.n, self.taken = path, n, 0
+
+    def __iter__(self):
+        for _ in range(self.n):
+            self.taken += 1
+            yield self.path
+
+
+def test_paths_are_consumed_lazily_and_in_flight_work_is_bounded(tiny_model, sample_images):
+    source = CountingPaths(sample_images[0], 500)
+    batch, prefetch = 4, 8
+    yielded = 0
+    peak = 0
+    for _ in classify(source, tiny_model, batch_size=batch, prefetch=prefetch):
+        yielded += 1
+        peak = max(peak, source.taken - yielded)
+        if yielded == 1:
+            # After the first record only a bounded window was read, not all 500 files.
+            assert source.taken <= prefetch + batch
+    assert yielded == 500 and source.taken == 500
+    # Files taken but not yet handed out: the prefetch window plus the batch in hand.
+    assert peak <= prefetch + batch
+
+
+def test_abandoned_generator_cancels_queued_reads(tiny_model, sample_images, monkeypatch):
+    reads = []
+    lock = threading.Lock()
+    real = inference.load_one
+
+    def counting(p, s):
+        with lock:
+            reads.append(p)
+        return real(p, s)
+
+    monkeypatch.setattr(inference, "load_one", counting)
+    gen = classify(sample_images * 100, tiny_model, batch_size=2, prefetch=6, workers=1)
+    next(gen)
+    gen.close()
+    settled = len(reads)
+    assert settled <= 6 + 2
+    assert len(reads) == settled  # nothing keeps reading after close()
+
+
+def test_reader_bug_becomes_an_error_record(tiny_model, sample_images, monkeypatch):
+    real = inference.load_one
+
+    def flaky(p, s):
+        if Path(p) == sample_images[1]:
+            raise KeyError("bug")
+        return real(p, s)
+
+    monkeypatch.setattr(inference, "load_one", flaky)
+    preds = list(classify(sample_images, tiny_model))
+    assert [p.status for p in preds] == ["ok", "error", "ok"]
+    assert preds[1].message == "unexpected error reading file: KeyError('bug')"
+
+
+def test_empty_input(tiny_model):
+    assert list(classify([], tiny_model)) == []
+
+
+def test_decide():
+    assert decide(0.5, 0.5, None) == (POSITIVE, "")
+    assert decide(0.49, 0.5, 0.99) == (NEGATIVE, "")
+    assert decide(0.99, 0.5, 1.01) == (NOT_ASSESSED, OOD_MESSAGE)
+
+
+def test_error_record():
+    rec = error_record(Path("/x/y.png"), "empty file (0 bytes)")
+    assert (rec.status, rec.label, rec.filename, rec.ok) == ("error", NOT_ASSESSED, "y.png", False)
