@@ -1,4 +1,4 @@
-"""predicted.csv: one row per input file, in input order, written atomically."""
+"""predicted.csv: one row per input file, in input order, written atomically (UTF-8, CRLF)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from collections.abc import Iterable
 from core.inference import Prediction
 
 COLUMNS = (
-    "filename", "prediction", "probability", "label", "status", "message",
-    "ood_score", "threshold", "model", "path",
+    "filename",
+    "prediction",
+    "probability",
+    "label",
+    "status",
+    "message",
+    "ood_score",
+    "threshold",
+    "model",
+    "path",
 )
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -41,14 +49,18 @@ def row_for(p: Prediction, model_name: str = "") -> dict[str, str]:
 
 def to_csv_text(predictions: Iterable[Prediction], model_name: str = "") -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # CRLF as RFC 4180 and spreadsheets expect; it also makes the writer quote a cell holding
+    # a bare CR (legal in a file name), which with "\n" it would write raw, splitting the row.
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for p in predictions:
         row = row_for(p, model_name)
         # Numbers are ours and safe; neutralise the free-text cells a user controls.
         writer.writerow(
-            [neutralise(row[c]) if c in ("filename", "message", "model", "path") else row[c]
-             for c in COLUMNS]
+            [
+                neutralise(row[c]) if c in ("filename", "message", "model", "path") else row[c]
+                for c in COLUMNS
+            ]
         )
     return buf.getvalue()
 
