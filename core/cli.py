@@ -58,26 +58,41 @@ def _resolve_model(arg: str | None) -> Path:
 def cmd_classify(args: argparse.Namespace) -> int:
     from core.discovery import iter_inputs
 
+    # Every user error is found before TensorFlow is imported, so it is reported at once
+    # and on one line (TensorFlow writes its own start-up lines to stderr).
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CovidCXRError("--threshold must be between 0 and 1")
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise CovidCXRError(f"no such file or folder: {missing[0]}")
     files = list(iter_inputs(args.paths))  # paths only: cheap even for 100,000 files
     if not files:
         raise CovidCXRError("no image files found in " + ", ".join(args.paths))
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise CovidCXRError("--threshold must be between 0 and 1")
+    model_path = _resolve_model(args.model)
+    _check_model(model_path)
 
     from core.export import write_csv
     from core.inference import classify
     from core.model import device_name, load_model
 
-    model = load_model(_resolve_model(args.model))
-    print(f"model {model.display_name} (threshold {args.threshold or model.threshold:.4f}) "
-          f"on {device_name()}", file=sys.stderr)
+    model = load_model(model_path)
+    threshold = model.threshold if args.threshold is None else args.threshold
+    print(
+        f"model {model.display_name} (threshold {threshold:.4f}) on {device_name()}",
+        file=sys.stderr,
+    )
     bar = _Progress()
     t0 = time.monotonic()
-    preds = list(classify(files, model, total=len(files), threshold=args.threshold,
-                          batch_size=args.batch_size, on_progress=bar))
+    preds = list(
+        classify(
+            files,
+            model,
+            total=len(files),
+            threshold=args.threshold,
+            batch_size=args.batch_size,
+            on_progress=bar,
+        )
+    )
     bar.close()
     n = write_csv(args.output, preds, model.display_name)
     elapsed = time.monotonic() - t0
@@ -89,6 +104,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     print(f"{n} files in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} img/s): {summary}")
     print(f"wrote {args.output}")
     return 0
+
+
+def _check_model(path: Path) -> None:
+    """Card present and hashes matching, checked without TensorFlow (load_model re-checks)."""
+    from core.card import read_card, verify
+
+    verify(path, read_card(path))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -110,7 +132,9 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     from core.model import device_name, load_model
     from core.resources import samples_dir
 
-    model = load_model(_resolve_model(args.model))
+    model_path = _resolve_model(args.model)
+    _check_model(model_path)
+    model = load_model(model_path)
     files = list(iter_inputs([samples_dir()]))
     if not files:
         raise CovidCXRError(f"no sample images in {samples_dir()}")
@@ -122,9 +146,18 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     if bad:
         print(f"FAILED: {len(bad)} sample(s) could not be read")
         return 1
-    print(f"OK model={model.display_name} sha256={model.card.weights_sha256[:12]} "
-          f"samples={len(preds)} device={device_name()}")
+    print(
+        f"OK model={model.display_name} sha256={model.card.weights_sha256[:12]} "
+        f"samples={len(preds)} device={device_name()}"
+    )
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
         "medical device. With no command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"covidcxr {__version__}")
-    parser.add_argument("--self-test", action="store_true",
-                        help="load the bundled model, check it, classify the samples")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load the bundled model, check it, classify the samples",
+    )
     parser.add_argument("--model", help="model .keras file (default: the bundled model)")
     sub = parser.add_subparsers(dest="command")
 
@@ -144,11 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", "-o", default="predicted.csv", help="CSV to write")
     c.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
     c.add_argument("--threshold", type=float, help="override the model card's threshold")
-    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--batch-size", type=_positive_int, default=32)
     c.set_defaults(func=cmd_classify)
 
-    from core.training import add_train_arguments
     from core.evaluation import add_evaluate_arguments
+    from core.training import add_train_arguments
 
     t = sub.add_parser("train", help="train a model from a dataset folder")
     add_train_arguments(t)

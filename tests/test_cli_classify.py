@@ -1,0 +1,189 @@
+"""End to end: ``python -m gui.launcher classify`` in a subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from core.card import card_path, ood_path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [sys.executable, "-m", "gui.launcher", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def write_dicom(path: Path) -> None:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = 96, 80, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = np.linspace(0, 4095, 96 * 80).astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture
+def folder(tmp_path, sample_images) -> Path:
+    """Good and bad files mixed; the walker sorts names and visits sub-folders after files."""
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    shutil.copyfile(sample_images[0], root / "a_first.png")
+    (root / "b_notes.png").write_text("not an image\n")
+    shutil.copyfile(sample_images[1], root / "c_second.png")
+    (root / "d_empty.jpg").write_bytes(b"")
+    (root / "e_readme.txt").write_text("skipped: not an image name\n")
+    (root / ".hidden.png").write_text("skipped: hidden\n")
+    shutil.copyfile(sample_images[2], root / "sub" / "f_third.png")
+    write_dicom(root / "sub" / "IM0001")  # no extension: found by content
+    return root
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_classify_folder_writes_one_row_per_file_in_order(folder, tiny_model_path, tmp_path):
+    out = tmp_path / "results" / "out.csv"
+    proc = run_cli(
+        "classify", str(folder), "--output", str(out), "--model", str(tiny_model_path), cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"wrote {out}" in proc.stdout
+    assert proc.stdout.startswith("6 files in ")
+    assert "4 NOT COVID, 2 error" in proc.stdout
+
+    rows = read_rows(out)
+    # Sorted by name (code-point order, so upper case first), sub-folders after files.
+    assert [r["filename"] for r in rows] == [
+        "a_first.png",
+        "b_notes.png",
+        "c_second.png",
+        "d_empty.jpg",
+        "IM0001",
+        "f_third.png",
+    ]
+    assert [r["status"] for r in rows] == ["ok", "error", "ok", "error", "ok", "ok"]
+    assert rows[4]["probability"] != ""  # the DICOM was read
+    assert rows[1]["message"] == "not an image file (not PNG, JPEG, BMP, TIFF or DICOM)"
+    assert rows[3]["message"] == "empty file (0 bytes)"
+    for r in rows:
+        assert r["path"] == str(
+            folder / ("sub/" if r["filename"] in ("f_third.png", "IM0001") else "") / r["filename"]
+        )
+        assert r["model"] == "tiny-test"
+        if r["status"] == "ok":
+            p = float(r["probability"])
+            assert 0.0 < p < 1.0 and len(r["probability"]) == 6  # 4 decimals
+            assert r["prediction"] == ("1" if p >= 0.5 else "0")
+            assert r["label"] == ("COVID" if p >= 0.5 else "NOT COVID")
+            assert r["threshold"] == "0.5000"
+            assert r["message"] == ""
+        else:
+            assert r["prediction"] == r["probability"] == ""
+            assert r["label"] == "NOT ASSESSED"
+
+
+def test_threshold_zero_is_honoured(folder, tiny_model_path, tmp_path):
+    out = tmp_path / "t0.csv"
+    proc = run_cli(
+        "classify",
+        str(folder / "a_first.png"),
+        str(folder / "c_second.png"),
+        "--threshold",
+        "0",
+        "--output",
+        str(out),
+        "--model",
+        str(tiny_model_path),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "(threshold 0.0000)" in proc.stderr
+    rows = read_rows(out)
+    assert [(r["filename"], r["prediction"], r["threshold"]) for r in rows] == [
+        ("a_first.png", "1", "0.0000"),
+        ("c_second.png", "1", "0.0000"),
+    ]
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("covidcxr: error: ")
+    return lines[0]
+
+
+def test_missing_path(tiny_model_path, tmp_path):
+    proc = run_cli("classify", "nowhere", "--model", str(tiny_model_path), cwd=tmp_path)
+    assert one_line_error(proc) == "covidcxr: error: no such file or folder: nowhere"
+    assert not (tmp_path / "predicted.csv").exists()
+
+
+def test_folder_without_images(tiny_model_path, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("nothing to see\n")
+    proc = run_cli("classify", "empty", "--model", str(tiny_model_path), cwd=tmp_path)
+    assert one_line_error(proc) == "covidcxr: error: no image files found in empty"
+
+
+def test_missing_model(folder, tmp_path):
+    proc = run_cli("classify", str(folder), "--model", "missing.keras", cwd=tmp_path)
+    assert one_line_error(proc) == "covidcxr: error: model not found: missing.keras"
+
+
+def test_tampered_model(folder, tiny_model_path, tmp_path):
+    bad = tmp_path / "model"
+    bad.mkdir()
+    for src in (tiny_model_path, card_path(tiny_model_path), ood_path(tiny_model_path)):
+        shutil.copyfile(src, bad / src.name)
+    with open(bad / tiny_model_path.name, "ab") as fh:
+        fh.write(b"\0")
+    proc = run_cli(
+        "classify", str(folder), "--model", str(bad / tiny_model_path.name), cwd=tmp_path
+    )
+    assert "does not match its card" in one_line_error(proc)
+
+
+def test_bad_threshold(folder, tiny_model_path, tmp_path):
+    proc = run_cli(
+        "classify", str(folder), "--threshold", "1.5", "--model", str(tiny_model_path), cwd=tmp_path
+    )
+    assert one_line_error(proc) == "covidcxr: error: --threshold must be between 0 and 1"
+
+
+def test_self_test_classifies_the_bundled_samples(tiny_model_path, tmp_path):
+    proc = run_cli("--self-test", "--model", str(tiny_model_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1].startswith("OK model=tiny-test sha256=")
+    assert "samples=6" in lines[-1]
+    assert len(lines) == 7  # one line per sample, then the verdict
