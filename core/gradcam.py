@@ -19,9 +19,8 @@ from core.preprocess import crop_box
 
 #: Shown next to every heat map, in the GUI and in reports.
 HEATMAP_NOTE = (
-    "Heat map: regions whose activations moved this network's score (Grad-CAM on its last "
-    "convolution). Not a lesion map and not a diagnosis; it can highlight text, markers or "
-    "borders."
+    "Heat map (Grad-CAM): where this network looked for its score. Not a lesion map and "
+    "not a diagnosis; it can light up text, markers or borders."
 )
 
 # keras model -> gradient model; built once per network (building costs ~10-50 ms).

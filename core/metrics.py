@@ -26,7 +26,7 @@ def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
     y = np.asarray(y).astype(int)
-    if y.min(initial=0) == y.max(initial=0):
+    if y.size == 0 or y.min() == y.max():
         return float("nan")
     fpr, tpr, _ = roc_curve(y, p)
     return float(np.trapezoid(tpr, fpr))
@@ -116,21 +116,37 @@ def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50
     return out
 
 
-def fit_platt(y: np.ndarray, p: np.ndarray, iters: int = 200) -> tuple[float, float]:
-    """Logistic recalibration p' = sigmoid(a * logit(p) + b), fitted by Newton's method on
-    log-loss. Class weights in training shift probabilities; this restores calibration."""
+def fit_platt(y: np.ndarray, p: np.ndarray, iters: int = 100) -> tuple[float, float]:
+    """Logistic recalibration p' = sigmoid(a * logit(p) + b), fitted on log-loss by Newton's
+    method with step halving (plain Newton overshoots when the scores are overconfident).
+    Class weights in training shift probabilities; this restores calibration."""
     y = np.asarray(y, dtype=np.float64)
     z = logit(np.asarray(p, dtype=np.float64))
+
+    def loss(a: float, b: float) -> float:
+        q = np.clip(_sigmoid(a * z + b), 1e-12, 1 - 1e-12)
+        return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
     a, b = 1.0, 0.0
+    current = loss(a, b)
     for _ in range(iters):
-        q = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        q = _sigmoid(a * z + b)
         g = np.array([np.sum((q - y) * z), np.sum(q - y)])
         w = q * (1 - q) + 1e-9
         h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-        h += np.eye(2) * 1e-6
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
+        step = np.linalg.solve(h + np.eye(2) * 1e-6, g)
+        t = 1.0
+        while t > 1e-6:
+            na, nb = a - t * step[0], b - t * step[1]
+            new = loss(na, nb)
+            if new <= current:
+                break
+            t *= 0.5
+        else:
+            break
+        converged = current - new < 1e-12
+        a, b, current = na, nb, new
+        if converged:
             break
     return float(a), float(b)
 
@@ -140,5 +156,9 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
+
+
 def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(a * logit(np.asarray(p, dtype=np.float64)) + b)))
+    return _sigmoid(a * logit(np.asarray(p, dtype=np.float64)) + b)

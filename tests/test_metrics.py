@@ -1,0 +1,92 @@
+"""Metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.metrics import (
+    apply_platt,
+    at_threshold,
+    calibration,
+    choose_threshold,
+    fit_platt,
+    roc_auc,
+    roc_curve,
+    summary,
+)
+
+
+def test_auc_perfect_random_and_inverted():
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(y, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    assert roc_auc(y, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
+    # All scores tied: the ROC is the diagonal.
+    assert roc_auc(y, np.full(4, 0.5)) == pytest.approx(0.5)
+    # Hand count: 3 of 4 positive/negative pairs ordered correctly.
+    assert roc_auc(y, np.array([0.1, 0.6, 0.5, 0.9])) == pytest.approx(0.75)
+
+
+def test_auc_undefined_with_one_class():
+    assert math.isnan(roc_auc(np.ones(5), np.linspace(0, 1, 5)))
+
+
+def test_roc_curve_endpoints():
+    fpr, tpr, thr = roc_curve(np.array([0, 1, 0, 1]), np.array([0.2, 0.7, 0.4, 0.9]))
+    assert (fpr[0], tpr[0]) == (0.0, 0.0) and (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    assert np.all(np.diff(thr[1:]) < 0)
+
+
+def test_confusion_and_rates():
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.2, 0.6, 0.1, 0.1, 0.1, 0.3, 0.4])
+    m = at_threshold(y, p, 0.5)
+    assert m["confusion"] == {"tp": 3, "fp": 1, "tn": 5, "fn": 1}
+    assert m["sensitivity"] == pytest.approx(0.75)
+    assert m["specificity"] == pytest.approx(5 / 6)
+    assert m["precision"] == pytest.approx(0.75)
+    assert m["f1"] == pytest.approx(0.75)
+    assert m["accuracy"] == pytest.approx(0.8)
+
+
+def test_threshold_is_sensitivity_first():
+    y = np.array([1] * 20 + [0] * 20)
+    p = np.r_[np.linspace(0.3, 1.0, 20), np.linspace(0.0, 0.6, 20)]
+    t = choose_threshold(y, p, 0.95)
+    m = at_threshold(y, p, t)
+    assert m["sensitivity"] >= 0.95
+    # Any higher threshold would lose sensitivity below the minimum.
+    higher = p[p > t].min()
+    assert at_threshold(y, p, higher)["sensitivity"] < 0.95
+
+
+def test_calibration_ece():
+    p = np.array([0.05] * 10 + [0.95] * 10)
+    y = np.array([0] * 10 + [1] * 10)
+    assert calibration(y, p)["ece"] == pytest.approx(0.05)
+    badly = calibration(np.array([0] * 10 + [1] * 10), np.full(20, 0.9))
+    assert badly["ece"] == pytest.approx(0.4)
+    assert sum(r["count"] for r in badly["reliability"]) == 20
+
+
+def test_platt_recalibrates_overconfident_scores():
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 2, 4000)
+    true_p = np.where(group == 1, 0.7, 0.3)  # the truth: 70% / 30%
+    over = np.where(group == 1, 0.97, 0.03)  # an overconfident model
+    y = (rng.random(4000) < true_p).astype(int)
+    a, b = fit_platt(y, over)
+    fixed = apply_platt(over, a, b)
+    assert calibration(y, fixed)["ece"] < 0.03 < calibration(y, over)["ece"]
+
+
+def test_summary_has_everything_evaluate_prints():
+    y = np.array([0, 1] * 10)
+    p = np.linspace(0, 1, 20)
+    s = summary(y, p, 0.5)
+    for key in ("auc", "accuracy", "precision", "sensitivity", "specificity", "f1",
+                "confusion", "roc", "ece", "reliability", "n"):
+        assert key in s
+    assert s["n"] == 20 and s["positives"] == 10

@@ -1,0 +1,74 @@
+"""Training end to end on a tiny dataset: history, stop, card, calibration, OOD, probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.dataset import scan
+from core.errors import DatasetError
+from core.training import TrainConfig, train
+from tests.test_dataset import make_dataset
+
+pytestmark = pytest.mark.slow
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = dict(input_size=32, epochs=3, batch_size=8, patience=5, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def tiny_ds(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("ds") / "data", per_class=16)
+
+
+def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
+    epochs, batches = [], []
+    result = train(tiny_ds, _cfg(strong_augment=True, crop=0.8, equalize=True),
+                   on_epoch=epochs.append, on_batch=batches.append)
+    assert [e["epoch"] for e in epochs] == [0, 1, 2]
+    assert len(result.history["loss"]) == 3
+    assert all(k in epochs[0] for k in ("loss", "accuracy", "auc", "val_loss", "val_auc"))
+    assert batches and batches[0]["batch"] == 0
+    card = result.card
+    assert card.input_size == 32 and card.preprocess["crop"] == 0.8
+    assert 0.0 <= card.threshold <= 1.0
+    assert set(card.calibration) >= {"a", "b"}
+    assert card.training["counts"]["train"]["COVID-19"] > 0
+    assert result.val["sensitivity"] >= 0.95  # the threshold rule, on validation
+    assert "probe" in result.test and "ood" in result.test
+
+    from core.model import load_model, save_model
+
+    path = save_model(result.keras_model, card, tmp_path / "m.keras", result.ood)
+    loaded = load_model(path)
+    probs, feats = loaded.forward(np.zeros((2, 32, 32, 1), np.float32))
+    assert probs.shape == (2,) and feats.shape == (2, 64)
+    assert loaded.card.ood["feature_cutoff"] > 0
+
+
+def test_stop_keeps_best_weights(tiny_ds):
+    seen = []
+    result = train(tiny_ds, _cfg(epochs=20), on_epoch=seen.append,
+                   should_stop=lambda: len(seen) >= 2)
+    assert result.stopped_by_user
+    assert len(result.history["loss"]) == 2
+
+
+def test_stop_before_first_epoch_is_reported(tiny_ds):
+    with pytest.raises(DatasetError, match="stopped before the first epoch"):
+        train(tiny_ds, _cfg(), should_stop=lambda: True)
+
+
+def test_leaky_dataset_refused(tmp_path):
+    root = make_dataset(tmp_path / "ds", per_class=16)
+    idx = scan(root, seed=1)
+    tr = next(s for s in idx.samples if s.split == "train")
+    te = next(s for s in idx.samples if s.split == "test" and s.class_name == tr.class_name)
+    te.path.write_bytes(tr.path.read_bytes())
+    with pytest.raises(DatasetError, match="near-duplicate"):
+        train(idx, _cfg())
+    result = train(idx, _cfg(epochs=1, ignore_duplicates=True))
+    assert any("near-duplicate" in w for w in result.card.training["warnings"])
