@@ -1,15 +1,66 @@
-"""Application start-up (placeholder until the classify window lands)."""
+"""Application start-up: show the window first, then load TensorFlow and the model on a
+worker (after the first paint), then classify whatever was named on the command line."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gui.settings import APPLICATION, ORGANIZATION, Settings  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="covidcxr", description="CovidCXR window")
+    parser.add_argument("--model", help="model .keras file (default: the bundled model)")
+    parser.add_argument("paths", nargs="*", help="image files and folders to classify")
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def create(argv: list[str]) -> tuple[QApplication, object]:
+    """The application and its shown main window; files in ``argv`` are queued."""
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "covidcxr", *argv])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("CovidCXR")
+    # Qt has taken its own options (-platform, -style...) out of the arguments.
+    args = parse_args(app.arguments()[1:])
+
+    from gui.main_window import MainWindow
+
+    settings = Settings()
+    window = MainWindow(settings, model_path=args.model)
+    window.show()
+    paths = args.paths
+    if paths:
+        # After the first paint, like the model load, so the window shows at once.
+        window.firstPainted.connect(lambda: QTimer.singleShot(0, lambda: window.open_paths(paths)))
+    if not settings.notice_acknowledged:
+        window.firstPainted.connect(lambda: QTimer.singleShot(0, lambda: show_notice(window)))
+    return app, window
+
+
+def show_notice(window) -> None:
+    """The once-only "research use only, not a medical device" notice (window-modal)."""
+    from gui.about import research_notice
+
+    box = research_notice(window)
+
+    def acknowledged() -> None:
+        window.settings.notice_acknowledged = True
+        window.settings.sync()
+
+    box.accepted.connect(acknowledged)
+    box.open()
+    window.notice = box
 
 
 def run(argv: list[str]) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    label = QLabel("CovidCXR — research use only, not a medical device")
-    label.setWindowTitle("CovidCXR")
-    label.show()
+    app, _window = create(argv)
     return app.exec()

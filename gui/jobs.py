@@ -1,0 +1,188 @@
+"""The jobs the classify window runs on workers: plain functions over ``core``.
+
+Each takes a :class:`gui.workers.Control` first. They return or yield small frozen records
+and never touch a widget. ``core.model`` (and so TensorFlow) is imported only here, inside
+the jobs, so the window opens before TensorFlow has loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from gui.workers import Control
+
+THUMB_PIXELS = 48
+
+
+@dataclass(frozen=True)
+class ModelReady:
+    path: Path
+    model: Any  # core.model.LoadedModel
+    device: str
+
+
+def load_model_job(control: Control, path: Path) -> ModelReady:
+    """Import TensorFlow, load and verify the model, and trace its forward pass once so
+    the first batch does not pay for it."""
+    from core.model import device_name, load_model
+
+    model = load_model(path)
+    control.check()
+    size = model.card.input_size
+    model.forward(np.zeros((1, size, size, 1), dtype=np.float32))
+    return ModelReady(path, model, device_name())
+
+
+def discover_job(control: Control, paths: list[str]) -> list[Path]:
+    """Files to classify: files as given, folders walked recursively (``core.discovery``)."""
+    from core.discovery import iter_inputs
+
+    found: list[Path] = []
+    for i, p in enumerate(iter_inputs(paths)):
+        found.append(p)
+        if i % 256 == 0:
+            control.check()
+            control.progress(len(found), -1, "finding files…")
+    return found
+
+
+def classify_job(control: Control, paths: list[Path], model: Any,
+                 batch_size: int = 8) -> Iterator[Any]:
+    """Stream ``core.inference.classify``: one Prediction per file, in order. Small batches
+    keep rows arriving steadily; the network still sees several images per call."""
+    from core.inference import classify
+
+    total = len(paths)
+    control.progress(0, total, "")
+    yield from classify(paths, model, total=total, batch_size=batch_size,
+                        on_progress=control.progress, should_stop=control.should_stop)
+
+
+class Requests:
+    """A thread-safe request queue for a long-lived loader job.
+
+    ``latest_only`` keeps just the newest request (the viewer: only the selected image
+    matters); otherwise the newest is served first (thumbnails: the rows on screen now).
+    """
+
+    def __init__(self, latest_only: bool = False) -> None:
+        self._items: deque[Any] = deque()
+        self._latest_only = latest_only
+        self._cond = threading.Condition()
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            if self._latest_only:
+                self._items.clear()
+            self._items.append(item)
+            self._cond.notify()
+
+    def newer_waiting(self) -> bool:
+        with self._cond:
+            return bool(self._items)
+
+    def get(self, control: Control, poll: float = 0.1) -> Any | None:
+        """The next request, or None once the worker is cancelled."""
+        with self._cond:
+            while not self._items:
+                if control.should_stop():
+                    return None
+                self._cond.wait(poll)
+            return self._items.pop()
+
+
+def _gray_qimage(u8: np.ndarray) -> QImage:
+    u8 = np.ascontiguousarray(u8)
+    h, w = u8.shape
+    return QImage(u8.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def thumbnail_loop(control: Control, requests: Requests,
+                   size: int = THUMB_PIXELS) -> Iterator[tuple[str, QImage | None]]:
+    """Yield (path, small grayscale QImage or None when unreadable) for each request."""
+    from PIL import Image
+
+    from core.errors import CovidCXRError
+    from core.reader import read_xray
+
+    while (path := requests.get(control)) is not None:
+        try:
+            pixels = read_xray(path).pixels
+        except (CovidCXRError, OSError, MemoryError):
+            yield path, None
+            continue
+        img = Image.fromarray(np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8))
+        img.thumbnail((size, size), Image.Resampling.BILINEAR)
+        yield path, _gray_qimage(np.asarray(img))
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    token: int
+    path: str
+    model: Any = None  # a LoadedModel when a heat map is wanted
+    class_index: int = 1
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    token: int
+    path: str
+    pixels: np.ndarray | None
+    info: Any  # core.reader.ImageInfo | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    token: int
+    path: str
+    heat: np.ndarray | None  # float32 (S, S) in [0, 1]
+    box: tuple[int, int, int, int]  # where it goes: (top, left, bottom, right)
+    explains: str = ""  # the class whose evidence it shows
+    error: str = ""
+
+
+def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | HeatMap]:
+    """Full-resolution image for the viewer, then (when a model is given) its Grad-CAM."""
+    from core.errors import CovidCXRError
+    from core.reader import read_xray
+
+    while (req := requests.get(control)) is not None:
+        try:
+            xray = read_xray(req.path)
+        except (CovidCXRError, OSError) as exc:
+            yield LoadedImage(req.token, req.path, None, None, str(exc))
+            continue
+        except MemoryError:
+            yield LoadedImage(req.token, req.path, None, None, "not enough memory for this image")
+            continue
+        yield LoadedImage(req.token, req.path, xray.pixels, xray.info)
+        if req.model is None or requests.newer_waiting():
+            continue
+        yield _heatmap(req, xray.pixels)
+
+
+def _heatmap(req: ViewRequest, pixels: np.ndarray) -> HeatMap:
+    from core.card import NEGATIVE, POSITIVE
+    from core.gradcam import gradcam, heatmap_box
+    from core.model import LAST_CONV
+    from core.preprocess import prepare, to_network
+
+    spec = req.model.card.spec
+    box = heatmap_box(*pixels.shape, spec.crop)
+    try:
+        net_input = to_network(prepare(pixels, spec)[None])
+        heat = gradcam(req.model.keras_model, net_input, LAST_CONV, req.class_index)
+    except Exception as exc:  # a heat map failure must not take the viewer down
+        return HeatMap(req.token, req.path, None, box, error=f"heat map failed: {exc}")
+    explains = POSITIVE if req.class_index == 1 else NEGATIVE
+    return HeatMap(req.token, req.path, heat, box, explains)

@@ -1,0 +1,277 @@
+"""The results table: a QAbstractTableModel over one row per input file, plus the proxy
+that sorts it and filters it by decision.
+
+A row holds the file's path and, once classified, its frozen ``core`` Prediction; until
+then a short state says why it has none (queued, waiting for the model, cancelled, no
+model). Labels and messages come from ``core``; this module only displays them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
+
+from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.inference import Prediction
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+DECISION_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+
+# Row states before a prediction exists.
+QUEUED = "queued"
+WAITING = "waiting for the model"
+RUNNING = "classifying"
+CANCELLED = "cancelled"
+NO_MODEL = "no model"
+DONE = "done"
+
+#: Filter choices shown to the user; ``None`` means all rows.
+ERRORS = "Errors"
+FILTERS: tuple[tuple[str, str | None], ...] = (
+    ("All decisions", None),
+    (POSITIVE, POSITIVE),
+    (NEGATIVE, NEGATIVE),
+    (NOT_ASSESSED, NOT_ASSESSED),
+    ("Errors only", ERRORS),
+)
+
+_ORDER = {POSITIVE: 0, NEGATIVE: 1, NOT_ASSESSED: 2}
+_RED = QColor("#c62828")
+_AMBER = QColor("#9a6700")
+_GREY = QColor("#6b6b6b")
+
+
+@dataclass
+class Row:
+    path: Path
+    prediction: Prediction | None = None
+    state: str = QUEUED
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """The decision shown, or "" while the file is still on its way."""
+        if self.prediction is not None:
+            return self.prediction.label
+        return NOT_ASSESSED if self.state in (CANCELLED, NO_MODEL) else ""
+
+    @property
+    def status_text(self) -> str:
+        p = self.prediction
+        if p is None:
+            return f"{self.state}: {self.note}" if self.note else self.state
+        if not p.ok:
+            return f"error: {p.message}"
+        return f"ok — {p.message}" if p.message else "ok"
+
+
+class ResultsModel(QAbstractTableModel):
+    """One row per file, in the order the files were opened."""
+
+    COLUMNS = ("Image", "File", "P(COVID)", "Decision", "Status")
+    THUMB, FILE, PROB, DECISION, STATUS = range(5)
+
+    #: A row's thumbnail is needed (first time it is shown); the window loads it.
+    thumbnailWanted = Signal(str)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+        self._index: dict[str, int] = {}
+        self._thumbs: dict[str, QIcon] = {}
+        self._asked: set[str] = set()
+
+    # Qt model interface --------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return {
+                self.PROB: "Probability of COVID-19 given by the model",
+                self.DECISION: "Probability compared with the model's threshold; NOT ASSESSED "
+                               "when the file could not be read or does not look like a "
+                               "frontal chest X-ray",
+            }.get(section)
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        p = row.prediction
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.FILE:
+                return row.path.name
+            if col == self.PROB:
+                return "" if p is None or p.probability is None else f"{p.probability:.3f}"
+            if col == self.DECISION:
+                return row.label
+            if col == self.STATUS:
+                return row.status_text
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and col == self.THUMB:
+            key = str(row.path)
+            image = self._thumbs.get(key)
+            if image is None and key not in self._asked:
+                self._asked.add(key)
+                self.thumbnailWanted.emit(key)
+            return image
+        if role == SORT_ROLE:
+            if col == self.FILE:
+                return row.path.name.lower()
+            if col == self.PROB:
+                return -1.0 if p is None or p.probability is None else p.probability
+            if col == self.DECISION:
+                return _ORDER.get(row.label, 3)
+            if col == self.STATUS:
+                return row.status_text.lower()
+            return index.row()
+        if role == DECISION_ROLE:
+            return row.label
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.path}\n{row.status_text}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == self.DECISION and row.label == POSITIVE:
+                return _RED
+            if col in (self.DECISION, self.STATUS) and row.label == NOT_ASSESSED:
+                return _AMBER
+            if p is None and col == self.STATUS:
+                return _GREY
+        if role == Qt.ItemDataRole.FontRole and col == self.DECISION and row.label == POSITIVE:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.PROB:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # Our interface -------------------------------------------------------------------
+    @property
+    def rows(self) -> list[Row]:
+        return self._rows
+
+    def row(self, i: int) -> Row:
+        return self._rows[i]
+
+    def row_of(self, path: str | Path) -> int | None:
+        return self._index.get(str(path))
+
+    def add_paths(self, paths: list[Path], state: str = QUEUED, note: str = "") -> list[int]:
+        """Append new files; files already listed are not added twice. Returns the rows
+        (new or existing) of every path given, so the caller can queue them."""
+        fresh = [p for p in dict.fromkeys(Path(p) for p in paths) if str(p) not in self._index]
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            for p in fresh:
+                self._index[str(p)] = len(self._rows)
+                self._rows.append(Row(p, None, state, note))
+            self.endInsertRows()
+        return [self._index[str(Path(p))] for p in dict.fromkeys(paths)]
+
+    def set_prediction(self, prediction: Prediction) -> int | None:
+        i = self._index.get(prediction.path)
+        if i is None:
+            return None
+        row = self._rows[i]
+        row.prediction, row.state, row.note = prediction, DONE, ""
+        self._changed(i)
+        return i
+
+    def set_state(self, rows: list[int], state: str, note: str = "") -> None:
+        """Set the state of rows that have no prediction yet (or all given rows when
+        ``state`` is QUEUED, used to classify again with another model)."""
+        for i in rows:
+            row = self._rows[i]
+            if state == QUEUED:
+                row.prediction = None
+            elif row.prediction is not None:
+                continue
+            row.state, row.note = state, note
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 0),
+                                  self.index(max(rows), len(self.COLUMNS) - 1))
+
+    def unfinished(self) -> list[int]:
+        return [i for i, r in enumerate(self._rows) if r.prediction is None]
+
+    def predictions(self) -> list[Prediction]:
+        """Finished predictions in the order the files were opened (the CSV order)."""
+        return [r.prediction for r in self._rows if r.prediction is not None]
+
+    def count_done(self) -> int:
+        return sum(1 for r in self._rows if r.prediction is not None)
+
+    def set_thumbnail(self, path: str, image: QImage) -> None:
+        # The same picture when selected: the default selected icon tints the X-ray.
+        pixmap = QPixmap.fromImage(image)
+        icon = QIcon()
+        for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+            icon.addPixmap(pixmap, mode)
+        self._thumbs[path] = icon
+        i = self._index.get(path)
+        if i is not None:
+            idx = self.index(i, self.THUMB)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._index.clear()
+        self._thumbs.clear()
+        self._asked.clear()
+        self.endResetModel()
+
+    def _changed(self, i: int) -> None:
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
+
+
+class ResultsProxy(QSortFilterProxyModel):
+    """Sorts by each column's natural value and keeps only the chosen decision."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._decision: str | None = None
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def decision(self) -> str | None:
+        return self._decision
+
+    def set_decision(self, decision: str | None) -> None:
+        self.beginFilterChange()
+        self._decision = decision
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int,
+                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self._decision is None:
+            return True
+        row: Row = self.sourceModel().row(source_row)
+        if self._decision == ERRORS:
+            return row.prediction is not None and not row.prediction.ok
+        return row.label == self._decision

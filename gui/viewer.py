@@ -1,0 +1,307 @@
+"""The X-ray viewer: full-resolution image, zoom/pan, window/level, invert, a Grad-CAM
+overlay and the probability badge.
+
+The image is a pyqtgraph ``ImageItem`` in a ``ViewBox`` (wheel zoom, left-drag pan); the
+heat map is a second ``ImageItem`` with a colour map whose low values are transparent, so
+the anatomy stays visible, placed over the crop box the network actually saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
+
+from core.card import NEGATIVE, POSITIVE
+from core.inference import Prediction
+
+CONTROLS_HELP = (
+    "Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, "
+    "up-down = level) · i: invert · space: reset · =: fit to window · h: heat map"
+)
+
+# Window/level change per screen pixel of right-drag (the image spans 0..1).
+_WL_PER_PIXEL = 0.002
+_MIN_WIDTH = 0.01
+_BADGE_HEIGHT = 54
+
+
+def _gray_lut(inverted: bool) -> np.ndarray:
+    ramp = np.arange(256, dtype=np.uint8)
+    return ramp[::-1].copy() if inverted else ramp
+
+
+def _heat_lut() -> np.ndarray:
+    """Turbo colours with an alpha ramp: weak activations are fully transparent and only
+    the strongest regions are close to opaque, so the overlay never hides the whole chest."""
+    colors = pg.colormap.get("turbo").getLookupTable(0.0, 1.0, 256, alpha=True)
+    v = np.linspace(0.0, 1.0, 256)
+    colors[:, 3] = np.clip((v - 0.2) / 0.6, 0.0, 1.0) * 230
+    return colors.astype(np.uint8)
+
+
+class _ImageViewBox(pg.ViewBox):
+    """A ViewBox whose right-drag sets window/level instead of zooming."""
+
+    windowLevelDragged = Signal(float, float)
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt override)
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self.windowLevelDragged.emit(delta.x(), delta.y())
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class ScoreBadge(QWidget):
+    """Decision, probability and a 0..1 score bar with the threshold marked."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pred: Prediction | None = None
+        self._text = "No image selected"
+        self.setMinimumHeight(_BADGE_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setToolTip("P(COVID) from the model; the tick marks the model's decision "
+                        "threshold (from its model card)")
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def set_prediction(self, pred: Prediction | None, note: str = "") -> None:
+        self._pred = pred
+        if pred is None:
+            self._text = note or "No image selected"
+        elif pred.probability is None:
+            self._text = f"{pred.label} — {pred.message}" if pred.message else pred.label
+        else:
+            self._text = f"{pred.label}   P(COVID) = {pred.probability:.3f}"
+            if pred.message:
+                self._text += f"   ({pred.message})"
+        self.update()
+
+    def sizeHint(self):  # noqa: N802
+        hint = super().sizeHint()
+        hint.setHeight(_BADGE_HEIGHT)
+        return hint
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        w = self.width()
+        pred = self._pred
+        font = p.font()
+        font.setBold(True)
+        p.setFont(font)
+        colour = pal.color(QPalette.ColorRole.WindowText)
+        if pred is not None and pred.label == POSITIVE:
+            colour = QColor("#c62828")
+        p.setPen(colour)
+        text = p.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, w - 16)
+        p.drawText(QRectF(8, 0, w - 16, 20),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        if pred is None or pred.probability is None:
+            return
+        bar = QRectF(8, 24, w - 16, 12)
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
+        p.setBrush(pal.color(QPalette.ColorRole.Base))
+        p.drawRoundedRect(bar, 3, 3)
+        fill = {POSITIVE: QColor("#e57373"), NEGATIVE: QColor("#64b5f6")}.get(
+            pred.label, QColor("#bdbdbd"))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(fill)
+        p.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * pred.probability,
+                                 bar.height()), 3, 3)
+        if pred.threshold is None:
+            return
+        # Threshold tick across the bar, labelled underneath (left or right of the tick,
+        # whichever side has room).
+        x = bar.left() + bar.width() * pred.threshold
+        p.setPen(QPen(pal.color(QPalette.ColorRole.WindowText), 2))
+        p.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 3))
+        font.setBold(False)
+        font.setPointSizeF(max(font.pointSizeF() * 0.85, 7))
+        p.setFont(font)
+        label = f"threshold {pred.threshold:.2f}"
+        room = x + 4 + p.fontMetrics().horizontalAdvance(label) < w - 8
+        area = QRectF(x + 4, bar.bottom() + 1, 200, 16) if room else \
+            QRectF(x - 204, bar.bottom() + 1, 200, 16)
+        align = Qt.AlignmentFlag.AlignLeft if room else Qt.AlignmentFlag.AlignRight
+        p.drawText(area, align | Qt.AlignmentFlag.AlignVCenter, label)
+        p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        p.drawText(QRectF(8, bar.bottom() + 1, 40, 16),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "0")
+        p.drawText(QRectF(w - 48, bar.bottom() + 1, 40, 16),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "1")
+
+
+class XRayViewer(QWidget):
+    """Shows one radiograph; its view state is public so tests and the window can read it."""
+
+    #: Emitted when the user toggles the heat map (``h``), so the window can sync its action.
+    heatToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.inverted = False
+        self.levels: tuple[float, float] = (0.0, 1.0)
+        self.heat_visible = False
+        self.opacity = 0.5
+        self._shape: tuple[int, int] | None = None
+        self._has_heat = False
+
+        self.view = pg.GraphicsView(self)
+        self.view.setBackground(QColor("#101010"))
+        # A click in the image gives the viewer (and so its keys) the focus.
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.view.setFocusProxy(self)
+        self.vb = _ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.vb.setMouseMode(pg.ViewBox.PanMode)
+        self.view.setCentralItem(self.vb)
+        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        self.image.setLookupTable(_gray_lut(False))
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setLookupTable(_heat_lut())
+        self.heat.setLevels((0.0, 1.0))
+        self.heat.setZValue(1)
+        self.heat.setVisible(False)
+        self.vb.addItem(self.image)
+        self.vb.addItem(self.heat)
+        self.vb.windowLevelDragged.connect(self._on_window_level_drag)
+        self.view.setToolTip(CONTROLS_HELP)
+
+        self.placeholder = QLabel(
+            "Open files (Ctrl+O) or a folder (Ctrl+Shift+O), or drop them here.\n"
+            "Select a row to see the image.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #c8c8c8; background: #101010; padding: 12px;")
+
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.placeholder)
+        self._stack.addWidget(self.view)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._stack)
+
+    # What is shown -------------------------------------------------------------------
+    @property
+    def has_image(self) -> bool:
+        return self._shape is not None
+
+    @property
+    def has_heatmap(self) -> bool:
+        return self._has_heat
+
+    def show_message(self, text: str) -> None:
+        """No image: a message in the pane instead (nothing selected, unreadable file)."""
+        self._shape = None
+        self.image.clear()
+        self.clear_heatmap()
+        self.placeholder.setText(text)
+        self._stack.setCurrentWidget(self.placeholder)
+
+    def set_image(self, pixels: np.ndarray) -> None:
+        """Show float32 (H, W) pixels in [0, 1]; keeps window/level and invert, fits a new
+        image size to the window."""
+        same_size = self._shape == pixels.shape
+        self._shape = pixels.shape
+        self.clear_heatmap()
+        self.image.setImage(pixels, levels=self.levels, autoLevels=False)
+        self._stack.setCurrentWidget(self.view)
+        if not same_size:
+            self.fit()
+
+    def set_heatmap(self, heat: np.ndarray, box: tuple[int, int, int, int]) -> None:
+        """Place a (S, S) heat map in [0, 1] over the image's (top, left, bottom, right)."""
+        top, left, bottom, right = box
+        self.heat.setImage(heat, levels=(0.0, 1.0), autoLevels=False)
+        self.heat.setRect(QRectF(left, top, right - left, bottom - top))
+        self.heat.setOpacity(self.opacity)
+        self._has_heat = True
+        self.heat.setVisible(self.heat_visible)
+
+    def clear_heatmap(self) -> None:
+        self._has_heat = False
+        self.heat.clear()
+        self.heat.setVisible(False)
+
+    # View state ----------------------------------------------------------------------
+    def set_levels(self, low: float, high: float) -> None:
+        width = max(high - low, _MIN_WIDTH)
+        centre = (low + high) / 2
+        self.levels = (centre - width / 2, centre + width / 2)
+        self.image.setLevels(self.levels)
+
+    @Slot(float, float)
+    def _on_window_level_drag(self, dx: float, dy: float) -> None:
+        low, high = self.levels
+        width = max((high - low) + dx * _WL_PER_PIXEL, _MIN_WIDTH)
+        centre = (low + high) / 2 - dy * _WL_PER_PIXEL
+        self.set_levels(centre - width / 2, centre + width / 2)
+
+    @Slot()
+    def toggle_invert(self) -> None:
+        self.inverted = not self.inverted
+        self.image.setLookupTable(_gray_lut(self.inverted))
+
+    @Slot()
+    def fit(self) -> None:
+        if self._shape is not None:
+            h, w = self._shape
+            self.vb.setRange(QRectF(0, 0, w, h), padding=0.01)
+
+    @Slot()
+    def reset(self) -> None:
+        """Original contrast, not inverted, whole image in view."""
+        if self.inverted:
+            self.toggle_invert()
+        self.set_levels(0.0, 1.0)
+        self.fit()
+
+    def view_rect(self) -> QRectF:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom about the centre (factor < 1 zooms in), as the mouse wheel does."""
+        self.vb.scaleBy((factor, factor))
+
+    @Slot(bool)
+    def set_heat_visible(self, visible: bool) -> None:
+        self.heat_visible = bool(visible)
+        self.heat.setVisible(self.heat_visible and self._has_heat)
+
+    @Slot()
+    def toggle_heat(self) -> None:
+        self.set_heat_visible(not self.heat_visible)
+        self.heatToggled.emit(self.heat_visible)
+
+    @Slot(float)
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = min(max(float(opacity), 0.0), 1.0)
+        self.heat.setOpacity(self.opacity)
+
+    # Keys when the viewer has focus (the window also offers them as actions) ----------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_I:
+            self.toggle_invert()
+        elif key == Qt.Key.Key_Space:
+            self.reset()
+        elif key == Qt.Key.Key_Equal:
+            self.fit()
+        elif key == Qt.Key.Key_H:
+            self.toggle_heat()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Minus):
+            self.zoom(0.8 if key == Qt.Key.Key_Plus else 1.25)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()

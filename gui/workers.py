@@ -1,0 +1,159 @@
+"""The one worker abstraction: run a function or a generator function on its own QThread.
+
+Modelled on superqt's ``WorkerBase`` / ``GeneratorWorker``. The job is a plain function
+that receives a :class:`Control` first, so it can hand ``control.progress`` and
+``control.should_stop`` straight to core functions that take ``on_progress`` and
+``should_stop`` callables. A plain function's return value is emitted once as ``result``;
+a generator function emits ``result`` for every value it yields, so results reach the GUI
+as they come. Workers only emit signals; only GUI code touches widgets.
+
+    worker = Worker(job, paths)
+    worker.result.connect(table.add)
+    worker.start()
+    ...
+    worker.cancel(); worker.wait()
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`Control.check` inside a job to stop at once (not an error)."""
+
+
+class Control:
+    """What a job sees of its worker: a cancel flag to poll and a throttled progress report."""
+
+    def __init__(self, emit_progress: Callable[[int, int, str], None], interval: float) -> None:
+        self._stop = threading.Event()
+        self._emit = emit_progress
+        self._interval = interval
+        self._last = 0.0
+        self._last_value: tuple[int, int] | None = None
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` when a cancel was requested."""
+        if self._stop.is_set():
+            raise Cancelled
+
+    def progress(self, done: int, total: int = -1, message: str = "") -> None:
+        """Report progress; emitted only when the value changed and at most every
+        ``interval`` seconds, except for the last step, which always gets through."""
+        if (done, total) == self._last_value:
+            return
+        now = time.monotonic()
+        if done != total and now - self._last < self._interval:
+            return
+        self._last, self._last_value = now, (done, total)
+        self._emit(done, total, message)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking early on cancel; returns True if cancelled."""
+        return self._stop.wait(seconds)
+
+    def _cancel(self) -> None:
+        self._stop.set()
+
+
+class Worker(QThread):
+    """Run ``fn(control, *args, **kwargs)`` on a new thread.
+
+    Signals, all delivered on the GUI thread: ``started()``, ``progress(done, total,
+    message)``, ``result(object)`` (each yielded value, or the return value), ``errored
+    (exception)``, ``finished()`` (always last, also after a cancel or an error).
+    """
+
+    progress = Signal(int, int, str)
+    result = Signal(object)
+    errored = Signal(object)
+    # ``started`` and ``finished`` are QThread's own signals.
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        progress_interval: float = 0.05,
+        parent: QObject | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(parent)
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self.control = Control(self.progress.emit, progress_interval)
+        name = getattr(fn, "__name__", "job")
+        self.setObjectName(f"worker:{name}")
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check; returns at once (use :meth:`wait`)."""
+        self.control._cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.control.should_stop()
+
+    def run(self) -> None:  # runs on the new thread
+        try:
+            out = self._fn(self.control, *self._args, **self._kwargs)
+            if inspect.isgenerator(out):
+                for item in out:
+                    self.result.emit(item)
+                    if self.control.should_stop():
+                        out.close()
+                        break
+            elif not self.control.should_stop():
+                self.result.emit(out)
+        except Cancelled:
+            pass
+        except Exception as exc:  # the job's failure is reported, never raised into Qt
+            self.errored.emit(exc)
+
+
+def stop_all(workers: list[Worker] | set[Worker], timeout_ms: int | None = None) -> bool:
+    """Cancel every worker, then wait for each; True when none is still running."""
+    for w in workers:
+        w.cancel()
+    ok = True
+    for w in workers:
+        if w.isRunning():
+            ok = (w.wait() if timeout_ms is None else w.wait(timeout_ms)) and ok
+    return ok
+
+
+class WorkerSet(QObject):
+    """Keeps running workers alive (a QThread collected while running aborts the process)
+    and lets the owner stop them all, e.g. when its window closes."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._running: set[Worker] = set()
+
+    def start(self, worker: Worker) -> Worker:
+        self._running.add(worker)
+        worker.finished.connect(lambda w=worker: self._forget(w))
+        worker.start()
+        return worker
+
+    def _forget(self, worker: Worker) -> None:
+        worker.wait()  # ``finished`` comes just before the thread really ends
+        self._running.discard(worker)
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def busy(self) -> bool:
+        return any(w.isRunning() for w in self._running)
+
+    def stop_all(self) -> None:
+        """Cancel and wait for every worker (blocking: jobs check for a cancel often)."""
+        stop_all(self._running)
+        self._running.clear()

@@ -1,0 +1,112 @@
+"""The one worker abstraction: results, progress, errors, cancel, and no thread left."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gui.workers import Worker, WorkerSet
+
+
+def test_function_result_and_order_of_signals(qtbot):
+    events: list[str] = []
+    w = Worker(lambda control, a, b=0: a + b, 2, b=3)
+    w.started.connect(lambda: events.append("started"))
+    w.result.connect(lambda v: events.append(f"result {v}"))
+    with qtbot.waitSignal(w.finished, timeout=5000):
+        w.finished.connect(lambda: events.append("finished"))
+        w.start()
+    w.wait()
+    assert events == ["started", "result 5", "finished"]
+
+
+def test_generator_results_arrive_one_by_one(qtbot):
+    gate = threading.Event()
+
+    def job(control):
+        yield 1
+        gate.wait(5)  # the GUI sees the first result while the job is still running
+        yield 2
+
+    got: list[int] = []
+    w = Worker(job)
+    w.result.connect(got.append)
+    w.start()
+    qtbot.waitUntil(lambda: got == [1], timeout=5000)
+    assert w.isRunning()
+    gate.set()
+    with qtbot.waitSignal(w.finished, timeout=5000):
+        pass
+    w.wait()
+    assert got == [1, 2]
+
+
+def test_error_is_reported_not_raised(qtbot):
+    def job(control):
+        raise ValueError("bad input")
+
+    w = Worker(job)
+    with qtbot.waitSignal(w.errored, timeout=5000) as blocker:
+        w.start()
+    w.wait()
+    assert isinstance(blocker.args[0], ValueError)
+    assert str(blocker.args[0]) == "bad input"
+
+
+def test_cancel_stops_a_generator_cooperatively(qtbot):
+    def job(control):
+        i = 0
+        while not control.should_stop():
+            yield i
+            i += 1
+            control.wait(0.01)
+
+    got: list[int] = []
+    w = Worker(job)
+    w.result.connect(got.append)
+    w.start()
+    qtbot.waitUntil(lambda: len(got) >= 3, timeout=5000)
+    w.cancel()
+    assert w.wait(5000)
+    assert w.cancelled
+
+
+def test_progress_is_throttled_but_last_step_gets_through(qtbot):
+    def job(control):
+        for i in range(1, 1001):
+            control.progress(i, 1000, "")
+        return "done"
+
+    seen: list[tuple[int, int]] = []
+    w = Worker(job, progress_interval=10.0)
+    w.progress.connect(lambda d, t, m: seen.append((d, t)))
+    with qtbot.waitSignal(w.finished, timeout=5000):
+        w.start()
+    w.wait()
+    qtbot.waitUntil(lambda: (1000, 1000) in seen, timeout=2000)
+    assert len(seen) <= 3
+
+
+def test_worker_set_stops_everything(qtbot):
+    def job(control):
+        while not control.should_stop():
+            control.wait(0.01)
+        return None
+
+    ws = WorkerSet()
+    workers = [ws.start(Worker(job)) for _ in range(3)]
+    qtbot.waitUntil(lambda: all(w.isRunning() for w in workers), timeout=5000)
+    assert ws.busy()
+    ws.stop_all()
+    assert not any(w.isRunning() for w in workers)
+    assert len(ws) == 0
+
+
+@pytest.mark.parametrize("value", [None, 0, "x"])
+def test_any_return_value_is_a_result(qtbot, value):
+    w = Worker(lambda control: value)
+    with qtbot.waitSignal(w.result, timeout=5000) as blocker:
+        w.start()
+    w.wait()
+    assert blocker.args == [value]
