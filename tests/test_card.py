@@ -153,3 +153,18 @@ def test_atomic_write_replaces_and_creates_folders(tmp_path):
         assert target.read_bytes() == b"a\r\nb\n"  # not replaced yet
     assert target.read_text(encoding="utf-8") == "c"
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from core import atomic
+
+    target = tmp_path / "shared.csv"
+    write_text_atomic(target, "x")
+    umask = os.umask(atomic._UMASK)  # read back the process umask (and keep it)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+    target.chmod(0o640)
+    write_text_atomic(target, "y")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
