@@ -1,0 +1,226 @@
+"""The jobs the training tab runs on workers: plain functions over ``core.dataset`` and
+``core.training``.
+
+Each takes a :class:`gui.workers.Control` first and never touches a widget. Training
+reports epochs and batches through two callables the tab hands in (they emit Qt signals,
+which Qt queues to the GUI thread). TensorFlow is imported only inside ``core.training``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.dataset import (
+    SPLITS,
+    DatasetIndex,
+    Decoded,
+    decode,
+    find_positive,
+    near_duplicates,
+    scan,
+)
+from core.errors import CovidCXRError, DatasetError
+from core.preprocess import PreprocessSpec
+from gui.workers import Cancelled, Control
+
+#: How often batch losses reach the GUI (they are buffered in between, none is lost).
+BATCH_INTERVAL_S = 0.1
+
+
+class TrainingFailed(Exception):
+    """Training could not finish; the message says why and what to do."""
+
+
+class TrainingCancelled(Exception):
+    """The user stopped the run before there was anything worth keeping."""
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    """A scanned folder, its images decoded once (unreadable ones left out and listed) and
+    the near-duplicate pairs that sit in different splits."""
+
+    index: DatasetIndex
+    decoded: Decoded
+    spec: PreprocessSpec
+    duplicates: list[tuple[Path, Path, float]] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> list[tuple[Path, str]]:
+        return self.decoded.unreadable
+
+
+@dataclass(frozen=True)
+class Scanned:
+    index: DatasetIndex
+    #: No folder name said which class is positive; the user must choose it.
+    positive_guessed: bool = False
+
+
+def scan_job(control: Control, root: str, positive: str | None = None) -> Scanned:
+    """Index the folder (no pixels read). When no class folder name says "covid", index
+    it with a provisional positive class so the tab can show the classes and ask."""
+    try:
+        return Scanned(scan(root, positive=positive))
+    except DatasetError:
+        classes = class_folders(Path(root))
+        if positive is not None or len(classes) < 2 or _positive_known(classes):
+            raise
+    return Scanned(scan(root, positive=classes[0]), positive_guessed=True)
+
+
+def class_folders(root: Path) -> list[str]:
+    """The class sub-folder names, by ``core.dataset.scan``'s layout rule (classes directly
+    under the root, or under train/val/test)."""
+    split_dirs = [root / s for s in SPLITS if (root / s).is_dir()] or [root]
+    return sorted({d.name for lr in split_dirs if lr.is_dir() for d in lr.iterdir()
+                   if d.is_dir() and not d.name.startswith(".")})
+
+
+def _positive_known(classes: list[str]) -> bool:
+    try:
+        find_positive(classes, None)
+    except DatasetError:
+        return False
+    return True
+
+
+def check_job(control: Control, index: DatasetIndex, spec: PreprocessSpec) -> DatasetCheck:
+    """Decode every image at the model's input size (kept for training) and look for
+    unreadable files and cross-split near-duplicates."""
+    decoded = decode(index, spec, skip_unreadable=True, on_progress=control.progress,
+                     should_stop=control.should_stop)
+    control.check()
+    control.progress(0, 0, "looking for near-duplicates across splits")
+    return DatasetCheck(index, decoded, spec, near_duplicates(decoded))
+
+
+def relabel(check: DatasetCheck, index: DatasetIndex) -> DatasetCheck:
+    """The same decoded images, labelled by another scan of the folder (another positive
+    class): labels are looked up by path, nothing is decoded again."""
+    label_of = {s.path: s.label for s in index.samples}
+    splits = {name: replace(part, labels=np.array([label_of[p] for p in part.paths], np.int32))
+              for name, part in check.decoded.splits.items()}
+    return DatasetCheck(index, Decoded(splits, check.decoded.unreadable), check.spec,
+                        check.duplicates)
+
+
+@dataclass
+class TrainingRequest:
+    """Everything one run needs; ``stop`` is the Stop button (keep the best weights), as
+    opposed to the worker's cancel (the window is closing: abandon the run)."""
+
+    index: DatasetIndex
+    config: Any  # core.training.TrainConfig
+    decoded: Decoded | None = None
+    on_epoch: Callable[[dict], None] | None = None
+    on_batches: Callable[[list[tuple[int, int, float]]], None] | None = None
+    on_stage: Callable[[str], None] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def train_job(control: Control, req: TrainingRequest) -> Any:
+    """Run ``core.training.train`` and return its ``TrainResult``.
+
+    Failures come back as :class:`TrainingFailed` with a message for the tab, and a Stop
+    before the first epoch as :class:`TrainingCancelled`.
+    """
+    from core.training import train
+
+    buffer: list[tuple[int, int, float]] = []
+    last_flush = [time.monotonic()]
+    stage = [""]
+
+    def flush() -> None:
+        if buffer and req.on_batches:
+            req.on_batches(buffer[:])
+        buffer.clear()
+        last_flush[0] = time.monotonic()
+
+    running = [0.0]
+
+    def on_batch(b: dict) -> None:
+        # Keras reports the mean loss of the epoch so far; undo the running mean to get
+        # this batch's own loss (exact for equal batches; the last may be smaller).
+        k, mean = int(b["batch"]), float(b.get("loss", np.nan))
+        loss = mean if k == 0 else (k + 1) * mean - k * running[0]
+        running[0] = mean
+        buffer.append((int(b["epoch"]), k, loss))
+        if time.monotonic() - last_flush[0] >= BATCH_INTERVAL_S:
+            flush()
+
+    epochs_done = [0]
+
+    def on_epoch(e: dict) -> None:
+        flush()
+        epochs_done[0] += 1
+        if req.on_epoch:
+            req.on_epoch(e)
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        if control.should_stop():
+            raise Cancelled  # the window is closing: skip calibration and evaluation
+        if message != stage[0]:
+            stage[0] = message
+            if req.on_stage:
+                req.on_stage(message)
+        control.progress(done, total, message)
+
+    def should_stop() -> bool:
+        return req.stop.is_set() or control.should_stop()
+
+    root = Path(req.index.root)
+    try:
+        return train(req.index, req.config, on_progress=on_progress, on_batch=on_batch,
+                     on_epoch=on_epoch, should_stop=should_stop, decoded=req.decoded)
+    except Cancelled:
+        raise
+    except MemoryError:
+        raise TrainingFailed(_OUT_OF_MEMORY) from None
+    except Exception as exc:
+        if control.should_stop():
+            raise Cancelled from None
+        if req.stop.is_set() and not epochs_done[0]:
+            raise TrainingCancelled("Training was stopped before the first epoch finished: "
+                                    "there is no model to keep. The active model is "
+                                    "unchanged.") from None
+        if _is_out_of_memory(exc):
+            raise TrainingFailed(_OUT_OF_MEMORY) from None
+        if not root.is_dir():
+            raise TrainingFailed(f"The dataset folder {root} is no longer there (moved, "
+                                 "deleted or its drive disconnected?). Training stopped; "
+                                 "nothing was saved.") from None
+        if isinstance(exc, CovidCXRError):
+            raise TrainingFailed(str(exc)) from None
+        if isinstance(exc, OSError):
+            raise TrainingFailed(f"Could not read the dataset: {exc.strerror or exc} "
+                                 f"({exc.filename or root}). Nothing was saved.") from None
+        raise TrainingFailed(f"Training failed: {type(exc).__name__}: {exc}") from None
+
+
+_OUT_OF_MEMORY = ("Out of memory. Try a smaller batch size (or fewer images); the "
+                  "active model is unchanged.")
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    # TensorFlow's ResourceExhaustedError, without importing TensorFlow to name it.
+    return type(exc).__name__ == "ResourceExhaustedError" or "OOM when allocating" in str(exc)
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    name: str
+
+
+def save_job(control: Control, store: Any, result: Any, name: str, notes: str) -> Saved:
+    """Write the trained model and its card into the user's model folder."""
+    path = store.save(result.keras_model, result.card, result.ood, name, notes)
+    return Saved(path, result.card.name)

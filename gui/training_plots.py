@@ -1,0 +1,287 @@
+"""The training tab's plots: live loss/accuracy curves, the confusion matrix and the ROC.
+
+Every curve, image and label is created once; updates call ``setData`` / ``setImage`` /
+``setText`` (pyqtgraph ``examples/PanningPlot.py``). Tests read the curves back with
+``getData()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from core.card import NEGATIVE, POSITIVE
+
+# Colour-blind-safe pairs (Okabe-Ito): training blue, validation orange, best green.
+TRAIN = "#0072B2"
+VALID = "#E69F00"
+BEST = "#009E73"
+OPERATING = "#D55E00"
+#: Weight of the past in the displayed batch-loss curve (exponential moving average).
+BATCH_SMOOTHING = 0.8
+
+
+def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    """A plot drawn in the window's palette (not pyqtgraph's black), mouse zoom off."""
+    pal = QPalette()
+    w = pg.PlotWidget(background=pal.color(QPalette.ColorRole.Base))
+    p = w.getPlotItem()
+    text = pal.color(QPalette.ColorRole.Text)
+    p.setTitle(title, color=text.name(), size="10pt")
+    for side, label in (("bottom", x_label), ("left", y_label)):
+        axis = p.getAxis(side)
+        axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+        axis.setTextPen(pg.mkPen(text))
+        axis.setLabel(label, color=text.name())
+    p.showGrid(x=True, y=True, alpha=0.15)
+    p.setMenuEnabled(False)
+    w.setMinimumSize(200, 160)
+    return w
+
+
+def _legend(plot: pg.PlotWidget) -> pg.LegendItem:
+    text = QPalette().color(QPalette.ColorRole.Text)
+    return plot.getPlotItem().addLegend(offset=(-6, 6), labelTextColor=text,
+                                        labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+
+
+class LiveTrainingPlots(QWidget):
+    """Loss and accuracy per epoch (training and validation), a smoothed per-batch loss,
+    and a marker on early stopping's best epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = _plot("Loss", "epoch", "binary cross-entropy")
+        self.acc_plot = _plot("Accuracy", "epoch", "accuracy")
+        _legend(self.loss_plot)
+        _legend(self.acc_plot)
+        lp, ap = self.loss_plot.getPlotItem(), self.acc_plot.getPlotItem()
+
+        def curve(plot, name, color, style=Qt.PenStyle.SolidLine, width=2, symbol="o"):
+            return plot.plot([], [], name=name, pen=pg.mkPen(color, width=width, style=style),
+                             symbol=symbol, symbolSize=5, symbolBrush=color,
+                             symbolPen=pg.mkPen(color))
+
+        self.batch_loss = curve(lp, "loss per batch (smoothed)", QColor(TRAIN).lighter(150),
+                                width=1, symbol=None)
+        self.loss = curve(lp, "loss", TRAIN)
+        self.val_loss = curve(lp, "val_loss", VALID)
+        self.accuracy = curve(ap, "accuracy", TRAIN)
+        self.val_accuracy = curve(ap, "val_accuracy", VALID)
+        ap.setYRange(0.0, 1.02, padding=0)
+
+        self.best_lines = []
+        for p in (lp, ap):
+            line = pg.InfiniteLine(angle=90, movable=False,
+                                   pen=pg.mkPen(BEST, width=1.5, style=Qt.PenStyle.DashLine),
+                                   label="best", labelOpts={"position": 0.93, "color": BEST})
+            line.setVisible(False)
+            p.addItem(line, ignoreBounds=True)
+            self.best_lines.append(line)
+        self.best_point = pg.ScatterPlotItem(size=11, symbol="star", brush=pg.mkBrush(BEST),
+                                             pen=pg.mkPen(BEST))
+        lp.addItem(self.best_point)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.acc_plot)
+        self.reset()
+
+    def reset(self) -> None:
+        self.best_epoch: int | None = None
+        self._epochs: list[float] = []
+        self._values: dict[str, list[float]] = {k: [] for k in
+                                                ("loss", "val_loss", "accuracy", "val_accuracy")}
+        self._bx: list[float] = []
+        self._by: list[float] = []
+        self._ema = 0.0
+        self._ema_n = 0
+        self.steps_per_epoch = 1
+        for c in (self.batch_loss, self.loss, self.val_loss, self.accuracy, self.val_accuracy):
+            c.setData([], [])
+        self.best_point.setData([], [])
+        for line in self.best_lines:
+            line.setVisible(False)
+        for p in (self.loss_plot, self.acc_plot):
+            p.getPlotItem().setXRange(0, 1, padding=0.02)
+        self.loss_plot.getPlotItem().enableAutoRange(axis="y")
+
+    def add_batches(self, points: list[tuple[int, int, float]]) -> None:
+        """(epoch, batch, loss of that batch) -> a smoothed curve at fractional epochs, so
+        the batches of epoch 1 fall between 0 and 1 and meet its point at x = 1."""
+        steps = max(self.steps_per_epoch, 1)
+        for epoch, batch, loss in points:
+            if not math.isfinite(loss):
+                continue
+            self._ema = BATCH_SMOOTHING * self._ema + (1 - BATCH_SMOOTHING) * loss
+            self._ema_n += 1
+            self._bx.append(epoch + min(batch + 1, steps) / steps)
+            self._by.append(self._ema / (1 - BATCH_SMOOTHING ** self._ema_n))  # de-biased
+        self.batch_loss.setData(np.asarray(self._bx), np.asarray(self._by))
+        self._fit_x()
+
+    def add_epoch(self, e: dict) -> None:
+        """One ``on_epoch`` report from ``core.training.train`` (epoch counted from 0)."""
+        self._epochs.append(float(e["epoch"] + 1))
+        x = np.asarray(self._epochs)
+        for key, c in (("loss", self.loss), ("val_loss", self.val_loss),
+                       ("accuracy", self.accuracy), ("val_accuracy", self.val_accuracy)):
+            self._values[key].append(float(e.get(key, np.nan)))
+            c.setData(x, np.asarray(self._values[key]))
+        best = e.get("best_epoch", -1)
+        if best is not None and best >= 0:
+            self.set_best(best + 1)
+        self._fit_x()
+
+    def set_best(self, epoch: int) -> None:
+        """Mark the best epoch (1-based): the weights that are kept."""
+        self.best_epoch = epoch
+        for line in self.best_lines:
+            line.setValue(epoch)
+            line.setVisible(True)
+        i = epoch - 1
+        if 0 <= i < len(self._values["val_loss"]):
+            self.best_point.setData([epoch], [self._values["val_loss"][i]])
+
+    def _fit_x(self) -> None:
+        right = max(self._epochs[-1] if self._epochs else 0.0, self._bx[-1] if self._bx else 0.0)
+        for p in (self.loss_plot, self.acc_plot):
+            p.getPlotItem().setXRange(0, max(1.0, math.ceil(right)), padding=0.02)
+
+
+def _fmt_pct(n: int, total: int) -> str:
+    return f"{100.0 * n / total:.1f}%" if total else "–"
+
+
+class ConfusionMatrixPlot(pg.PlotWidget):
+    """Counts and row percentages (share of each true class) as a 2 x 2 picture.
+
+    Rows: true COVID, true NOT COVID; columns: predicted COVID, predicted NOT COVID, so the
+    cells read TP FN / FP TN like ``covidcxr evaluate``.
+    """
+
+    CELLS = (("tp", "true positive"), ("fn", "false negative"),
+             ("fp", "false positive"), ("tn", "true negative"))
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        pal = QPalette()
+        super().__init__(parent, background=pal.color(QPalette.ColorRole.Base))
+        p = self.getPlotItem()
+        text = pal.color(QPalette.ColorRole.Text)
+        p.setTitle("Confusion matrix", color=text.name(), size="10pt")
+        p.setMenuEnabled(False)
+        p.setMouseEnabled(x=False, y=False)
+        p.hideButtons()
+        p.invertY(True)
+        p.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(
+            pg.ColorMap([0.0, 1.0], [(247, 251, 255), (8, 81, 156)]).getLookupTable(nPts=256))
+        self.image.setRect(0, 0, 2, 2)
+        p.addItem(self.image)
+        classes = [(0.5, POSITIVE), (1.5, NEGATIVE)]
+        left, bottom = p.getAxis("left"), p.getAxis("bottom")
+        left.setTicks([classes])
+        bottom.setTicks([classes])
+        for axis, label in ((left, "true"), (bottom, "predicted")):
+            axis.setLabel(label, color=text.name())
+            axis.setTextPen(pg.mkPen(text))
+            axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+            axis.setStyle(tickLength=0)
+        font = QFont()
+        font.setPointSize(10)
+        self.texts: dict[str, pg.TextItem] = {}
+        for i, (key, _) in enumerate(self.CELLS):
+            t = pg.TextItem(anchor=(0.5, 0.5))
+            t.setFont(font)
+            t.setPos(0.5 + i % 2, 0.5 + i // 2)
+            p.addItem(t)
+            self.texts[key] = t
+        p.setXRange(0, 2, padding=0.02)
+        p.setYRange(0, 2, padding=0.02)
+        self.setMinimumSize(220, 200)
+        self.counts: dict[str, int] = {}
+        self.set_confusion(None)
+
+    def set_confusion(self, c: dict[str, int] | None) -> None:
+        """``{tp, fp, tn, fn}`` from ``core.metrics.confusion``, or None to clear."""
+        self.counts = dict(c or {})
+        c = c or {"tp": 0, "fn": 0, "fp": 0, "tn": 0}
+        rows = ((c["tp"], c["fn"]), (c["fp"], c["tn"]))
+        share = np.array([[v / max(sum(r), 1) for v in r] for r in rows], np.float32)
+        self.image.setImage(share, levels=(0.0, 1.0))
+        for i, (key, name) in enumerate(self.CELLS):
+            row = rows[i // 2]
+            n = row[i % 2]
+            dark = share[i // 2, i % 2] > 0.55
+            color = "#ffffff" if dark else "#1a1a1a"
+            body = "" if not self.counts else (
+                f"<span style='font-size:15pt; font-weight:600'>{n}</span><br>"
+                f"{_fmt_pct(n, sum(row))}<br>")
+            self.texts[key].setHtml(
+                f"<div style='text-align:center; color:{color}'>{body}"
+                f"<span style='font-size:8pt'>{name}</span></div>")
+
+
+class RocPlot(pg.PlotWidget):
+    """The ROC curve with its AUC, the chance line and the chosen operating point."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        pal = QPalette()
+        super().__init__(parent, background=pal.color(QPalette.ColorRole.Base))
+        p = self.getPlotItem()
+        self._text_color = pal.color(QPalette.ColorRole.Text).name()
+        p.setMenuEnabled(False)
+        p.setMouseEnabled(x=False, y=False)
+        p.hideButtons()
+        p.showGrid(x=True, y=True, alpha=0.15)
+        for side, label in (("bottom", "1 − specificity (false-positive rate)"),
+                            ("left", "sensitivity (true-positive rate)")):
+            axis = p.getAxis(side)
+            axis.setLabel(label, color=self._text_color)
+            axis.setTextPen(pg.mkPen(self._text_color))
+            axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+        p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
+        self.curve = p.plot([], [], pen=pg.mkPen(TRAIN, width=2.5))
+        self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(OPERATING),
+                                        pen=pg.mkPen("w", width=1))
+        p.addItem(self.point)
+        self.point_label = pg.TextItem(anchor=(0, 1), color=OPERATING)
+        p.addItem(self.point_label)
+        p.setXRange(0, 1, padding=0.02)
+        p.setYRange(0, 1, padding=0.02)
+        p.setAspectLocked(True)
+        self.setMinimumSize(220, 200)
+        self.auc: float | None = None
+        self.set_metrics(None)
+
+    def set_metrics(self, m: dict | None, split: str = "") -> None:
+        """A ``core.metrics.summary`` dict (its ``roc`` list and chosen threshold)."""
+        p = self.getPlotItem()
+        if not m or not m.get("roc"):
+            self.auc = None
+            self.curve.setData([], [])
+            self.point.setData([], [])
+            self.point_label.setText("")
+            p.setTitle("ROC curve", color=self._text_color, size="10pt")
+            return
+        fpr = np.array([r["fpr"] for r in m["roc"]])
+        tpr = np.array([r["tpr"] for r in m["roc"]])
+        self.curve.setData(fpr, tpr)
+        self.auc = float(m["auc"])
+        where = f" ({split}, n = {m['n']})" if split else ""
+        p.setTitle(f"ROC curve{where}: AUC {self.auc:.3f}", color=self._text_color, size="10pt")
+        x, y = 1.0 - float(m["specificity"]), float(m["sensitivity"])
+        if math.isfinite(x) and math.isfinite(y):
+            self.point.setData([x], [y])
+            self.point_label.setText(f"threshold {m['threshold']:.3f}")
+            self.point_label.setPos(min(x + 0.03, 0.6), max(y - 0.06, 0.08))
+        else:
+            self.point.setData([], [])
+            self.point_label.setText("")

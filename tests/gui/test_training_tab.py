@@ -1,0 +1,348 @@
+"""The training tab: dataset check, live plots, Stop, results, save, activate, classify.
+
+The dataset is made here: 64-pixel networks, a dozen images per class and two batches per
+epoch keep a real training run to seconds. The failure tests replace ``core.training.train``
+so they need no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from guitest_helpers import TIMEOUT_MS, wait_done
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from core.errors import DatasetError
+from gui.model_store import ModelStore, slug
+from gui.training_tab import TrainingTab, install
+
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def write_dataset(root: Path, per_class: int = 12, seed: int = 0,
+                  classes: tuple[str, ...] = ("COVID", "Normal")) -> Path:
+    """Smooth random chest-sized pictures, each distinct (no near-duplicates); the COVID
+    ones carry a bright patch in the middle, so even a few batches learn something."""
+    rng = np.random.default_rng(seed)
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            low = rng.random((6, 6)).astype(np.float32)
+            img = np.asarray(Image.fromarray(low, "F").resize((80, 80), Image.Resampling.BICUBIC))
+            img = 0.2 + 0.5 * (img - img.min()) / (np.ptp(img) + 1e-6)
+            if c == "COVID":
+                img[25:55, 20:60] += 0.3
+            img = np.clip(img + rng.normal(0, 0.02, img.shape), 0, 1)
+            Image.fromarray((img * 255).astype(np.uint8), "L").save(root / c / f"{c}_{i:02d}.png")
+    return root
+
+
+@pytest.fixture
+def store(gui_settings, tmp_path: Path, tiny_model_path: Path) -> ModelStore:
+    """A model store whose 'bundled' model is the tiny test model."""
+    return ModelStore(gui_settings.q, tmp_path / "user_models", bundled=tiny_model_path)
+
+
+@pytest.fixture
+def make_tab(qtbot, store: ModelStore):
+    tabs = []
+
+    def make(**kwargs) -> TrainingTab:
+        tab = TrainingTab(store, input_size=64, max_train_batches=2, **kwargs)
+        qtbot.addWidget(tab)
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for tab in tabs:
+        tab.shutdown()
+
+
+def load(qtbot, tab: TrainingTab, folder: Path) -> None:
+    with qtbot.waitSignal(tab.datasetChecked, timeout=TIMEOUT_MS):
+        tab.set_dataset(folder)
+
+
+def shown_counts(tab: TrainingTab) -> dict[str, list]:
+    m = tab.counts_model
+    return {m.data(m.index(r, 0)): [m.data(m.index(r, c)) for c in range(1, m.columnCount())]
+            for r in range(m.rowCount())}
+
+
+def problem_texts(tab: TrainingTab) -> list[str]:
+    return [tab.problems_list.item(i).text() for i in range(tab.problems_list.count())]
+
+
+@pytest.mark.slow
+def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_path, tmp_path):
+    data = write_dataset(tmp_path / "hospital")
+    window = make_window()
+    tab = install(window, store, input_size=64, max_train_batches=2)
+    window.tabs.setCurrentWidget(tab)
+
+    # Pick the folder: classes, counts per split, the positive class, no problems.
+    load(qtbot, tab, data)
+    assert shown_counts(tab) == {
+        "COVID": ["positive", 8, 2, 2, 12],
+        "Normal": ["negative", 8, 2, 2, 12],
+        "All classes": ["", 16, 4, 4, 24],
+    }
+    assert tab.positive_combo.currentText() == "COVID"
+    assert tab.problems() == ([], [])
+    assert "no problems" in problem_texts(tab)[0]
+    assert tab.run_button.isEnabled()
+
+    # The recipe starts at the seed's values; this run starts from scratch at 64 px.
+    assert (tab.epochs_spin.value(), tab.batch_spin.value(), tab.patience_spin.value()) == (
+        100, 32, 10)
+    tab.set_start_point(None)
+    tab.batch_spin.setValue(4)
+    tab.patience_spin.setValue(50)
+    assert tab.config().input_size == 64 and tab.config().init_from is None
+
+    # Start, receive one epoch, and find its values in the curves.
+    with qtbot.waitSignal(tab.epochFinished, timeout=TRAIN_TIMEOUT_MS) as first:
+        qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    assert tab.training and tab.run_button.text() == "Stop"
+    e = first.args[0]
+    assert e["epoch"] == 0
+    for curve, key in ((tab.plots.loss, "loss"), (tab.plots.val_loss, "val_loss"),
+                       (tab.plots.accuracy, "accuracy"),
+                       (tab.plots.val_accuracy, "val_accuracy")):
+        x, y = curve.getData()
+        assert x[0] == 1.0 and y[0] == pytest.approx(e[key]), key
+    bx, by = tab.plots.batch_loss.getData()
+    assert len(bx) >= 1 and 0 < bx[0] <= 1.0 and np.isfinite(by).all()
+    assert tab.plots.best_lines[0].isVisible() and tab.plots.best_lines[0].value() == 1
+
+    # Stop: the run ends with the best weights so far; nothing is written or activated.
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAIN_TIMEOUT_MS) as stopped:
+        qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    result = stopped.args[0]
+    assert result is not None and result.stopped_by_user
+    assert len(result.history["loss"]) < 100
+    assert window.model_path == tiny_model_path
+    assert store.active_path() == tiny_model_path
+    assert not (tmp_path / "user_models").exists()
+    assert tab.run_button.text() == "Start training"
+
+    # Train to completion.
+    tab.epochs_spin.setValue(2)
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TRAIN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    result = done.args[0]
+    assert result is not None and not result.stopped_by_user
+    assert len(result.history["loss"]) == 2
+    assert list(tab.plots.loss.getData()[0]) == [1.0, 2.0]
+    # Results: the test split's confusion matrix, ROC and metrics are on screen.
+    assert tab.split_combo.currentData() == "test"
+    assert tab.confusion.counts == result.test["confusion"]
+    assert sum(tab.confusion.counts.values()) == 4
+    assert tab.roc.auc == pytest.approx(result.test["auc"])
+    assert tab.metrics_model.value("Threshold", "Test") == f"{result.card.threshold:.3f}"
+    assert "OOD cut-offs" in tab.summary_label.text()
+    assert window.model_path == tiny_model_path  # still nothing activated
+
+    # Save as… (name + notes), through the dialog.
+    assert tab.save_button.isEnabled() and not tab.use_button.isEnabled()
+    qtbot.mouseClick(tab.save_button, Qt.MouseButton.LeftButton)
+    dialog = tab.save_dialog
+    dialog.name_edit.setText("Ward 7 retrain")
+    dialog.notes_edit.setPlainText("two epochs, test run")
+    with qtbot.waitSignal(tab.modelSaved, timeout=TIMEOUT_MS) as saved:
+        dialog.accept()
+    path = Path(saved.args[0])
+    assert path.parent == tmp_path / "user_models" and path.is_file()
+    from core.card import read_card
+
+    card = read_card(path)
+    assert (card.name, card.notes) == ("Ward 7 retrain", "two epochs, test run")
+    assert card.ood["feature_cutoff"] > 0
+    assert window.model_path == tiny_model_path
+
+    # Use this model: the classify window loads it; the old one stays in the list.
+    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS) as changed:
+        qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
+    assert changed.args[0] is not None and changed.args[0].card.name == "Ward 7 retrain"
+    assert window.model_path == path and store.active_path() == path
+    listed = [tab.models_combo.itemData(i) for i in range(tab.models_combo.count())]
+    assert listed == [str(tiny_model_path), str(path)]
+    assert tab.models_combo.itemText(1).startswith("✓ ")
+    assert tab.restore_button.isEnabled()
+
+    # Classify one image with the new model: the same probability core gives.
+    image = data / "COVID" / "COVID_00.png"
+    wait_done(qtbot, window, lambda: window.open_paths([str(image)]))
+    pred = window.results.row(0).prediction
+    assert pred is not None and pred.ok
+    from core.inference import classify
+    from core.model import load_model
+
+    expected = next(classify([image], load_model(path)))
+    assert pred.probability == pytest.approx(expected.probability, abs=1e-5)
+    assert pred.threshold == pytest.approx(card.threshold)
+
+    # The bundled model can always be restored.
+    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.restore_button, Qt.MouseButton.LeftButton)
+    assert window.model_path == tiny_model_path and store.active_path() == tiny_model_path
+
+
+def test_problems_are_listed_before_training(qtbot, make_tab, tmp_path):
+    data = write_dataset(tmp_path / "d", per_class=12)
+    write_dataset(tmp_path / "d", per_class=3, seed=5, classes=("Pneumonia",))
+    good = (data / "COVID" / "COVID_00.png").read_bytes()
+    (data / "Normal" / "truncated.png").write_bytes(good[: len(good) // 3])
+    (data / "Empty").mkdir()
+    tab = make_tab()
+    load(qtbot, tab, data)
+
+    blocking, _ = tab.problems()
+    text = "\n".join(blocking)
+    assert "Class 'Empty' has no images" in text
+    assert "Class 'Pneumonia' has only 3 images" in text
+    assert "1 unreadable file(s)" in text
+    assert any("truncated.png" in t for t in problem_texts(tab))
+    assert tab.skip_check.isVisibleTo(tab) and not tab.run_button.isEnabled()
+    assert shown_counts(tab)["Empty"] == ["negative", 0, 0, 0, 0]
+
+    # Skipping the unreadable file turns it into a warning; the empty class still blocks.
+    tab.skip_check.setChecked(True)
+    blocking, notes = tab.problems()
+    assert not any("unreadable" in b for b in blocking)
+    assert any("will be skipped" in n for n in notes)
+    assert not tab.can_start()
+    assert tab.message_level == "warning"
+
+
+def test_near_duplicates_across_splits_block_until_allowed(qtbot, make_tab, tmp_path):
+    data = write_dataset(tmp_path / "d")
+    for split in ("train", "val", "test"):
+        for c in ("COVID", "Normal"):
+            (data / split / c).mkdir(parents=True)
+    for c in ("COVID", "Normal"):
+        files = sorted((data / c).glob("*.png"))
+        for i, f in enumerate(files):
+            split = "test" if i < 2 else "val" if i < 4 else "train"
+            f.rename(data / split / c / f.name)
+        (data / c).rmdir()
+    # The same picture, re-encoded as JPEG, in train and in test.
+    src = data / "test" / "COVID" / "COVID_00.png"
+    Image.open(src).save(data / "train" / "COVID" / "copy.jpg", quality=90)
+    tab = make_tab()
+    load(qtbot, tab, data)
+    assert tab.split_label.text() == "Splits: train/val/test folders."
+    blocking, _ = tab.problems()
+    assert any("1 near-duplicate image pair(s)" in b for b in blocking)
+    assert any("copy.jpg" in t and "COVID_00.png" in t for t in problem_texts(tab))
+    tab.dups_check.setChecked(True)
+    assert tab.problems()[0] == [] and tab.can_start()
+    assert tab.config().ignore_duplicates
+
+
+def test_positive_class_is_asked_when_no_folder_says_covid(qtbot, make_tab, tmp_path):
+    data = write_dataset(tmp_path / "d", classes=("Normal", "Sick"))
+    tab = make_tab()
+    load(qtbot, tab, data)
+    assert tab.positive_combo.currentIndex() == -1
+    assert any("choose the positive class" in b for b in tab.problems()[0])
+    assert shown_counts(tab)["Sick"][0] == "?"
+    with qtbot.waitSignal(tab.datasetChecked, timeout=TIMEOUT_MS):
+        tab.set_positive("Sick")
+    assert tab.problems() == ([], [])
+    assert shown_counts(tab)["Sick"][0] == "positive"
+    assert tab.config().positive == "Sick"
+    # The decoded images were relabelled, not decoded again.
+    labels = tab._check.decoded.splits["train"].labels
+    paths = tab._check.decoded.splits["train"].paths
+    assert [int(p.parent.name == "Sick") for p in paths] == labels.tolist()
+
+
+def _fake_train(behaviour):
+    """A stand-in for core.training.train that reports one epoch or none, then acts."""
+
+    def train(index, cfg, *, on_progress=None, on_batch=None, on_epoch=None,
+              should_stop=None, decoded=None):
+        return behaviour(on_batch=on_batch, on_epoch=on_epoch, should_stop=should_stop,
+                         index=index)
+
+    return train
+
+
+def test_out_of_memory_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypatch):
+    def oom(**_):
+        raise MemoryError
+
+    monkeypatch.setattr("core.training.train", _fake_train(oom))
+    tab = make_tab()
+    load(qtbot, tab, write_dataset(tmp_path / "d"))
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TIMEOUT_MS) as fin:
+        tab.start()
+    assert fin.args[0] is None
+    assert tab.message_level == "error" and "Out of memory" in tab.message.text()
+    assert "batch size" in tab.message.text()
+    assert tab.run_button.text() == "Start training" and tab.run_button.isEnabled()
+
+
+def test_vanished_folder_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypatch):
+    import shutil
+
+    def vanish(index, **_):
+        shutil.rmtree(index.root)
+        raise FileNotFoundError(2, "No such file or directory", str(index.root / "x.png"))
+
+    monkeypatch.setattr("core.training.train", _fake_train(vanish))
+    data = write_dataset(tmp_path / "d")
+    tab = make_tab()
+    load(qtbot, tab, data)
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TIMEOUT_MS):
+        tab.start()
+    assert tab.message_level == "error"
+    assert "is no longer there" in tab.message.text() and str(data) in tab.message.text()
+    # And a second Start says so at once instead of failing on a worker.
+    assert not tab.start()
+    assert "no longer there" in tab.message.text()
+
+
+def test_stop_before_the_first_epoch_cancels_and_keeps_the_model(qtbot, make_tab, store,
+                                                                 tmp_path, monkeypatch,
+                                                                 tiny_model_path):
+    started = threading.Event()
+
+    def wait_for_stop(should_stop, on_batch, **_):
+        started.set()
+        on_batch({"epoch": 0, "batch": 0, "loss": 0.7})
+        while not should_stop():
+            threading.Event().wait(0.01)
+        raise DatasetError("training was stopped before the first epoch finished")
+
+    monkeypatch.setattr("core.training.train", _fake_train(wait_for_stop))
+    tab = make_tab()
+    load(qtbot, tab, write_dataset(tmp_path / "d"))
+    tab.start()
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT_MS)
+    assert tab.run_button.text() == "Stop"
+    with qtbot.waitSignal(tab.trainingFinished, timeout=TIMEOUT_MS) as fin:
+        tab.toggle_run()
+        assert tab.run_button.text() == "Stopping…" and not tab.run_button.isEnabled()
+    assert fin.args[0] is None
+    assert tab.message_level == "warning" and "active model is unchanged" in tab.message.text()
+    assert store.active_path() == tiny_model_path
+    assert not tab.save_button.isEnabled()
+
+
+def test_model_store_names_and_fallback(store, tmp_path, tiny_model_path):
+    assert slug(" Ward 7 / v2 ") == "Ward-7-v2" and slug("///") == "model"
+    (tmp_path / "user_models").mkdir()
+    (tmp_path / "user_models" / "a.keras").write_bytes(b"")
+    assert store.new_path("a").name == "a-2.keras"
+    entries = store.entries()
+    assert entries[0].bundled and entries[0].usable
+    assert not entries[1].usable and "card" in entries[1].problem
+    # A remembered model that has gone falls back to the bundled one.
+    store.set_active(tmp_path / "gone.keras")
+    assert store.active_path() == tiny_model_path
