@@ -362,8 +362,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start(self) -> None:
-        """Begin loading the model (called after the first paint, so the window comes first)."""
+        """Begin loading the model and build the image view: called after the first paint,
+        so the window shows before TensorFlow and pyqtgraph are imported."""
         self._start_model_load()
+        self.viewer.ensure_view()
 
     def open_paths(self, paths: list[str] | list[Path]) -> None:
         """List and classify files and folders (folders recursively, non-images skipped)."""

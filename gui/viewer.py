@@ -4,12 +4,17 @@ overlay and the probability badge.
 The image is a pyqtgraph ``ImageItem`` in a ``ViewBox`` (wheel zoom, left-drag pan); the
 heat map is a second ``ImageItem`` with a colour map whose low values are transparent, so
 the anatomy stays visible, placed over the crop box the network actually saw.
+
+pyqtgraph costs a few hundred milliseconds to import, so the graphics view is built after
+the window's first paint (:meth:`XRayViewer.ensure_view`), not at start-up.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
@@ -33,7 +38,7 @@ def _gray_lut(inverted: bool) -> np.ndarray:
     return ramp[::-1].copy() if inverted else ramp
 
 
-def _heat_lut() -> np.ndarray:
+def _heat_lut(pg: Any) -> np.ndarray:
     """Turbo colours with an alpha ramp: weak activations are fully transparent and only
     the strongest regions are close to opaque, so the overlay never hides the whole chest."""
     colors = pg.colormap.get("turbo").getLookupTable(0.0, 1.0, 256, alpha=True)
@@ -42,18 +47,22 @@ def _heat_lut() -> np.ndarray:
     return colors.astype(np.uint8)
 
 
-class _ImageViewBox(pg.ViewBox):
+@functools.cache
+def _image_view_box_class(pg: Any) -> type:
     """A ViewBox whose right-drag sets window/level instead of zooming."""
 
-    windowLevelDragged = Signal(float, float)
+    class ImageViewBox(pg.ViewBox):
+        windowLevelDragged = Signal(float, float)
 
-    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt override)
-        if ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()
-            delta = ev.screenPos() - ev.lastScreenPos()
-            self.windowLevelDragged.emit(delta.x(), delta.y())
-            return
-        super().mouseDragEvent(ev, axis)
+        def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt override)
+            if ev.button() == Qt.MouseButton.RightButton:
+                ev.accept()
+                delta = ev.screenPos() - ev.lastScreenPos()
+                self.windowLevelDragged.emit(delta.x(), delta.y())
+                return
+            super().mouseDragEvent(ev, axis)
+
+    return ImageViewBox
 
 
 class ScoreBadge(QWidget):
@@ -155,26 +164,10 @@ class XRayViewer(QWidget):
         self.opacity = 0.5
         self._shape: tuple[int, int] | None = None
         self._has_heat = False
-
-        self.view = pg.GraphicsView(self)
-        self.view.setBackground(QColor("#101010"))
-        # A click in the image gives the viewer (and so its keys) the focus.
-        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.view.setFocusProxy(self)
-        self.vb = _ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.vb.setMouseMode(pg.ViewBox.PanMode)
-        self.view.setCentralItem(self.vb)
-        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
-        self.image.setLookupTable(_gray_lut(False))
-        self.heat = pg.ImageItem(axisOrder="row-major")
-        self.heat.setLookupTable(_heat_lut())
-        self.heat.setLevels((0.0, 1.0))
-        self.heat.setZValue(1)
-        self.heat.setVisible(False)
-        self.vb.addItem(self.image)
-        self.vb.addItem(self.heat)
-        self.vb.windowLevelDragged.connect(self._on_window_level_drag)
-        self.view.setToolTip(CONTROLS_HELP)
+        self.view: Any = None  # pyqtgraph objects, built by ensure_view()
+        self.vb: Any = None
+        self.image: Any = None
+        self.heat: Any = None
 
         self.placeholder = QLabel(
             "Open files (Ctrl+O) or a folder (Ctrl+Shift+O), or drop them here.\n"
@@ -183,12 +176,40 @@ class XRayViewer(QWidget):
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #c8c8c8; background: #101010; padding: 12px;")
 
+        self.setToolTip(CONTROLS_HELP)
         self._stack = QStackedLayout()
         self._stack.addWidget(self.placeholder)
-        self._stack.addWidget(self.view)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._stack)
+
+    def ensure_view(self) -> None:
+        """Build the pyqtgraph view (imports pyqtgraph) unless it exists already."""
+        if self.view is not None:
+            return
+        import pyqtgraph as pg
+
+        self.view = pg.GraphicsView(self)
+        self.view.setBackground(QColor("#101010"))
+        # A click in the image gives the viewer (and so its keys) the focus.
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.view.setFocusProxy(self)
+        self.vb = _image_view_box_class(pg)(lockAspect=True, invertY=True, enableMenu=False)
+        self.vb.setMouseMode(pg.ViewBox.PanMode)
+        self.view.setCentralItem(self.vb)
+        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        self.image.setLookupTable(_gray_lut(self.inverted))
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setLookupTable(_heat_lut(pg))
+        self.heat.setLevels((0.0, 1.0))
+        self.heat.setOpacity(self.opacity)
+        self.heat.setZValue(1)
+        self.heat.setVisible(False)
+        self.vb.addItem(self.image)
+        self.vb.addItem(self.heat)
+        self.vb.windowLevelDragged.connect(self._on_window_level_drag)
+        self.view.setToolTip(CONTROLS_HELP)
+        self._stack.addWidget(self.view)
 
     # What is shown -------------------------------------------------------------------
     @property
@@ -202,7 +223,8 @@ class XRayViewer(QWidget):
     def show_message(self, text: str) -> None:
         """No image: a message in the pane instead (nothing selected, unreadable file)."""
         self._shape = None
-        self.image.clear()
+        if self.image is not None:
+            self.image.clear()
         self.clear_heatmap()
         self.placeholder.setText(text)
         self._stack.setCurrentWidget(self.placeholder)
@@ -210,6 +232,7 @@ class XRayViewer(QWidget):
     def set_image(self, pixels: np.ndarray) -> None:
         """Show float32 (H, W) pixels in [0, 1]; keeps window/level and invert, fits a new
         image size to the window."""
+        self.ensure_view()
         same_size = self._shape == pixels.shape
         self._shape = pixels.shape
         self.clear_heatmap()
@@ -220,6 +243,7 @@ class XRayViewer(QWidget):
 
     def set_heatmap(self, heat: np.ndarray, box: tuple[int, int, int, int]) -> None:
         """Place a (S, S) heat map in [0, 1] over the image's (top, left, bottom, right)."""
+        self.ensure_view()
         top, left, bottom, right = box
         self.heat.setImage(heat, levels=(0.0, 1.0), autoLevels=False)
         self.heat.setRect(QRectF(left, top, right - left, bottom - top))
@@ -229,15 +253,17 @@ class XRayViewer(QWidget):
 
     def clear_heatmap(self) -> None:
         self._has_heat = False
-        self.heat.clear()
-        self.heat.setVisible(False)
+        if self.heat is not None:
+            self.heat.clear()
+            self.heat.setVisible(False)
 
     # View state ----------------------------------------------------------------------
     def set_levels(self, low: float, high: float) -> None:
         width = max(high - low, _MIN_WIDTH)
         centre = (low + high) / 2
         self.levels = (centre - width / 2, centre + width / 2)
-        self.image.setLevels(self.levels)
+        if self.image is not None:
+            self.image.setLevels(self.levels)
 
     @Slot(float, float)
     def _on_window_level_drag(self, dx: float, dy: float) -> None:
@@ -249,11 +275,12 @@ class XRayViewer(QWidget):
     @Slot()
     def toggle_invert(self) -> None:
         self.inverted = not self.inverted
-        self.image.setLookupTable(_gray_lut(self.inverted))
+        if self.image is not None:
+            self.image.setLookupTable(_gray_lut(self.inverted))
 
     @Slot()
     def fit(self) -> None:
-        if self._shape is not None:
+        if self._shape is not None and self.vb is not None:
             h, w = self._shape
             self.vb.setRange(QRectF(0, 0, w, h), padding=0.01)
 
@@ -266,17 +293,21 @@ class XRayViewer(QWidget):
         self.fit()
 
     def view_rect(self) -> QRectF:
+        if self.vb is None:
+            return QRectF()
         (x0, x1), (y0, y1) = self.vb.viewRange()
         return QRectF(x0, y0, x1 - x0, y1 - y0)
 
     def zoom(self, factor: float) -> None:
         """Zoom about the centre (factor < 1 zooms in), as the mouse wheel does."""
-        self.vb.scaleBy((factor, factor))
+        if self.vb is not None:
+            self.vb.scaleBy((factor, factor))
 
     @Slot(bool)
     def set_heat_visible(self, visible: bool) -> None:
         self.heat_visible = bool(visible)
-        self.heat.setVisible(self.heat_visible and self._has_heat)
+        if self.heat is not None:
+            self.heat.setVisible(self.heat_visible and self._has_heat)
 
     @Slot()
     def toggle_heat(self) -> None:
@@ -286,7 +317,8 @@ class XRayViewer(QWidget):
     @Slot(float)
     def set_opacity(self, opacity: float) -> None:
         self.opacity = min(max(float(opacity), 0.0), 1.0)
-        self.heat.setOpacity(self.opacity)
+        if self.heat is not None:
+            self.heat.setOpacity(self.opacity)
 
     # Keys when the viewer has focus (the window also offers them as actions) ----------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802

@@ -17,6 +17,7 @@ as they come. Workers only emit signals; only GUI code touches widgets.
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -79,16 +80,21 @@ class Worker(QThread):
     errored = Signal(object)
     # ``started`` and ``finished`` are QThread's own signals.
 
+    #: How much lower than the GUI thread a background job runs (Unix nice increment).
+    BACKGROUND_NICE = 5
+
     def __init__(
         self,
         fn: Callable[..., Any],
         *args: Any,
         progress_interval: float = 0.05,
+        background: bool = True,
         parent: QObject | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(parent)
         self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._background = background
         self.control = Control(self.progress.emit, progress_interval)
         name = getattr(fn, "__name__", "job")
         self.setObjectName(f"worker:{name}")
@@ -102,6 +108,8 @@ class Worker(QThread):
         return self.control.should_stop()
 
     def run(self) -> None:  # runs on the new thread
+        if self._background:
+            _lower_this_thread(self.BACKGROUND_NICE)
         try:
             out = self._fn(self.control, *self._args, **self._kwargs)
             if inspect.isgenerator(out):
@@ -116,6 +124,20 @@ class Worker(QThread):
             pass
         except Exception as exc:  # the job's failure is reported, never raised into Qt
             self.errored.emit(exc)
+
+
+def _lower_this_thread(increment: int) -> None:
+    """Give the calling thread (and the threads it starts: decode pools, TensorFlow's
+    intra-op pool) a lower CPU priority than the GUI thread, so a busy machine still
+    schedules the event loop first. Linux nice values are per thread; QThread.setPriority
+    has no effect under the default Linux scheduler."""
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+    except OSError:
+        pass  # not permitted or not supported: run at normal priority
 
 
 def stop_all(workers: list[Worker] | set[Worker], timeout_ms: int | None = None) -> bool:

@@ -277,9 +277,9 @@ def test_dicom_identifying_fields_only_on_request(window, qtbot, tmp_path):
     ds.save_as(path, enforce_file_format=True)
     assert pydicom.dcmread(path).Modality == "DX"
 
-    wait_done(qtbot, window, lambda: window.open_paths([path]))
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(0)
+    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):  # the first row shows itself
+        wait_done(qtbot, window, lambda: window.open_paths([path]))
+    qtbot.waitUntil(lambda: "Modality" in window.metadata.facts(), timeout=TIMEOUT)
     facts = window.metadata.facts()
     shown = " ".join(f"{k} {v}" for k, v in facts.items())
     assert "DX" in shown and "PA" in shown and "MONOCHROME2" in shown
@@ -425,6 +425,8 @@ def test_heartbeat_is_not_starved_while_classifying(window, qtbot, tmp_path):
 
 
 def test_mouse_window_level_is_documented(window):
+    assert "right-drag" in window.viewer.toolTip()
+    window.viewer.ensure_view()
     assert "right-drag" in window.viewer.view.toolTip()
     assert "window/level" in window.help_label.text()
 

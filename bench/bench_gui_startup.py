@@ -1,0 +1,230 @@
+"""How quickly the window appears, and how long the GUI thread ever stalls while working.
+
+Prints in one run:
+
+- time to first paint: from just before a fresh ``python -m gui.launcher`` process is
+  spawned to the main window's first paint event (median and worst of ``--runs``), plus
+  the time until the model is loaded in the background in that process. Target <= 1 s.
+- the longest event-loop stall while classifying ``--files`` images (500): a QTimer
+  heartbeat every 5 ms on the GUI thread; a stall is the largest gap between two beats
+  minus the interval. Target <= 50 ms. The first row is selected, as a user would, so
+  the viewer's image read and Grad-CAM run during the measurement too. The stall while
+  TensorFlow and the model load in the background is printed on its own line.
+
+Files: full-resolution radiographs from ``--data`` (default /work/shared/data/fullres),
+cycled through symlinks up to ``--files``; without that folder, synthetic 1024x1024 PNGs.
+Model: ``--model``, else models/covidcxr.keras, else a fresh random seed network (speed
+does not depend on the weights).
+
+Usage: ``python bench/bench_gui_startup.py [--runs 3] [--files 500] [--data DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEFAULT_DATA = Path("/work/shared/data/fullres")
+SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif"}
+HEARTBEAT_MS = 5
+
+
+# ------------------------------------------------------------------- first paint
+def startup_child() -> None:
+    """Runs in the spawned process: the real start-up path, reporting first paint and
+    model-ready times as wall-clock stamps on stdout."""
+    from PySide6.QtCore import QTimer
+
+    from gui.app import create
+
+    app, window = create(sys.argv[2:])
+
+    def painted() -> None:
+        print(f"PAINT {time.time():.6f}", flush=True)
+
+    def model_ready(_model) -> None:
+        print(f"MODEL {time.time():.6f}", flush=True)
+        QTimer.singleShot(0, window.close)
+
+    window.firstPainted.connect(painted)
+    window.modelChanged.connect(model_ready)
+    QTimer.singleShot(60_000, window.close)
+    app.exec()
+
+
+def time_startup(runs: int, model: Path, config: Path) -> tuple[list[float], list[float]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(config)}
+    paint, ready = [], []
+    for _ in range(runs):
+        t0 = time.time()
+        proc = subprocess.run(
+            [sys.executable, __file__, "--startup-child", "--model", str(model)],
+            capture_output=True, text=True, env=env, check=False, timeout=180,
+        )
+        stamps = dict(line.split() for line in proc.stdout.splitlines()
+                      if line.startswith(("PAINT", "MODEL")))
+        if "PAINT" not in stamps:
+            sys.exit(f"bench: start-up child failed:\n{proc.stderr[-2000:]}")
+        paint.append(float(stamps["PAINT"]) - t0)
+        if "MODEL" in stamps:
+            ready.append(float(stamps["MODEL"]) - t0)
+    return paint, ready
+
+
+# ------------------------------------------------------------------- stalls
+def input_files(data: Path, count: int, workdir: Path) -> list[Path]:
+    folder = workdir / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = sorted(p for p in data.iterdir() if p.suffix.lower() in SUFFIXES) \
+        if data.is_dir() else []
+    out = []
+    if sources:
+        for k in range(count):
+            src = sources[k % len(sources)]
+            link = folder / f"{k:05d}_{src.name}"
+            link.symlink_to(src.resolve())
+            out.append(link)
+        return out
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:1024, 0:1024] / 1024
+    base = 0.7 - 0.4 * ((xx - 0.5) ** 2 + (yy - 0.45) ** 2)
+    for k in range(count):
+        img = np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1)
+        p = folder / f"{k:05d}.png"
+        Image.fromarray((img * 255).astype(np.uint8)).save(p, compress_level=1)
+        out.append(p)
+    return out
+
+
+def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.settings import Settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    settings = Settings(QSettings(str(workdir / "bench.ini"), QSettings.Format.IniFormat))
+    settings.notice_acknowledged = True
+    window = MainWindow(settings, model_path=model)
+    beats: list[float] = []
+    marks: dict[str, float] = {}
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+
+    def model_ready(m) -> None:
+        if m is None:
+            sys.exit(f"bench: model did not load: {window.model_label.text()}")
+        marks["model"] = time.perf_counter()
+        # Let the loader's last signals settle, then start classifying.
+        QTimer.singleShot(200, start_run)
+
+    def start_run() -> None:
+        marks["start"] = time.perf_counter()
+        window.open_paths([folder])
+
+    def finished() -> None:
+        if "start" in marks and "end" not in marks:
+            marks["end"] = time.perf_counter()
+            QTimer.singleShot(100, app.quit)
+
+    window.modelChanged.connect(model_ready)
+    window.classificationFinished.connect(finished)
+    heartbeat.start()
+    marks["show"] = time.perf_counter()
+    window.show()
+    window.start()
+    app.exec()
+    heartbeat.stop()
+    n = window.results.count_done()
+    window.close()
+
+    def worst_gap(t0: float, t1: float) -> float:
+        inside = [b for b in beats if t0 <= b <= t1]
+        if len(inside) < 2:
+            return float("nan")
+        return max(b - a for a, b in zip(inside, inside[1:], strict=False)) * 1000 - HEARTBEAT_MS
+
+    return {
+        "files": n,
+        "seconds": marks["end"] - marks["start"],
+        "stall_run_ms": worst_gap(marks["start"], marks["end"]),
+        "stall_load_ms": worst_gap(marks["show"], marks["model"]),
+        "load_s": marks["model"] - marks["show"],
+    }
+
+
+def bench_model_path(arg: str | None, workdir: Path) -> Path:
+    if arg:
+        return Path(arg)
+    from core.resources import default_model_path
+
+    bundled = default_model_path()
+    if bundled.is_file():
+        return bundled
+    # A child process builds it, so this process starts measuring without TensorFlow loaded.
+    path = workdir / "bench.keras"
+    code = (
+        "import keras; from core.card import ModelCard; from core.model import build, save_model;"
+        "from core.preprocess import PreprocessSpec; keras.utils.set_random_seed(0);"
+        "save_model(build('seed', 256), ModelCard(name='bench-seed-random', "
+        f"preprocess=PreprocessSpec(size=256).to_dict()), {str(path)!r})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    return path
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--startup-child":
+        startup_child()
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="start-up runs (median reported)")
+    ap.add_argument("--files", type=int, default=500, help="images to classify")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of radiographs")
+    ap.add_argument("--model", help="model .keras file")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench_gui_") as tmp:
+        workdir = Path(tmp)
+        model = bench_model_path(args.model, workdir)
+        (workdir / "config").mkdir()
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        paint, ready = time_startup(args.runs, model, workdir / "config")
+        files = input_files(args.data, args.files, workdir)
+        stalls = measure_stalls(model, files[0].parent, workdir)
+
+    print(f"platform: {os.environ.get('QT_QPA_PLATFORM')}, model: {model.name}, "
+          f"{os.cpu_count()} CPU cores")
+    print(f"time to first paint: median {statistics.median(paint) * 1000:.0f} ms, "
+          f"worst {max(paint) * 1000:.0f} ms over {len(paint)} runs (target <= 1000 ms)")
+    if ready:
+        print(f"model ready in the background after {statistics.median(ready):.1f} s "
+              "(median, from process start)")
+    print(f"longest event-loop stall while classifying {stalls['files']} images: "
+          f"{stalls['stall_run_ms']:.0f} ms (target <= 50 ms); run took "
+          f"{stalls['seconds']:.1f} s, {stalls['files'] / stalls['seconds']:.1f} img/s")
+    print(f"longest event-loop stall while TensorFlow and the model load: "
+          f"{stalls['stall_load_ms']:.0f} ms (load took {stalls['load_s']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

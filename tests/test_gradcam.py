@@ -1,0 +1,54 @@
+"""Grad-CAM: a pure function of a network and one input; placed where the network looked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.gradcam import gradcam, heatmap_box, place_heatmap
+from core.preprocess import crop_box
+
+
+def _input(size: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = 0.6 - 0.4 * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2) + rng.normal(0, 0.05, (size, size))
+    return np.clip(img, 0, 1).astype(np.float32)[None, ..., None]
+
+
+def test_gradcam_shape_range_and_determinism(tiny_model):
+    from core.model import LAST_CONV
+
+    x = _input(64)
+    heat = gradcam(tiny_model.keras_model, x, LAST_CONV)
+    assert heat.shape == (64, 64) and heat.dtype == np.float32
+    assert heat.min() >= 0.0 and heat.max() <= 1.0
+    assert heat.max() in (0.0, pytest.approx(1.0, abs=0.05))  # normalised, or nothing found
+    again = gradcam(tiny_model.keras_model, x, LAST_CONV)
+    np.testing.assert_allclose(heat, again, atol=1e-6)
+
+
+def test_both_classes_explain_different_evidence(tiny_model):
+    x = _input(64, seed=1)
+    pos = gradcam(tiny_model.keras_model, x, class_index=1)
+    neg = gradcam(tiny_model.keras_model, x, class_index=0)
+    assert pos.shape == neg.shape
+    assert not np.allclose(pos, neg)
+
+
+def test_gradcam_refuses_a_batch(tiny_model):
+    with pytest.raises(ValueError, match=r"one image shaped \(1, S, S, 1\)"):
+        gradcam(tiny_model.keras_model, np.zeros((2, 64, 64, 1), np.float32))
+
+
+@pytest.mark.parametrize("crop", [1.0, 0.8])
+def test_heat_map_is_placed_in_the_crop_box(crop):
+    heat = np.ones((16, 16), np.float32)
+    out = place_heatmap(heat, 100, 80, crop)
+    top, left, bottom, right = heatmap_box(100, 80, crop)
+    assert (top, left, bottom, right) == crop_box(100, 80, crop)
+    assert out.shape == (100, 80)
+    assert np.all(out[top:bottom, left:right] == pytest.approx(1.0))
+    outside = np.ones_like(out, bool)
+    outside[top:bottom, left:right] = False
+    assert np.all(out[outside] == 0.0)
