@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# CI for the double-click application: build it, then check the frozen program headless.
+#   1. packaging/build.sh (build environment, PyInstaller, dist/covidcxr/)
+#   2. frozen `--version` and `--self-test` (loads the bundled model, checks its hash,
+#      classifies the bundled samples, prints OK and the device)
+#   3. frozen `classify` of assets/samples, and a check of the CSV: the columns the README
+#      promises, one row per sample, every row status ok
+#   4. the frozen window starts (offscreen Qt platform) and keeps running without a
+#      traceback while it loads the model and classifies the samples
+#   5. if Xvfb and xdotool are installed: the time until the window is shown (reported)
+# The frozen program runs from a scratch folder with a scratch HOME, so it cannot lean on
+# the source tree or on settings. Same environment variables as build.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+t0=$SECONDS
+bash packaging/build.sh
+build_s=$((SECONDS - t0))
+
+dist="$root/dist/covidcxr"
+cli="$dist/covidcxr-cli"
+samples="$root/assets/samples"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home"
+cd "$work"
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config"
+py="${PYTHON:-python3}"
+
+echo "--- frozen --version"
+"$cli" --version
+
+echo "--- frozen --self-test"
+"$cli" --self-test | tee self-test.txt
+grep -q '^OK model=.* sha256=.* samples=[1-9][0-9]* device=' self-test.txt \
+  || { echo "FAIL: the frozen self-test did not print OK" >&2; exit 1; }
+
+echo "--- frozen classify"
+"$cli" classify "$samples" --output "$work/predicted.csv"
+"$py" - "$work/predicted.csv" "$samples" <<'EOF'
+import csv
+import sys
+from pathlib import Path
+
+out, samples = Path(sys.argv[1]), Path(sys.argv[2])
+expected = sorted(p.name for p in samples.iterdir() if p.is_file() and p.suffix != ".md")
+with out.open(newline="", encoding="utf-8") as f:
+    rows = list(csv.reader(f))
+header, body = rows[0], rows[1:]
+want = ["filename", "prediction", "probability", "label", "status", "message"]
+problems = []
+if header[: len(want)] != want:
+    problems.append(f"header starts {header[:len(want)]}, expected {want}")
+records = [dict(zip(header, r, strict=True)) for r in body]
+names = sorted(r["filename"] for r in records)
+if names != expected:
+    problems.append(f"rows {names} != samples {expected}")
+for r in records:
+    if r["status"] != "ok":
+        problems.append(f"{r['filename']}: status {r['status']!r} ({r['message']})")
+    elif not 0.0 <= float(r["probability"]) <= 1.0 or not r["label"]:
+        problems.append(f"{r['filename']}: probability {r['probability']!r} label {r['label']!r}")
+if problems:
+    sys.exit("FAIL: frozen classify CSV:\n  " + "\n  ".join(problems))
+print(f"CSV ok: {len(records)} rows, header {','.join(header)}")
+EOF
+
+echo "--- frozen window (offscreen)"
+QT_QPA_PLATFORM=offscreen timeout 40 "$dist/covidcxr" "$samples" > gui.log 2>&1 && rc=0 || rc=$?
+if [ "$rc" -ne 124 ] || grep -q -E 'Traceback|ModuleNotFoundError|ImportError' gui.log; then
+  echo "FAIL: the frozen window exited (rc $rc) or raised:" >&2
+  tail -30 gui.log >&2
+  exit 1
+fi
+echo "window ran for 40 s without an error"
+
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
+  echo "--- time until the frozen window is shown"
+  RUNS=3 bash "$root/packaging/time_window.sh" "$dist/covidcxr"
+fi
+
+echo "ci_check: OK; build ${build_s} s, $(du -sh "$dist" | cut -f1) in $dist," \
+  "whole check $((SECONDS - t0)) s"
