@@ -46,7 +46,7 @@ def _crop_scale(x: tf.Tensor) -> tf.Tensor:
 
 def _blur(x: tf.Tensor) -> tf.Tensor:
     size = tf.shape(x)[0]
-    small = tf.cast(tf.cast(size, tf.float32) * _rand(0.4, 0.9), tf.int32)
+    small = tf.cast(tf.cast(size, tf.float32) * _rand(0.5, 0.9), tf.int32)
     down = tf.image.resize(x, tf.stack([small, small]), method="area")
     return tf.image.resize(down, tf.stack([size, size]), method="bilinear")
 
@@ -66,15 +66,36 @@ def _jpeg(x: tf.Tensor) -> tf.Tensor:
     return tf.image.adjust_jpeg_quality(tf.clip_by_value(x, 0.0, 1.0), q)
 
 
-def augment(x: tf.Tensor, flip: bool = True, strong: bool = False) -> tf.Tensor:
-    """float32 (S, S, 1) in [0, 1] -> augmented image of the same shape and range."""
+def equalize(x: tf.Tensor) -> tf.Tensor:
+    """Histogram equalisation in TensorFlow, the same LUT as ``core.preprocess.equalize_u8``
+    (applied to the image quantised to 8 bits), so augmented training images have exactly
+    the intensity distribution inference gives the network."""
+    u8 = tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.int32)
+    hist = tf.math.bincount(tf.reshape(u8, [-1]), minlength=256, maxlength=256)
+    cdf = tf.cast(tf.cumsum(hist), tf.float32)
+    first = tf.reduce_min(tf.boolean_mask(cdf, cdf > 0))
+    span = cdf[-1] - first
+    lut = tf.clip_by_value(tf.round((cdf - first) / tf.maximum(span, 1.0) * 255.0), 0.0, 255.0)
+    out = tf.gather(lut, u8) / 255.0
+    return tf.where(span > 0, out, tf.cast(u8, tf.float32) / 255.0)
+
+
+def augment(x: tf.Tensor, flip: bool = True, strong: bool = False,
+            equalized: bool = False) -> tf.Tensor:
+    """float32 (S, S, 1) in [0, 1] -> augmented image of the same shape and range.
+
+    With ``equalized`` the input is already histogram-equalised (as inference gives it) and
+    the result is equalised again after the photometric changes, so the network never sees
+    an intensity distribution that inference cannot produce."""
     if flip:
         x = tf.image.random_flip_left_right(x)
     if strong:
         x = _maybe(0.7, _crop_scale, x)
         x = _maybe(0.5, lambda t: _rotate(t, 7.0), x)
-        x = _maybe(0.5, _blur, x)
+        x = _maybe(0.4, _blur, x)
         x = _maybe(0.8, _photometric, x)
         x = _maybe(0.3, _jpeg, x)
         x = _maybe(0.5, _noise, x)
+        if equalized:
+            x = equalize(x)
     return tf.clip_by_value(x, 0.0, 1.0)

@@ -136,7 +136,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, train
     def prep(img, *rest):
         f = tf.cast(img, tf.float32) / 255.0
         if training:
-            f = augment(f, flip=cfg.flip, strong=cfg.strong_augment)
+            f = augment(f, flip=cfg.flip, strong=cfg.strong_augment, equalized=cfg.equalize)
         return (f, *rest)
 
     ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def _cfg(**kw) -> TrainConfig:
-    base = dict(input_size=32, epochs=3, batch_size=8, patience=5, seed=1)
+    base = dict(input_size=64, epochs=2, batch_size=8, patience=5, seed=1)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -28,12 +28,12 @@ def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
     epochs, batches = [], []
     result = train(tiny_ds, _cfg(strong_augment=True, crop=0.8, equalize=True),
                    on_epoch=epochs.append, on_batch=batches.append)
-    assert [e["epoch"] for e in epochs] == [0, 1, 2]
-    assert len(result.history["loss"]) == 3
+    assert [e["epoch"] for e in epochs] == [0, 1]
+    assert len(result.history["loss"]) == 2
     assert all(k in epochs[0] for k in ("loss", "accuracy", "auc", "val_loss", "val_auc"))
     assert batches and batches[0]["batch"] == 0
     card = result.card
-    assert card.input_size == 32 and card.preprocess["crop"] == 0.8
+    assert card.input_size == 64 and card.preprocess["crop"] == 0.8
     assert 0.0 <= card.threshold <= 1.0
     assert set(card.calibration) >= {"a", "b"}
     assert card.training["counts"]["train"]["COVID-19"] > 0
@@ -44,7 +44,7 @@ def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
 
     path = save_model(result.keras_model, card, tmp_path / "m.keras", result.ood)
     loaded = load_model(path)
-    probs, feats = loaded.forward(np.zeros((2, 32, 32, 1), np.float32))
+    probs, feats = loaded.forward(np.zeros((2, 64, 64, 1), np.float32))
     assert probs.shape == (2,) and feats.shape == (2, 64)
     assert loaded.card.ood["feature_cutoff"] > 0
 
@@ -58,7 +58,14 @@ def test_stop_keeps_best_weights(tiny_ds):
 
 
 def test_stop_before_first_epoch_is_reported(tiny_ds):
+    batches = []
     with pytest.raises(DatasetError, match="stopped before the first epoch"):
+        train(tiny_ds, _cfg(), on_batch=batches.append, should_stop=lambda: bool(batches))
+    assert len(batches) == 1  # stopped within one batch
+
+
+def test_cancel_while_reading_is_reported(tiny_ds):
+    with pytest.raises(DatasetError, match="cancelled while reading"):
         train(tiny_ds, _cfg(), should_stop=lambda: True)
 
 
