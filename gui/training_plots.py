@@ -38,6 +38,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
         axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
         axis.setTextPen(pg.mkPen(text))
         axis.setLabel(label, color=text.name())
+        axis.enableAutoSIPrefix(False)
     p.showGrid(x=True, y=True, alpha=0.15)
     p.setMenuEnabled(False)
     w.setMinimumSize(200, 160)
@@ -77,12 +78,13 @@ class LiveTrainingPlots(QWidget):
 
         self.best_lines = []
         for p in (lp, ap):
-            line = pg.InfiniteLine(angle=90, movable=False,
-                                   pen=pg.mkPen(BEST, width=1.5, style=Qt.PenStyle.DashLine),
-                                   label="best", labelOpts={"position": 0.93, "color": BEST})
+            pen = pg.mkPen(BEST, width=1.5, style=Qt.PenStyle.DashLine)
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
             line.setVisible(False)
             p.addItem(line, ignoreBounds=True)
             self.best_lines.append(line)
+            # An empty curve with the line's pen gives the marker its legend entry.
+            p.plot([], [], name="best epoch (weights kept)", pen=pen)
         self.best_point = pg.ScatterPlotItem(size=11, symbol="star", brush=pg.mkBrush(BEST),
                                              pen=pg.mkPen(BEST))
         lp.addItem(self.best_point)
@@ -183,16 +185,15 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(
             pg.ColorMap([0.0, 1.0], [(247, 251, 255), (8, 81, 156)]).getLookupTable(nPts=256))
-        self.image.setRect(0, 0, 2, 2)
         p.addItem(self.image)
         classes = [(0.5, POSITIVE), (1.5, NEGATIVE)]
         left, bottom = p.getAxis("left"), p.getAxis("bottom")
         left.setTicks([classes])
         bottom.setTicks([classes])
-        for axis, label in ((left, "true"), (bottom, "predicted")):
-            axis.setLabel(label, color=text.name())
-            axis.setTextPen(pg.mkPen(text))
+        for axis, label in ((left, "true class"), (bottom, "predicted")):
             axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+            axis.setTextPen(pg.mkPen(text))
+            axis.setLabel(label, color=text.name())
             axis.setStyle(tickLength=0)
         font = QFont()
         font.setPointSize(10)
@@ -216,6 +217,7 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         rows = ((c["tp"], c["fn"]), (c["fp"], c["tn"]))
         share = np.array([[v / max(sum(r), 1) for v in r] for r in rows], np.float32)
         self.image.setImage(share, levels=(0.0, 1.0))
+        self.image.setRect(0, 0, 2, 2)  # after setImage: the rect scales the current image
         for i, (key, name) in enumerate(self.CELLS):
             row = rows[i // 2]
             n = row[i % 2]
@@ -244,15 +246,16 @@ class RocPlot(pg.PlotWidget):
         for side, label in (("bottom", "1 − specificity (false-positive rate)"),
                             ("left", "sensitivity (true-positive rate)")):
             axis = p.getAxis(side)
-            axis.setLabel(label, color=self._text_color)
-            axis.setTextPen(pg.mkPen(self._text_color))
             axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+            axis.setTextPen(pg.mkPen(self._text_color))
+            axis.setLabel(label, color=self._text_color)
         p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
         self.curve = p.plot([], [], pen=pg.mkPen(TRAIN, width=2.5))
         self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(OPERATING),
                                         pen=pg.mkPen("w", width=1))
         p.addItem(self.point)
-        self.point_label = pg.TextItem(anchor=(0, 1), color=OPERATING)
+        self.point_label = pg.TextItem(anchor=(1, 1))
+        self.point_label.setPos(1.0, 0.02)
         p.addItem(self.point_label)
         p.setXRange(0, 1, padding=0.02)
         p.setYRange(0, 1, padding=0.02)
@@ -269,19 +272,21 @@ class RocPlot(pg.PlotWidget):
             self.curve.setData([], [])
             self.point.setData([], [])
             self.point_label.setText("")
-            p.setTitle("ROC curve", color=self._text_color, size="10pt")
+            p.setTitle("ROC", color=self._text_color, size="10pt")
             return
         fpr = np.array([r["fpr"] for r in m["roc"]])
         tpr = np.array([r["tpr"] for r in m["roc"]])
         self.curve.setData(fpr, tpr)
         self.auc = float(m["auc"])
-        where = f" ({split}, n = {m['n']})" if split else ""
-        p.setTitle(f"ROC curve{where}: AUC {self.auc:.3f}", color=self._text_color, size="10pt")
+        where = f", {split} (n = {m['n']})" if split else ""
+        p.setTitle(f"ROC{where}: AUC {self.auc:.3f}", color=self._text_color, size="10pt")
         x, y = 1.0 - float(m["specificity"]), float(m["sensitivity"])
         if math.isfinite(x) and math.isfinite(y):
             self.point.setData([x], [y])
-            self.point_label.setText(f"threshold {m['threshold']:.3f}")
-            self.point_label.setPos(min(x + 0.03, 0.6), max(y - 0.06, 0.08))
+            # In the bottom-right corner: below the chance line, where a ROC never is.
+            self.point_label.setHtml(
+                f"<div style='text-align:right; color:{OPERATING}'>● threshold "
+                f"{m['threshold']:.3f}<br>sensitivity {y:.2f}, specificity {1 - x:.2f}</div>")
         else:
             self.point.setData([], [])
             self.point_label.setText("")

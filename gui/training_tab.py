@@ -53,7 +53,6 @@ from core.errors import CovidCXRError
 from core.training import TrainConfig
 from gui import training_jobs as tj
 from gui.model_store import ModelStore
-from gui.training_plots import ConfusionMatrixPlot, LiveTrainingPlots, RocPlot
 from gui.workers import Worker, WorkerSet
 
 DEFAULTS = TrainConfig()  # the seed's recipe
@@ -296,7 +295,8 @@ class TrainingTab(QWidget):
 
     def __init__(self, store: ModelStore | None = None, workers: WorkerSet | None = None,
                  settings: Any = None, input_size: int | None = None,
-                 max_train_batches: int | None = None, parent: QWidget | None = None) -> None:
+                 max_train_batches: int | None = None, lazy: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store if store is not None else ModelStore()
         self.workers = workers if workers is not None else WorkerSet(self)
@@ -329,12 +329,30 @@ class TrainingTab(QWidget):
         self._events.batches.connect(self._on_batches)
         self._events.stage.connect(self._on_stage)
 
+        self._built = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        if not lazy:
+            self.ensure_built()
+
+    def ensure_built(self) -> None:
+        """Build the widgets (imports pyqtgraph). A lazy tab does it when first shown, so
+        the window's start-up does not pay for a page the user may never open."""
+        if self._built:
+            return
+        self._built = True
         self._build_ui()
         self._refresh_models()
         self._update_controls()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.ensure_built()
+        super().showEvent(event)
+
     # ---------------------------------------------------------------- construction
     def _build_ui(self) -> None:
+        from gui.training_plots import ConfusionMatrixPlot, LiveTrainingPlots, RocPlot
+
         # Dataset ----------------------------------------------------------------------
         self.folder_edit = QLineEdit()
         self.folder_edit.setReadOnly(True)
@@ -373,6 +391,7 @@ class TrainingTab(QWidget):
         self.problems_list = QListWidget()
         self.problems_list.setWordWrap(True)
         self.problems_list.setMinimumHeight(60)
+        self.problems_list.setMaximumHeight(110)
         self.problems_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.skip_check = QCheckBox("Skip unreadable files")
         self.skip_check.setToolTip(TIPS["skip"])
@@ -388,7 +407,7 @@ class TrainingTab(QWidget):
         dv.addWidget(self.counts_view)
         dv.addLayout(pos_row)
         dv.addWidget(self.check_progress)
-        dv.addWidget(self.problems_list, 1)
+        dv.addWidget(self.problems_list)
         dv.addWidget(self.skip_check)
         dv.addWidget(self.dups_check)
 
@@ -485,18 +504,29 @@ class TrainingTab(QWidget):
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 6, 6)
-        lv.addWidget(data_box, 1)
+        lv.addWidget(data_box)
         lv.addWidget(recipe_box)
-        lv.addWidget(self.run_button)
-        lv.addWidget(self.progress)
-        lv.addWidget(self.message)
         lv.addWidget(models_box)
+        lv.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(330)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Wide enough for the counts table and the folder row, so nothing is clipped.
+        scroll.setMinimumWidth(max(380, left.minimumSizeHint().width())
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
+        # Start/Stop, progress and news stay in sight however the panel scrolls.
+        left_column = QWidget()
+        lc = QVBoxLayout(left_column)
+        lc.setContentsMargins(0, 0, 6, 6)
+        lc.addWidget(scroll, 1)
+        run_box = QVBoxLayout()
+        run_box.setContentsMargins(6, 0, 0, 0)
+        run_box.addWidget(self.run_button)
+        run_box.addWidget(self.progress)
+        run_box.addWidget(self.message)
+        lc.addLayout(run_box)
 
         # Right: live plots over results ---------------------------------------------
         self.plots = LiveTrainingPlots()
@@ -575,15 +605,13 @@ class TrainingTab(QWidget):
         self.right_splitter.setStretchFactor(1, 1)
         self.right_splitter.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(left_column)
         self.splitter.addWidget(self.right_splitter)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([380, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        self.splitter.setSizes([420, 900])
+        self.layout().addWidget(self.splitter)
 
     # ---------------------------------------------------------------- recipe
     @Slot()
@@ -1109,7 +1137,8 @@ class TrainingTab(QWidget):
     def set_active_path(self, path: str | Path) -> None:
         """Show which model the classify window uses (without activating anything)."""
         self._active = Path(path)
-        self._refresh_models()
+        if self._built:
+            self._refresh_models()
 
     @property
     def active_path(self) -> Path:
@@ -1205,11 +1234,14 @@ def _duration(seconds: float) -> str:
 
 
 def install(window: Any, store: ModelStore | None = None, **kwargs: Any) -> TrainingTab:
-    """Add the training tab to the main window: models it activates are loaded by the
-    classify page, and the window's close stops its workers (they share its WorkerSet)."""
+    """Add the training tab to the main window (built when first shown): a model it
+    activates is loaded by the classify page, it shows which model that page uses, and
+    the window's close stops its workers (they share the window's WorkerSet)."""
     store = store if store is not None else ModelStore(window.settings.q)
-    tab = TrainingTab(store, window.workers, window.settings, parent=window, **kwargs)
+    tab = TrainingTab(store, window.workers, window.settings, lazy=True, parent=window,
+                      **kwargs)
     tab.set_active_path(window.model_path)
     window.add_tab(tab, "Train")
     tab.model_activated.connect(window.set_model_path)
+    window.modelChanged.connect(lambda _model: tab.set_active_path(window.model_path))
     return tab

@@ -82,7 +82,10 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     data = write_dataset(tmp_path / "hospital")
     window = make_window()
     tab = install(window, store, input_size=64, max_train_batches=2)
+    assert not hasattr(tab, "run_button")  # built when first shown, not at start-up
     window.tabs.setCurrentWidget(tab)
+    assert tab.run_button.text() == "Start training"
+    assert tab.models_combo.itemText(0).startswith("✓ Bundled model (tiny-test)")
 
     # Pick the folder: classes, counts per split, the positive class, no problems.
     load(qtbot, tab, data)
