@@ -33,9 +33,13 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
     args = parse_args(app.arguments()[1:])
 
     from gui.main_window import MainWindow
+    from gui.model_store import ModelStore
+    from gui.training_tab import install as install_training_tab
 
     settings = Settings()
-    window = MainWindow(settings, model_path=args.model)
+    models = ModelStore(settings.q)  # the model chosen in the training tab is remembered
+    window = MainWindow(settings, model_path=args.model or models.active_path())
+    install_training_tab(window, models)
     window.show()
     paths = args.paths
     if paths:
