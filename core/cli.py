@@ -175,12 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model .keras file (default: the bundled model)")
     sub = parser.add_subparsers(dest="command")
 
+    from core.inference import DEFAULT_BATCH  # no TensorFlow behind it
+
     c = sub.add_parser("classify", help="classify files and folders into predicted.csv")
     c.add_argument("paths", nargs="+", help="image files and/or folders (searched recursively)")
     c.add_argument("--output", "-o", default="predicted.csv", help="CSV to write")
     c.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
     c.add_argument("--threshold", type=float, help="override the model card's threshold")
-    c.add_argument("--batch-size", type=_positive_int, default=32)
+    c.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH,
+        help=f"files per network call (default {DEFAULT_BATCH}; more uses more memory)",
+    )
     c.set_defaults(func=cmd_classify)
 
     from core.evaluation import add_evaluate_arguments

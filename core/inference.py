@@ -28,6 +28,11 @@ from core.reader import ImageInfo, read_xray
 if TYPE_CHECKING:
     from core.model import LoadedModel
 
+#: Files per network call. Throughput on CPU is flat from 16 up (65 vs 66 img/s at 256 px
+#: for the seed network), but memory is not: its first convolution alone holds
+#: 254 x 254 x 64 float32 activations, 16.5 MB per image, so 32 cost ~0.5 GB more than 16.
+DEFAULT_BATCH = 16
+
 ProgressFn = Callable[[int, int, str], None]
 StopFn = Callable[[], bool]
 
@@ -91,7 +96,7 @@ def classify(
     model: LoadedModel,
     *,
     total: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = DEFAULT_BATCH,
     workers: int | None = None,
     prefetch: int | None = None,
     threshold: float | None = None,

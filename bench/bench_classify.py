@@ -1,0 +1,281 @@
+"""Throughput and memory of batch classification, against its bound and a naive loop.
+
+Classifies the full-resolution files of the data folder (NIH 1024x1024 PNGs and
+COVID-CXNet JPEG/PNG of assorted sizes), repeated through symlinks to a few hundred files,
+and prints in one run:
+
+- decode + preprocess alone on one thread (``core.inference.load_one``), img/s;
+- the network alone on preprocessed tensors (``LoadedModel.forward`` in batches), img/s;
+- the pipeline bound 1 / (decode_time / cores + model_time): what perfect overlap of
+  decoding on every core with the network would reach;
+- end to end, ``core.inference.classify`` (reading, preprocessing, network, OOD), img/s;
+- a naive loop as tutorials write it: per file PIL open, convert("L"), resize to 256,
+  ``model.predict`` on a batch of one;
+- the ratios end-to-end / bound and end-to-end / naive;
+- peak RSS of a fresh process classifying two different file counts, to show that memory
+  does not grow with the number of files.
+
+Usage: ``python bench/bench_classify.py [--data DIR] [--files 520] [--model M.keras]``.
+Without ``--model`` it uses models/covidcxr.keras when present, else a freshly built seed
+network (random weights: speed does not depend on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEFAULT_DATA = Path("/work/shared/data/fullres")
+SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif"}
+
+
+def source_files(data: Path) -> list[Path]:
+    files = sorted(p for p in data.iterdir() if p.suffix.lower() in SUFFIXES)
+    if not files:
+        sys.exit(f"bench: no images in {data}")
+    return files
+
+
+def repeated(files: list[Path], count: int, folder: Path) -> list[Path]:
+    """``count`` symlinks cycling through ``files`` (the OS cache holds the few originals)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        src = files[k % len(files)]
+        link = folder / f"{k:05d}_{src.name}"
+        if not link.exists():
+            link.symlink_to(src.resolve())
+        out.append(link)
+    return out
+
+
+def bench_model_path(arg: str | None, workdir: Path) -> Path:
+    """The model to time: the given one, the bundled one, or a fresh random seed network."""
+    if arg:
+        return Path(arg)
+    from core.resources import default_model_path
+
+    bundled = default_model_path()
+    if bundled.is_file():
+        return bundled
+    import keras
+    import numpy as np
+
+    from core.card import ModelCard
+    from core.model import build, save_model
+    from core.ood import fit_ood
+    from core.preprocess import THUMB_SIZE, PreprocessSpec
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    ood = fit_ood(rng.normal(size=(300, 64)), rng.normal(size=(300, THUMB_SIZE**2)))
+    card = ModelCard(name="bench-seed-random", preprocess=PreprocessSpec(size=256).to_dict())
+    path = workdir / "bench.keras"
+    save_model(build("seed", 256), card, path, ood=ood)
+    return path
+
+
+def peak_rss_mib() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mib() -> float:
+    """Resident set size now (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_rss_mib()
+
+
+def child_rss(
+    model_path: Path, files: list[Path], count: int, batch: int, workdir: Path
+) -> tuple[float, float, float]:
+    """A fresh process classifies ``count`` files: RSS once warm, highest RSS sampled at
+    every record during the run, and the process's peak RSS (MiB)."""
+    listing = workdir / f"files_{count}.txt"
+    listing.write_text("\n".join(str(p) for p in files[:count]) + "\n", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--rss-child",
+            str(listing),
+            "--model",
+            str(model_path),
+            "--batch-size",
+            str(batch),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"bench: RSS child failed:\n{proc.stderr[-2000:]}")
+    warm, during, peak, n = proc.stdout.split()[-4:]
+    assert int(n) == count
+    return float(warm), float(during), float(peak)
+
+
+def rss_child(listing: Path, model_path: Path, batch: int) -> None:
+    import numpy as np
+
+    from core.inference import classify
+    from core.model import load_model
+
+    files = listing.read_text(encoding="utf-8").split()
+    model = load_model(model_path)
+    size = model.input_size
+    model.forward(np.zeros((batch, size, size, 1), np.float32))  # network at full batch
+    warm = rss_mib()
+    during = warm
+    preds = []  # kept, as the CLI keeps them for the CSV
+    for pred in classify(iter(files), model, batch_size=batch):
+        preds.append(pred)
+        during = max(during, rss_mib())
+    print(f"{warm:.1f} {during:.1f} {peak_rss_mib():.1f} {len(preds)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--files", type=int, default=520, help="files to classify (>= 500)")
+    parser.add_argument("--naive-files", type=int, default=80, help="files for the naive loop")
+    parser.add_argument("--batch-size", type=int, help="default: core.inference.DEFAULT_BATCH")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=2, help="best of N interleaved rounds")
+    parser.add_argument("--rss-counts", default="250,1000", help="file counts for peak RSS")
+    parser.add_argument("--model")
+    parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from core.inference import DEFAULT_BATCH, classify, load_one
+
+    batch = args.batch_size or DEFAULT_BATCH
+    if args.rss_child:
+        rss_child(args.rss_child, Path(args.model), batch)
+        return
+
+    from PIL import Image
+
+    from core.model import device_name, load_model
+    from core.preprocess import to_network
+
+    cores = os.cpu_count() or 1
+    originals = source_files(args.data)
+    with tempfile.TemporaryDirectory(prefix="cxr-bench-") as tmp:
+        workdir = Path(tmp)
+        rss_counts = [int(c) for c in args.rss_counts.split(",") if c]
+        files = repeated(originals, max([args.files, *rss_counts]), workdir / "files")
+        run_files = files[: args.files]
+        model_path = bench_model_path(args.model, workdir)
+        model = load_model(model_path)
+        spec = model.card.spec
+        size = model.input_size
+        for n in {batch, len(run_files) % batch or batch}:  # every batch shape, once
+            model.forward(np.zeros((n, size, size, 1), np.float32))
+
+        print(
+            f"device: {device_name()}; {cores} CPU cores; model {model.display_name} "
+            f"({model_path.name}), input {size}x{size}, batch {batch}"
+        )
+        print(f"files: {len(run_files)} (the {len(originals)} originals of {args.data}, repeated)")
+        print(f"best of {args.rounds} interleaved rounds (other processes share the machine)")
+
+        # Wall time and CPU time (all threads) per image, best of the rounds. CPU time shows
+        # the work the pipeline adds, whatever share of the cores other processes take.
+        inf = float("inf")
+        decode_s = model_s = e2e_s = decode_cpu = model_cpu = e2e_cpu = inf
+        errors = 0
+        for _ in range(args.rounds):
+            # 1. Decode + preprocess, one thread.
+            t0, c0 = time.perf_counter(), time.process_time()
+            loaded = [load_one(p, spec) for p in run_files]
+            decode_s = min(decode_s, (time.perf_counter() - t0) / len(run_files))
+            decode_cpu = min(decode_cpu, (time.process_time() - c0) / len(run_files))
+
+            # 2. The network alone, on the preprocessed inputs, in batches.
+            inputs = np.stack([x.net_input for x in loaded])
+            del loaded
+            t0, c0 = time.perf_counter(), time.process_time()
+            for i in range(0, len(inputs), batch):
+                model.forward(to_network(inputs[i : i + batch]))
+            model_s = min(model_s, (time.perf_counter() - t0) / len(inputs))
+            model_cpu = min(model_cpu, (time.process_time() - c0) / len(inputs))
+            del inputs
+
+            # 3. End to end.
+            t0, c0 = time.perf_counter(), time.process_time()
+            preds = list(classify(run_files, model, batch_size=batch, workers=args.workers))
+            e2e_s = min(e2e_s, (time.perf_counter() - t0) / len(preds))
+            e2e_cpu = min(e2e_cpu, (time.process_time() - c0) / len(preds))
+            errors = sum(not p.ok for p in preds)
+
+        bound = 1.0 / (decode_s / cores + model_s)
+        e2e = 1.0 / e2e_s
+
+        # 4. Naive tutorial loop: one file at a time through model.predict.
+        naive_files = run_files[: args.naive_files]
+        net = model.keras_model
+        net.predict(np.zeros((1, size, size, 1), np.float32), verbose=0)  # warm up
+        t0 = time.perf_counter()
+        for p in naive_files:
+            img = Image.open(p).convert("L").resize((size, size))
+            x = (np.asarray(img, dtype=np.float32) / 255.0)[None, :, :, None]
+            net.predict(x, verbose=0)
+        naive = len(naive_files) / (time.perf_counter() - t0)
+
+        print()
+        print(
+            f"decode+preprocess, 1 thread : {1 / decode_s:7.1f} img/s ({decode_s * 1e3:.1f} ms/img)"
+        )
+        print(
+            f"model only, batches of {batch:<4d}: {1 / model_s:7.1f} img/s "
+            f"({model_s * 1e3:.1f} ms/img)"
+        )
+        print(f"pipeline bound              : {bound:7.1f} img/s (1 / (decode/{cores} + model))")
+        print(
+            f"end to end (classify)       : {e2e:7.1f} img/s "
+            f"({len(run_files)} files, {errors} errors)"
+        )
+        print(f"naive loop (predict, bs 1)  : {naive:7.1f} img/s ({len(naive_files)} files)")
+        print(f"end-to-end / bound          : {e2e / bound:7.2f}   (target >= 0.80)")
+        print(f"end-to-end / naive          : {e2e / naive:7.2f}x  (target >= 4x)")
+        print(
+            f"CPU ms per image            : decode {decode_cpu * 1e3:.1f} + model "
+            f"{model_cpu * 1e3:.1f} = {(decode_cpu + model_cpu) * 1e3:.1f} apart; "
+            f"{e2e_cpu * 1e3:.1f} end to end "
+            f"(pipeline overhead {e2e_cpu / (decode_cpu + model_cpu) - 1:+.0%})"
+        )
+        print(f"load average now            : {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+        # 5. Memory against file count, each in a fresh process.
+        if rss_counts:
+            print()
+            for count in rss_counts:
+                warm, during, peak = child_rss(model_path, files, count, batch, workdir)
+                print(
+                    f"RSS, {count:5d} files           : {during:7.1f} MiB highest during "
+                    f"the run (warm model {warm:.1f} MiB, +{during - warm:.1f}; "
+                    f"process peak {peak:.1f} MiB)"
+                )
+
+
+if __name__ == "__main__":
+    main()
