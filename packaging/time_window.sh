@@ -15,10 +15,10 @@ runs="${RUNS:-3}"
 for tool in Xvfb xdotool; do
   command -v "$tool" >/dev/null || { echo "time_window.sh needs $tool" >&2; exit 2; }
 done
-display=":$((100 + RANDOM % 400))"
-Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb=$!
 tmp="$(mktemp -d)"
+# Xvfb picks a free display and writes its number once it accepts connections.
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+xvfb=$!
 app=""
 cleanup() {
   [ -n "$app" ] && kill "$app" 2>/dev/null || true
@@ -26,8 +26,9 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-export DISPLAY="$display"
-for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.05; done
+for _ in $(seq 300); do [ -s "$tmp/display" ] && break; sleep 0.1; done
+[ -s "$tmp/display" ] || { echo "Xvfb did not start" >&2; exit 2; }
+export DISPLAY=":$(head -1 "$tmp/display")"
 
 for run in $(seq "$runs"); do
   rm -rf "$tmp/home"; mkdir -p "$tmp/home"
