@@ -9,7 +9,9 @@ Prints in one run:
   heartbeat every 5 ms on the GUI thread; a stall is the largest gap between two beats
   minus the interval. Target <= 50 ms. The first row is selected, as a user would, so
   the viewer's image read and Grad-CAM run during the measurement too. The stall while
-  TensorFlow and the model load in the background is printed on its own line.
+  TensorFlow and the model load in the background is printed on its own line. On Linux
+  the bench also says how much of the worst stall the GUI thread spent runnable but not
+  scheduled (``/proc/thread-self/schedstat``): time the machine's other work took, not ours.
 
 Files: full-resolution radiographs from ``--data`` (default /work/shared/data/fullres),
 cycled through symlinks up to ``--files``; without that folder, synthetic 1024x1024 PNGs.
@@ -39,6 +41,15 @@ if str(REPO) not in sys.path:
 DEFAULT_DATA = Path("/work/shared/data/fullres")
 SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif"}
 HEARTBEAT_MS = 5
+SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
+def runqueue_wait() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux), else 0."""
+    try:
+        return int(SCHEDSTAT.read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 # ------------------------------------------------------------------- first paint
@@ -71,10 +82,15 @@ def time_startup(runs: int, model: Path, config: Path) -> tuple[list[float], lis
         t0 = time.time()
         proc = subprocess.run(
             [sys.executable, __file__, "--startup-child", "--model", str(model)],
-            capture_output=True, text=True, env=env, check=False, timeout=180,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=180,
         )
-        stamps = dict(line.split() for line in proc.stdout.splitlines()
-                      if line.startswith(("PAINT", "MODEL")))
+        stamps = dict(
+            line.split() for line in proc.stdout.splitlines() if line.startswith(("PAINT", "MODEL"))
+        )
         if "PAINT" not in stamps:
             sys.exit(f"bench: start-up child failed:\n{proc.stderr[-2000:]}")
         paint.append(float(stamps["PAINT"]) - t0)
@@ -87,8 +103,9 @@ def time_startup(runs: int, model: Path, config: Path) -> tuple[list[float], lis
 def input_files(data: Path, count: int, workdir: Path) -> list[Path]:
     folder = workdir / "images"
     folder.mkdir(parents=True, exist_ok=True)
-    sources = sorted(p for p in data.iterdir() if p.suffix.lower() in SUFFIXES) \
-        if data.is_dir() else []
+    sources = (
+        sorted(p for p in data.iterdir() if p.suffix.lower() in SUFFIXES) if data.is_dir() else []
+    )
     out = []
     if sources:
         for k in range(count):
@@ -123,11 +140,11 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
     settings = Settings(QSettings(str(workdir / "bench.ini"), QSettings.Format.IniFormat))
     settings.notice_acknowledged = True
     window = MainWindow(settings, model_path=model)
-    beats: list[float] = []
+    beats: list[tuple[float, float]] = []
     marks: dict[str, float] = {}
     heartbeat = QTimer()
     heartbeat.setInterval(HEARTBEAT_MS)
-    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    heartbeat.timeout.connect(lambda: beats.append((time.perf_counter(), runqueue_wait())))
 
     def model_ready(m) -> None:
         if m is None:
@@ -156,17 +173,23 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
     n = window.results.count_done()
     window.close()
 
-    def worst_gap(t0: float, t1: float) -> float:
-        inside = [b for b in beats if t0 <= b <= t1]
+    def worst_gap(t0: float, t1: float) -> tuple[float, float]:
+        """(longest stall, of which waiting for a CPU), in ms."""
+        inside = [b for b in beats if t0 <= b[0] <= t1]
         if len(inside) < 2:
-            return float("nan")
-        return max(b - a for a, b in zip(inside, inside[1:], strict=False)) * 1000 - HEARTBEAT_MS
+            return float("nan"), float("nan")
+        a, b = max(zip(inside, inside[1:], strict=False), key=lambda ab: ab[1][0] - ab[0][0])
+        return (b[0] - a[0]) * 1000 - HEARTBEAT_MS, (b[1] - a[1]) * 1000
 
+    run, run_wait = worst_gap(marks["start"], marks["end"])
+    load, load_wait = worst_gap(marks["show"], marks["model"])
     return {
         "files": n,
         "seconds": marks["end"] - marks["start"],
-        "stall_run_ms": worst_gap(marks["start"], marks["end"]),
-        "stall_load_ms": worst_gap(marks["show"], marks["model"]),
+        "stall_run_ms": run,
+        "stall_run_cpu_wait_ms": run_wait,
+        "stall_load_ms": load,
+        "stall_load_cpu_wait_ms": load_wait,
         "load_s": marks["model"] - marks["show"],
     }
 
@@ -187,8 +210,12 @@ def bench_model_path(arg: str | None, workdir: Path) -> Path:
         "save_model(build('seed', 256), ModelCard(name='bench-seed-random', "
         f"preprocess=PreprocessSpec(size=256).to_dict()), {str(path)!r})"
     )
-    subprocess.run([sys.executable, "-c", code], check=True,
-                   env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+    )
     return path
 
 
@@ -212,18 +239,31 @@ def main() -> None:
         files = input_files(args.data, args.files, workdir)
         stalls = measure_stalls(model, files[0].parent, workdir)
 
-    print(f"platform: {os.environ.get('QT_QPA_PLATFORM')}, model: {model.name}, "
-          f"{os.cpu_count()} CPU cores")
-    print(f"time to first paint: median {statistics.median(paint) * 1000:.0f} ms, "
-          f"worst {max(paint) * 1000:.0f} ms over {len(paint)} runs (target <= 1000 ms)")
+    print(
+        f"platform: {os.environ.get('QT_QPA_PLATFORM')}, model: {model.name}, "
+        f"{os.cpu_count()} CPU cores"
+    )
+    print(
+        f"time to first paint: median {statistics.median(paint) * 1000:.0f} ms, "
+        f"worst {max(paint) * 1000:.0f} ms over {len(paint)} runs (target <= 1000 ms)"
+    )
     if ready:
-        print(f"model ready in the background after {statistics.median(ready):.1f} s "
-              "(median, from process start)")
-    print(f"longest event-loop stall while classifying {stalls['files']} images: "
-          f"{stalls['stall_run_ms']:.0f} ms (target <= 50 ms); run took "
-          f"{stalls['seconds']:.1f} s, {stalls['files'] / stalls['seconds']:.1f} img/s")
-    print(f"longest event-loop stall while TensorFlow and the model load: "
-          f"{stalls['stall_load_ms']:.0f} ms (load took {stalls['load_s']:.1f} s)")
+        print(
+            f"model ready in the background after {statistics.median(ready):.1f} s "
+            "(median, from process start)"
+        )
+    print(
+        f"longest event-loop stall while classifying {stalls['files']} images: "
+        f"{stalls['stall_run_ms']:.0f} ms (target <= 50 ms), of which "
+        f"{stalls['stall_run_cpu_wait_ms']:.0f} ms waiting for a CPU; run took "
+        f"{stalls['seconds']:.1f} s, {stalls['files'] / stalls['seconds']:.1f} img/s"
+    )
+    print(
+        f"longest event-loop stall while TensorFlow and the model load: "
+        f"{stalls['stall_load_ms']:.0f} ms, of which {stalls['stall_load_cpu_wait_ms']:.0f} "
+        f"ms waiting for a CPU (load took {stalls['load_s']:.1f} s)"
+    )
+    print(f"machine load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -48,11 +49,12 @@ from gui.results_model import (
     NO_MODEL,
     QUEUED,
     WAITING,
+    ElideRightDelegate,
     ResultsModel,
     ResultsProxy,
 )
 from gui.settings import Settings
-from gui.viewer import CONTROLS_HELP, ScoreBadge, XRayViewer
+from gui.viewer import CONTROLS_HELP, CONTROLS_SHORT, ScoreBadge, XRayViewer
 from gui.workers import Worker, WorkerSet
 
 TITLE = "CovidCXR"
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
         header.resizeSection(ResultsModel.FILE, 220)
         header.resizeSection(ResultsModel.PROB, 72)
         header.resizeSection(ResultsModel.DECISION, 110)
+        self.table.setItemDelegateForColumn(ResultsModel.STATUS, ElideRightDelegate(self.table))
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
         self.progress = QProgressBar()
@@ -193,7 +196,6 @@ class MainWindow(QMainWindow):
         self.opacity_slider.setToolTip("Heat-map opacity")
         self.opacity_slider.valueChanged.connect(lambda v: self.viewer.set_opacity(v / 100))
         self.heat_status = QLabel("")
-        self.heat_status.setStyleSheet("color: palette(mid);")
         controls = QHBoxLayout()
         controls.addWidget(self.heat_check)
         controls.addWidget(QLabel("Opacity"))
@@ -202,7 +204,8 @@ class MainWindow(QMainWindow):
         self.heat_note = QLabel(HEATMAP_NOTE)
         self.heat_note.setWordWrap(True)
         self.heat_note.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
-        self.help_label = QLabel(CONTROLS_HELP)
+        self.help_label = QLabel(CONTROLS_SHORT)
+        self.help_label.setToolTip(CONTROLS_HELP)
         self.help_label.setWordWrap(True)
         self.help_label.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
 
@@ -242,9 +245,13 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel()
         self.device_label = QLabel()
         self.count_label = QLabel("0 done")
-        bar.addPermanentWidget(self.model_label)
-        bar.addPermanentWidget(self.device_label)
-        bar.addPermanentWidget(self.count_label)
+        for i, label in enumerate((self.model_label, self.device_label, self.count_label)):
+            if i:
+                line = QFrame()
+                line.setFrameShape(QFrame.Shape.VLine)
+                line.setFrameShadow(QFrame.Shadow.Sunken)
+                bar.addPermanentWidget(line)
+            bar.addPermanentWidget(label)
 
     def _build_actions(self) -> None:
         def action(text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
@@ -319,7 +326,7 @@ class MainWindow(QMainWindow):
             if (state := s.splitter(name)) is not None:
                 splitter.restoreState(state)
             else:
-                splitter.setSizes([560, 720] if name == "main" else [600, 200])
+                splitter.setSizes([620, 780] if name == "main" else [640, 180])
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
         self.viewer.set_opacity(s.overlay_opacity)
 
@@ -542,7 +549,7 @@ class MainWindow(QMainWindow):
             self._update_progress()
             return
         if self._model_state == LOADING:
-            self.results.set_state(self._queue, WAITING, "loading model…")
+            self.results.set_state(self._queue, WAITING)
             self._update_progress()
             return
         if self._model_state == MISSING:
@@ -672,10 +679,10 @@ class MainWindow(QMainWindow):
         else:
             self.heat_status.setText("heat map: computing…")
         self._view_token += 1
-        class_index = pred.decision if pred is not None and pred.decision is not None else 1
         self._ensure_loops()
-        self._view_requests.put(jobs.ViewRequest(self._view_token, str(row.path), model,
-                                                 class_index))
+        # The heat map always explains P(COVID), the score shown, whatever the decision: for
+        # a one-output network the "NOT COVID" map is only where that evidence is negative.
+        self._view_requests.put(jobs.ViewRequest(self._view_token, str(row.path), model))
 
     @Slot(object)
     def _on_view_result(self, item: jobs.LoadedImage | jobs.HeatMap) -> None:
@@ -696,7 +703,10 @@ class MainWindow(QMainWindow):
                 self.heat_status.setText(item.error)
             else:
                 self.viewer.set_heatmap(item.heat, item.box)
-                self.heat_status.setText(f"heat map: evidence for {item.explains}")
+                if float(item.heat.max()) > 0.0:
+                    self.heat_status.setText(f"heat map: evidence for {item.explains}")
+                else:
+                    self.heat_status.setText(f"heat map: no region raised P({item.explains})")
             self.heatmapShown.emit(item.path)
 
     @Slot(object)

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.inference import Prediction
@@ -31,7 +32,7 @@ ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
 # Row states before a prediction exists.
 QUEUED = "queued"
-WAITING = "waiting for the model"
+WAITING = "loading model…"
 RUNNING = "classifying"
 CANCELLED = "cancelled"
 NO_MODEL = "no model"
@@ -74,7 +75,7 @@ class Row:
             return f"{self.state}: {self.note}" if self.note else self.state
         if not p.ok:
             return f"error: {p.message}"
-        return f"ok — {p.message}" if p.message else "ok"
+        return p.message or "ok"
 
 
 class ResultsModel(QAbstractTableModel):
@@ -156,7 +157,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == self.DECISION and row.label == POSITIVE:
                 return _RED
-            if col in (self.DECISION, self.STATUS) and row.label == NOT_ASSESSED:
+            if col in (self.PROB, self.DECISION, self.STATUS) and row.label == NOT_ASSESSED:
                 return _AMBER
             if p is None and col == self.STATUS:
                 return _GREY
@@ -275,3 +276,13 @@ class ResultsProxy(QSortFilterProxyModel):
         if self._decision == ERRORS:
             return row.prediction is not None and not row.prediction.ok
         return row.label == self._decision
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Messages read from the left: cut their end, not their middle (file names keep the
+    view's middle elision, which shows their distinctive ends)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight

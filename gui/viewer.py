@@ -22,6 +22,10 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, 
 from core.card import NEGATIVE, POSITIVE
 from core.inference import Prediction
 
+CONTROLS_SHORT = (
+    "Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · "
+    "H heat map"
+)
 CONTROLS_HELP = (
     "Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, "
     "up-down = level) · i: invert · space: reset · =: fit to window · h: heat map"

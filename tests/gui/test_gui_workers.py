@@ -14,8 +14,8 @@ def test_function_result_and_order_of_signals(qtbot):
     w = Worker(lambda control, a, b=0: a + b, 2, b=3)
     w.started.connect(lambda: events.append("started"))
     w.result.connect(lambda v: events.append(f"result {v}"))
+    w.finished.connect(lambda: events.append("finished"))
     with qtbot.waitSignal(w.finished, timeout=5000):
-        w.finished.connect(lambda: events.append("finished"))
         w.start()
     w.wait()
     assert events == ["started", "result 5", "finished"]
@@ -35,9 +35,8 @@ def test_generator_results_arrive_one_by_one(qtbot):
     w.start()
     qtbot.waitUntil(lambda: got == [1], timeout=5000)
     assert w.isRunning()
-    gate.set()
     with qtbot.waitSignal(w.finished, timeout=5000):
-        pass
+        gate.set()
     w.wait()
     assert got == [1, 2]
 
