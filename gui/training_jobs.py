@@ -211,7 +211,9 @@ _OUT_OF_MEMORY = ("Out of memory. Try a smaller batch size (or fewer images); th
 
 def _is_out_of_memory(exc: BaseException) -> bool:
     # TensorFlow's ResourceExhaustedError, without importing TensorFlow to name it.
-    return type(exc).__name__ == "ResourceExhaustedError" or "OOM when allocating" in str(exc)
+    text = str(exc)
+    return (type(exc).__name__ == "ResourceExhaustedError" or "OOM when allocating" in text
+            or "out of memory" in text.lower())
 
 
 @dataclass(frozen=True)

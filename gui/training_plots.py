@@ -153,8 +153,10 @@ class LiveTrainingPlots(QWidget):
 
     def _fit_x(self) -> None:
         right = max(self._epochs[-1] if self._epochs else 0.0, self._bx[-1] if self._bx else 0.0)
+        right = max(1.0, math.ceil(right))
         for p in (self.loss_plot, self.acc_plot):
-            p.getPlotItem().setXRange(0, max(1.0, math.ceil(right)), padding=0.02)
+            # A little room after the last epoch, so a best-epoch line there stays visible.
+            p.getPlotItem().setXRange(0, right + 0.04 * right, padding=0)
 
 
 def _fmt_pct(n: int, total: int) -> str:

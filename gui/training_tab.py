@@ -324,6 +324,7 @@ class TrainingTab(QWidget):
         self._epochs_seen = 0
         self._t_first_batch = 0.0
 
+        self._mine: set[Worker] = set()
         self._events = _TrainingEvents(self)
         self._events.epoch.connect(self._on_epoch)
         self._events.batches.connect(self._on_batches)
@@ -712,7 +713,7 @@ class TrainingTab(QWidget):
         worker.errored.connect(lambda e, t=token: self._on_dataset_error(t, e))
         self._scanner = worker
         self._set_message("Reading the folder…", "info")
-        self.workers.start(worker)
+        self._start_worker(worker)
         self._update_controls()
 
     def _on_scanned(self, token: int, scanned: tj.Scanned) -> None:
@@ -749,7 +750,7 @@ class TrainingTab(QWidget):
         self.check_progress.setFormat("checking images…")
         self.check_progress.setVisible(True)
         self._show_problems()
-        self.workers.start(worker)
+        self._start_worker(worker)
 
     def _on_check_progress(self, token: int, done: int, total: int, message: str) -> None:
         if token != self._token:
@@ -779,8 +780,15 @@ class TrainingTab(QWidget):
             return
         self._scanner = self._checker = None
         self.check_progress.setVisible(False)
-        self._scan_error = str(exc) if isinstance(exc, CovidCXRError) else (
-            f"Cannot read this folder: {type(exc).__name__}: {exc}")
+        folder = Path(self.folder_edit.text())
+        if isinstance(exc, CovidCXRError):
+            self._scan_error = str(exc)
+        elif not folder.is_dir():
+            self._scan_error = f"The folder {folder} is no longer there."
+        elif isinstance(exc, OSError):
+            self._scan_error = f"Cannot read {exc.filename or folder}: {exc.strerror or exc}"
+        else:
+            self._scan_error = f"Cannot read this folder: {type(exc).__name__}: {exc}"
         self._show_problems()
         self._update_controls()
         self.datasetChecked.emit()
@@ -934,7 +942,7 @@ class TrainingTab(QWidget):
         self.progress.setFormat("starting…")
         self._set_message("Training… the active model is unchanged until you save and use "
                           "the new one.", "info")
-        self.workers.start(worker)
+        self._start_worker(worker)
         self._update_controls()
         return True
 
@@ -1099,7 +1107,7 @@ class TrainingTab(QWidget):
         worker.finished.connect(self._on_save_finished)
         self._saver = worker
         self._set_message(f"Saving “{name}”…", "info")
-        self.workers.start(worker)
+        self._start_worker(worker)
         self._update_controls()
 
     @Slot(object)
@@ -1217,13 +1225,19 @@ class TrainingTab(QWidget):
     def message_level(self) -> str:
         return str(self.message.property("level") or "")
 
+    def _start_worker(self, worker: Worker) -> None:
+        self._mine = {w for w in self._mine if w.isRunning()}
+        self._mine.add(worker)
+        self.workers.start(worker)
+
     def shutdown(self) -> None:
-        """Stop every worker of this tab and wait (the window is closing)."""
-        mine = [w for w in (self._scanner, self._checker, self._trainer, self._saver) if w]
-        for w in mine:
+        """Stop every worker this tab started and wait for them (the window is closing;
+        a window that shares its WorkerSet with the tab stops them itself)."""
+        for w in self._mine:
             w.cancel()
-        for w in mine:
+        for w in self._mine:
             w.wait()
+        self._mine.clear()
 
 
 def _duration(seconds: float) -> str:

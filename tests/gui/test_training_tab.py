@@ -349,3 +349,15 @@ def test_model_store_names_and_fallback(store, tmp_path, tiny_model_path):
     # A remembered model that has gone falls back to the bundled one.
     store.set_active(tmp_path / "gone.keras")
     assert store.active_path() == tiny_model_path
+
+
+def test_a_folder_that_is_not_a_dataset_is_told_in_the_tab(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    load(qtbot, tab, tmp_path / "gone")
+    assert tab.problems()[0] == [f"dataset folder not found: {tmp_path / 'gone'}"]
+    assert problem_texts(tab) == tab.problems()[0]
+    assert not tab.run_button.isEnabled() and tab.message_level == "warning"
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "only").mkdir()
+    load(qtbot, tab, tmp_path / "flat")
+    assert "need at least two class sub-folders" in tab.problems()[0][0]
