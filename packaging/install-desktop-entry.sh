@@ -18,5 +18,5 @@ done
 sed -e "s|^Exec=covidcxr|Exec=\"$exe\"|" -e "s|^TryExec=covidcxr|TryExec=$exe|" \
   -e "/^# install-desktop-entry.sh/d" "$here/covidcxr.desktop" > "$data/applications/covidcxr.desktop"
 command -v update-desktop-database >/dev/null && update-desktop-database "$data/applications" || true
-command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q "$data/icons/hicolor" || true
+command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$data/icons/hicolor" 2>/dev/null || true
 echo "CovidCXR added to the application menu ($data/applications/covidcxr.desktop)"
