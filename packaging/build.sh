@@ -7,8 +7,9 @@
 #
 # The build environment holds the runtime dependencies pinned in pyproject.toml plus the
 # `package` extra (PyInstaller). On Linux it takes `tensorflow-cpu` instead of `tensorflow`:
-# the same release without the CUDA kernels (about 230 MB), which a frozen build could not
-# use anyway (it does not bundle the CUDA libraries). Works in Git Bash on Windows too.
+# the same release without the CUDA kernels (about 470 MB), which a frozen build could not
+# use anyway (it does not bundle the CUDA libraries). Meant to work in Git Bash on Windows
+# too (untested; packaging/README.md has the PowerShell commands).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${COVIDCXR_BUILD_VENV:-.venv-build}"
