@@ -154,10 +154,10 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        header.resizeSection(ResultsModel.THUMB, jobs.THUMB_PIXELS + 12)
-        header.resizeSection(ResultsModel.FILE, 220)
-        header.resizeSection(ResultsModel.PROB, 72)
-        header.resizeSection(ResultsModel.DECISION, 110)
+        header.resizeSection(ResultsModel.THUMB, jobs.THUMB_PIXELS + 8)
+        header.resizeSection(ResultsModel.FILE, 205)
+        header.resizeSection(ResultsModel.PROB, 70)
+        header.resizeSection(ResultsModel.DECISION, 104)
         self.table.setItemDelegateForColumn(ResultsModel.STATUS, ElideRightDelegate(self.table))
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
             if (state := s.splitter(name)) is not None:
                 splitter.restoreState(state)
             else:
-                splitter.setSizes([620, 780] if name == "main" else [640, 180])
+                splitter.setSizes([680, 720] if name == "main" else [600, 230])
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
         self.viewer.set_opacity(s.overlay_opacity)
 
