@@ -115,7 +115,8 @@ class LoadedModel:
         size = self.card.input_size
         spec = tf.TensorSpec([None, size, size, 1], tf.float32)
         self._forward = tf.function(
-            lambda x: self._two_headed(x, training=False), input_signature=[spec]
+            lambda x: self._two_headed(x, training=False), input_signature=[spec],
+            autograph=False,  # plain graph code; frozen builds have no source to convert
         )
 
     @property
