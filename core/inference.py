@@ -106,7 +106,8 @@ def classify(
     """Yield one :class:`Prediction` per path, in input order.
 
     ``paths`` is consumed lazily: at most ``prefetch`` files (default ``2 * batch_size``,
-    at least 8) are being read or waiting for the network at any time. ``threshold``
+    at least 8) are queued or being read, besides the batch in hand, so memory does not
+    grow with the number of files. ``threshold``
     overrides the card's. ``should_stop`` is polled before each record; when it returns
     True the generator ends after the records already yielded (no partial records), and
     files not yet started are never read. ``on_progress(done, total, filename)`` is called
