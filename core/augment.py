@@ -32,8 +32,13 @@ def _rotate(x: tf.Tensor, max_degrees: float) -> tf.Tensor:
     ty = cx - s * cx - c * cx
     transform = tf.stack([c, -s, tx, s, c, ty, 0.0, 0.0])[None, :]
     out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=x[None], transforms=transform, output_shape=tf.shape(x)[:2],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+        images=x[None],
+        transforms=transform,
+        output_shape=tf.shape(x)[:2],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
     return out[0]
 
 
@@ -80,8 +85,9 @@ def equalize(x: tf.Tensor) -> tf.Tensor:
     return tf.where(span > 0, out, tf.cast(u8, tf.float32) / 255.0)
 
 
-def augment(x: tf.Tensor, flip: bool = True, strong: bool = False,
-            equalized: bool = False) -> tf.Tensor:
+def augment(
+    x: tf.Tensor, flip: bool = True, strong: bool = False, equalized: bool = False
+) -> tf.Tensor:
     """float32 (S, S, 1) in [0, 1] -> augmented image of the same shape and range.
 
     With ``equalized`` the input is already histogram-equalised (as inference gives it) and

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.discovery import iter_inputs
 from core.errors import CovidCXRError, DatasetError
-from core.preprocess import PreprocessSpec, prepare, resize_gray, thumbnail
+from core.preprocess import PreprocessSpec, prepare, thumbnail
 from core.reader import read_xray
 
 SPLITS = ("train", "val", "test")
@@ -64,8 +64,10 @@ class DatasetIndex:
             if total == 0:
                 issues.append(f"class '{c}' has no images")
             elif total < MIN_PER_CLASS * 3:
-                issues.append(f"class '{c}' has only {total} images (need at least "
-                              f"{MIN_PER_CLASS * 3} to train, validate and test)")
+                issues.append(
+                    f"class '{c}' has only {total} images (need at least "
+                    f"{MIN_PER_CLASS * 3} to train, validate and test)"
+                )
         for s in ("train", "val"):
             labels = {x.label for x in self.of_split(s)}
             if labels != {0, 1}:
@@ -114,8 +116,14 @@ def scan(
     manifest = _read_manifest(root / "manifest.csv")
     split_dirs = [d for d in SPLITS if (root / d).is_dir()]
     layout_roots = [root / d for d in split_dirs] if split_dirs else [root]
-    classes = sorted({d.name for lr in layout_roots for d in lr.iterdir()
-                      if d.is_dir() and not d.name.startswith(".")})
+    classes = sorted(
+        {
+            d.name
+            for lr in layout_roots
+            for d in lr.iterdir()
+            if d.is_dir() and not d.name.startswith(".")
+        }
+    )
     if len(classes) < 2:
         raise DatasetError(f"need at least two class sub-folders in {root}, found {classes}")
     pos = find_positive(classes, positive)
@@ -140,7 +148,9 @@ def scan(
         splits = {p: s for p, _, s in raw}
     else:
         by_group = any(manifest.get(_rel(root, p), {}).get("group") for p, _, _ in raw)
-        source = f"seeded stratified split by {'patient group' if by_group else 'file'} (seed {seed})"
+        source = (
+            f"seeded stratified split by {'patient group' if by_group else 'file'} (seed {seed})"
+        )
         splits = _split_groups(raw, group_of, seed, val_fraction, test_fraction)
     samples = [Sample(p, c, int(c == pos), splits[p], group_of(p)) for p, c, _ in raw]
     return DatasetIndex(root, classes, pos, samples, source, manifest)
@@ -231,18 +241,24 @@ def decode(
                 on_progress(i + 1, n, "reading images")
     if unreadable and not skip_unreadable:
         listing = "; ".join(f"{p.name}: {m}" for p, m in unreadable[:5])
-        raise DatasetError(f"{len(unreadable)} unreadable file(s) ({listing}); "
-                           "remove them or choose to skip them")
+        raise DatasetError(
+            f"{len(unreadable)} unreadable file(s) ({listing}); remove them or choose to skip them"
+        )
     splits = {}
     for split in SPLITS:
         idx = [i for i, s in enumerate(index.samples) if s.split == split and ok[i]]
         splits[split] = DecodedSplit(
-            images[idx], np.array([index.samples[i].label for i in idx], np.int32),
-            thumbs[idx], [index.samples[i].path for i in idx])
+            images[idx],
+            np.array([index.samples[i].label for i in idx], np.int32),
+            thumbs[idx],
+            [index.samples[i].path for i in idx],
+        )
     return Decoded(splits, unreadable)
 
 
-def near_duplicates(decoded: Decoded, min_similarity: float = 0.99) -> list[tuple[Path, Path, float]]:
+def near_duplicates(
+    decoded: Decoded, min_similarity: float = 0.99
+) -> list[tuple[Path, Path, float]]:
     """Pairs of near-identical images that sit in different splits (a leak).
 
     The perceptual fingerprint is the standardised 32x32 thumbnail; two images whose
@@ -258,6 +274,5 @@ def near_duplicates(decoded: Decoded, min_similarity: float = 0.99) -> list[tupl
             continue
         sim = (ta @ tb.T) / ta.shape[1]
         for i, j in zip(*np.nonzero(sim >= min_similarity), strict=True):
-            found.append((decoded.splits[a].paths[i], decoded.splits[b].paths[j],
-                          float(sim[i, j])))
+            found.append((decoded.splits[a].paths[i], decoded.splits[b].paths[j], float(sim[i, j])))
     return found

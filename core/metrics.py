@@ -78,8 +78,14 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
             ece += n / max(len(p), 1) * abs(conf - freq)
         else:
             conf = freq = float("nan")
-        table.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "count": n,
-                      "mean_predicted": conf, "observed_positive": freq})
+        table.append(
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "count": n,
+                "mean_predicted": conf,
+                "observed_positive": freq,
+            }
+        )
     return {"ece": float(ece), "reliability": table}
 
 
@@ -109,8 +115,14 @@ def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50
         "negatives": int((1 - y).sum()),
         "auc": roc_auc(y, p),
         **at_threshold(y, p, threshold),
-        "roc": [{"fpr": float(fpr[i]), "tpr": float(tpr[i]),
-                 "threshold": float(thr[i]) if math.isfinite(thr[i]) else None} for i in keep],
+        "roc": [
+            {
+                "fpr": float(fpr[i]),
+                "tpr": float(tpr[i]),
+                "threshold": float(thr[i]) if math.isfinite(thr[i]) else None,
+            }
+            for i in keep
+        ],
     }
     out.update(calibration(y, p))
     return out

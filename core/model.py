@@ -66,8 +66,14 @@ def build_seed_gap(input_size: int = 256) -> keras.Model:
     for i, filters in enumerate((32, 32, 64, 64), start=1):
         # The first convolution strides by 2: full-resolution feature maps cost more in
         # memory traffic (batch norm, ReLU, dropout) than in arithmetic on a CPU.
-        x = layers.Conv2D(filters, (3, 3), strides=2 if i == 1 else 1, padding="same",
-                          use_bias=False, name=f"conv{i}_raw")(x)
+        x = layers.Conv2D(
+            filters,
+            (3, 3),
+            strides=2 if i == 1 else 1,
+            padding="same",
+            use_bias=False,
+            name=f"conv{i}_raw",
+        )(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"conv{i}")(x)
         x = layers.Dropout(0.25 if i < 4 else 0.1, name=f"drop{i}")(x)
@@ -115,7 +121,8 @@ class LoadedModel:
         size = self.card.input_size
         spec = tf.TensorSpec([None, size, size, 1], tf.float32)
         self._forward = tf.function(
-            lambda x: self._two_headed(x, training=False), input_signature=[spec],
+            lambda x: self._two_headed(x, training=False),
+            input_signature=[spec],
             autograph=False,  # plain graph code; frozen builds have no source to convert
         )
 
@@ -179,8 +186,13 @@ def save_model(
         op = ood_path(path)
         with atomic_path(op, suffix=".npz") as tmp:
             ood.save(tmp)
-        card.ood = {**card.ood, "file": op.name, "sha256": sha256_file(op),
-                    "feature_cutoff": ood.feat_cut, "thumbnail_cutoff": ood.thumb_cut}
+        card.ood = {
+            **card.ood,
+            "file": op.name,
+            "sha256": sha256_file(op),
+            "feature_cutoff": ood.feat_cut,
+            "thumbnail_cutoff": ood.thumb_cut,
+        }
     if not card.created:
         card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     write_text_atomic(card_path(path), card.to_json())

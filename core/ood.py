@@ -1,4 +1,4 @@
-""""Does this look like a frontal chest X-ray?" — a cheap out-of-distribution detector.
+""" "Does this look like a frontal chest X-ray?" — a cheap out-of-distribution detector.
 
 Two scores, each fitted on the training set and cut at a high percentile of it:
 - feature Mahalanobis distance on the network's penultimate Dense(64) activations;

@@ -62,8 +62,8 @@ def equalize_u8(image: np.ndarray) -> np.ndarray:
 
 def prepare(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """Radiograph -> uint8 (size, size) network input (before scaling to [0, 1])."""
-    t, l, b, r = crop_box(*pixels.shape, spec.crop)
-    small = resize_gray(pixels[t:b, l:r], spec.size)
+    top, left, bottom, right = crop_box(*pixels.shape, spec.crop)
+    small = resize_gray(pixels[top:bottom, left:right], spec.size)
     out = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
     if spec.equalize:
         out = equalize_u8(out)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core.card import ModelCard
-from core.dataset import Decoded, DatasetIndex, decode, near_duplicates, scan
+from core.dataset import DatasetIndex, Decoded, decode, near_duplicates, scan
 from core.errors import DatasetError
 from core.preprocess import PreprocessSpec
 
@@ -71,8 +71,12 @@ class TrainResult:
     test: dict = field(default_factory=dict)
 
 
-def _keras_callback(on_batch: BatchFn | None, on_epoch: EpochFn | None,
-                    should_stop: StopFn | None, monitor: str = "val_loss"):
+def _keras_callback(
+    on_batch: BatchFn | None,
+    on_epoch: EpochFn | None,
+    should_stop: StopFn | None,
+    monitor: str = "val_loss",
+):
     import keras
 
     class ProgressCallback(keras.callbacks.Callback):
@@ -93,8 +97,13 @@ def _keras_callback(on_batch: BatchFn | None, on_epoch: EpochFn | None,
 
         def on_train_batch_end(self, batch, logs=None):
             if on_batch:
-                on_batch({"epoch": self.epoch, "batch": batch,
-                          **{k: float(v) for k, v in (logs or {}).items()}})
+                on_batch(
+                    {
+                        "epoch": self.epoch,
+                        "batch": batch,
+                        **{k: float(v) for k, v in (logs or {}).items()},
+                    }
+                )
             if should_stop and should_stop():
                 self.stopped_by_user = True
                 self.model.stop_training = True
@@ -106,8 +115,14 @@ def _keras_callback(on_batch: BatchFn | None, on_epoch: EpochFn | None,
                 self.best, self.best_epoch = value, epoch
                 self.best_weights = self.model.get_weights()
             if on_epoch:
-                on_epoch({"epoch": epoch, "best_epoch": self.best_epoch,
-                          "elapsed": time.monotonic() - self.t0, **logs})
+                on_epoch(
+                    {
+                        "epoch": epoch,
+                        "best_epoch": self.best_epoch,
+                        "elapsed": time.monotonic() - self.t0,
+                        **logs,
+                    }
+                )
             if should_stop and should_stop():
                 self.stopped_by_user = True
                 self.model.stop_training = True
@@ -119,16 +134,24 @@ def _keras_callback(on_batch: BatchFn | None, on_epoch: EpochFn | None,
     return ProgressCallback()
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, training: bool,
-                 weights: np.ndarray | None = None):
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    cfg: TrainConfig,
+    training: bool,
+    weights: np.ndarray | None = None,
+):
     """tf.data over the uint8 cache: shuffle, augment, batch, prefetch. Floats only per batch."""
     import tensorflow as tf
 
     from core.augment import augment
 
     x = images[..., None]
-    parts = (x, labels.astype(np.float32)) if weights is None else (
-        x, labels.astype(np.float32), weights.astype(np.float32))
+    parts = (
+        (x, labels.astype(np.float32))
+        if weights is None
+        else (x, labels.astype(np.float32), weights.astype(np.float32))
+    )
     ds = tf.data.Dataset.from_tensor_slices(parts)
     if training:
         ds = ds.shuffle(len(images), seed=cfg.seed, reshuffle_each_iteration=True)
@@ -146,17 +169,20 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, train
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def predict_u8(keras_model, images: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def predict_u8(
+    keras_model, images: np.ndarray, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw P(COVID) and penultimate features for a uint8 cache (no calibration)."""
     import keras
 
     from core.model import FEATURES
 
-    two = keras.Model(keras_model.input, [keras_model.output,
-                                           keras_model.get_layer(FEATURES).output])
+    two = keras.Model(
+        keras_model.input, [keras_model.output, keras_model.get_layer(FEATURES).output]
+    )
     probs, feats = [], []
     for i in range(0, len(images), batch_size):
-        x = images[i:i + batch_size].astype(np.float32)[..., None] / 255.0
+        x = images[i : i + batch_size].astype(np.float32)[..., None] / 255.0
         p, f = two(x, training=False)
         probs.append(np.asarray(p).reshape(-1))
         feats.append(np.asarray(f))
@@ -171,13 +197,17 @@ def check_dataset(index: DatasetIndex, decoded: Decoded, cfg: TrainConfig) -> li
     if problems:
         raise DatasetError("; ".join(problems))
     dups = near_duplicates(decoded)
-    warnings = [f"{len(decoded.unreadable)} unreadable file(s) skipped"] if decoded.unreadable else []
+    warnings = (
+        [f"{len(decoded.unreadable)} unreadable file(s) skipped"] if decoded.unreadable else []
+    )
     if dups:
         listing = "; ".join(f"{a.name} ~ {b.name}" for a, b, _ in dups[:5])
         msg = f"{len(dups)} near-duplicate image pair(s) across splits ({listing})"
         if not cfg.ignore_duplicates:
-            raise DatasetError(msg + ": this leaks test images into training. Remove them, "
-                               "or pass --ignore-duplicates to train anyway")
+            raise DatasetError(
+                msg + ": this leaks test images into training. Remove them, "
+                "or pass --ignore-duplicates to train anyway"
+            )
         warnings.append(msg + " (ignored on request)")
     return warnings
 
@@ -201,12 +231,20 @@ def train(
     from core.ood import fit_ood
 
     t_start = time.monotonic()
-    index = dataset if isinstance(dataset, DatasetIndex) else scan(
-        dataset, positive=cfg.positive, seed=cfg.seed)
+    index = (
+        dataset
+        if isinstance(dataset, DatasetIndex)
+        else scan(dataset, positive=cfg.positive, seed=cfg.seed)
+    )
     spec = cfg.spec
     if decoded is None:
-        decoded = decode(index, spec, skip_unreadable=cfg.skip_unreadable,
-                         on_progress=on_progress, should_stop=should_stop)
+        decoded = decode(
+            index,
+            spec,
+            skip_unreadable=cfg.skip_unreadable,
+            on_progress=on_progress,
+            should_stop=should_stop,
+        )
     warnings = check_dataset(index, decoded, cfg)
     tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
 
@@ -216,15 +254,18 @@ def train(
 
         start = load_model(cfg.init_from)
         if start.input_size != cfg.input_size:
-            raise DatasetError(f"starting model input {start.input_size} differs from "
-                               f"{cfg.input_size}")
+            raise DatasetError(
+                f"starting model input {start.input_size} differs from {cfg.input_size}"
+            )
         net = build(start.card.architecture, cfg.input_size)
         net.set_weights(start.keras_model.get_weights())
     else:
         net = build(cfg.architecture, cfg.input_size)
-    net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                loss="binary_crossentropy",
-                metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    net.compile(
+        optimizer=keras.optimizers.Adam(cfg.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
 
     weights = None
     if cfg.class_weights:
@@ -235,10 +276,19 @@ def train(
     val_ds = make_dataset(va.images, va.labels, cfg, False)
 
     progress_cb = _keras_callback(on_batch, on_epoch, should_stop)
-    early = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=cfg.min_delta,
-                                          patience=cfg.patience, restore_best_weights=True)
-    history = net.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0,
-                      callbacks=[progress_cb, early])
+    early = keras.callbacks.EarlyStopping(
+        monitor="val_loss",
+        min_delta=cfg.min_delta,
+        patience=cfg.patience,
+        restore_best_weights=True,
+    )
+    history = net.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=cfg.epochs,
+        verbose=0,
+        callbacks=[progress_cb, early],
+    )
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     if progress_cb.best_weights is not None and not progress_cb.stopped_by_user:
         # EarlyStopping restores only when it fired; keep the best epoch in every case.
@@ -261,8 +311,10 @@ def train(
         architecture=net.name if net.name in ("seed", "seed_gap") else cfg.architecture,
         input_size=cfg.input_size,
         threshold=float(threshold),
-        threshold_rule=(f"lowest false-positive rate with sensitivity >= {cfg.min_sensitivity}"
-                        " on the validation split (after calibration)"),
+        threshold_rule=(
+            f"lowest false-positive rate with sensitivity >= {cfg.min_sensitivity}"
+            " on the validation split (after calibration)"
+        ),
         calibration={"method": "platt", "a": a, "b": b, "fitted_on": "validation split"},
         preprocess=spec.to_dict(),
         training={
@@ -281,11 +333,13 @@ def train(
             "hardware": f"{device_name()}; {platform.platform()}",
             "history": hist,
         },
-        ood={"percentile": 99.5, "method": "max(feature Mahalanobis, thumbnail PCA residual)"
-             " / cut-off; > 1 is NOT ASSESSED"},
+        ood={
+            "percentile": 99.5,
+            "method": "max(feature Mahalanobis, thumbnail PCA residual)"
+            " / cut-off; > 1 is NOT ASSESSED",
+        },
     )
-    result = TrainResult(net, card, ood, hist, progress_cb.best_epoch,
-                         progress_cb.stopped_by_user)
+    result = TrainResult(net, card, ood, hist, progress_cb.best_epoch, progress_cb.stopped_by_user)
     # Validation metrics at the chosen threshold (what the threshold was tuned on).
     from core.metrics import summary
 
@@ -309,8 +363,11 @@ def _slim(m: dict) -> dict:
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    p.add_argument("dataset", help="folder with one sub-folder per class (optionally "
-                   "train/val/test folders and a manifest.csv)")
+    p.add_argument(
+        "dataset",
+        help="folder with one sub-folder per class (optionally "
+        "train/val/test folders and a manifest.csv)",
+    )
     p.add_argument("--output", "-o", required=True, help="model file to write (.keras)")
     p.add_argument("--architecture", default=d.architecture, choices=["seed", "seed_gap"])
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -319,11 +376,18 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--min-delta", type=float, default=d.min_delta)
     p.add_argument("--no-flip", dest="flip", action="store_false")
-    p.add_argument("--strong-augment", action="store_true",
-                   help="contrast, gamma, blur, noise, JPEG, crop/scale, rotation")
+    p.add_argument(
+        "--strong-augment",
+        action="store_true",
+        help="contrast, gamma, blur, noise, JPEG, crop/scale, rotation",
+    )
     p.add_argument("--no-class-weights", dest="class_weights", action="store_false")
-    p.add_argument("--crop", type=float, default=d.crop,
-                   help="central fraction of each axis the network sees (1.0 = whole image)")
+    p.add_argument(
+        "--crop",
+        type=float,
+        default=d.crop,
+        help="central fraction of each axis the network sees (1.0 = whole image)",
+    )
     p.add_argument("--equalize", action="store_true", help="histogram equalisation")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--positive", help="name of the positive class folder (default: *covid*)")
@@ -346,8 +410,11 @@ def run_training_cli(args: argparse.Namespace) -> int:
     index = scan(args.dataset, positive=cfg.positive, seed=cfg.seed)
     print(f"dataset {index.root} ({index.split_source}); positive class: {index.positive}")
     for split, per in index.counts().items():
-        print(f"  {split:5s} " + "  ".join(f"{c}={n}" for c, n in per.items())
-              + f"  total={sum(per.values())}")
+        print(
+            f"  {split:5s} "
+            + "  ".join(f"{c}={n}" for c, n in per.items())
+            + f"  total={sum(per.values())}"
+        )
 
     def epoch_line(e: dict) -> None:
         keys = ("loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc")
@@ -368,6 +435,9 @@ def run_training_cli(args: argparse.Namespace) -> int:
     print_report(result.test or result.val, "test" if result.test else "validation")
     print(f"wrote {out} and {out.stem}.card.json")
     if result.test:
-        print(json.dumps({"test_auc": result.test.get("auc"),
-                          "probe": result.test.get("probe")}, indent=None))
+        print(
+            json.dumps(
+                {"test_auc": result.test.get("auc"), "probe": result.test.get("probe")}, indent=None
+            )
+        )
     return 0

@@ -93,8 +93,7 @@ def test_near_duplicates_across_splits_are_found(tmp_path):
     leaked = [(a.name, b.name) for a, b, _ in pairs]
     if not any(train_file.name in pair for pair in leaked):
         # The shuffled split may have put the copy in train too; then no cross-split pair.
-        assert all(s.split == "train" for s in idx.samples
-                   if s.path.stem == test_file.path.stem)
+        assert all(s.split == "train" for s in idx.samples if s.path.stem == test_file.path.stem)
     else:
         assert pairs[0][2] >= 0.99
     distinct = decode(scan(make_dataset(tmp_path / "clean", per_class=12)), PreprocessSpec(32))

@@ -86,7 +86,18 @@ def test_summary_has_everything_evaluate_prints():
     y = np.array([0, 1] * 10)
     p = np.linspace(0, 1, 20)
     s = summary(y, p, 0.5)
-    for key in ("auc", "accuracy", "precision", "sensitivity", "specificity", "f1",
-                "confusion", "roc", "ece", "reliability", "n"):
+    for key in (
+        "auc",
+        "accuracy",
+        "precision",
+        "sensitivity",
+        "specificity",
+        "f1",
+        "confusion",
+        "roc",
+        "ece",
+        "reliability",
+        "n",
+    ):
         assert key in s
     assert s["n"] == 20 and s["positives"] == 10

@@ -26,8 +26,12 @@ def tiny_ds(tmp_path_factory):
 
 def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
     epochs, batches = [], []
-    result = train(tiny_ds, _cfg(strong_augment=True, crop=0.8, equalize=True),
-                   on_epoch=epochs.append, on_batch=batches.append)
+    result = train(
+        tiny_ds,
+        _cfg(strong_augment=True, crop=0.8, equalize=True),
+        on_epoch=epochs.append,
+        on_batch=batches.append,
+    )
     assert [e["epoch"] for e in epochs] == [0, 1]
     assert len(result.history["loss"]) == 2
     assert all(k in epochs[0] for k in ("loss", "accuracy", "auc", "val_loss", "val_auc"))
@@ -51,8 +55,9 @@ def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
 
 def test_stop_keeps_best_weights(tiny_ds):
     seen = []
-    result = train(tiny_ds, _cfg(epochs=20), on_epoch=seen.append,
-                   should_stop=lambda: len(seen) >= 2)
+    result = train(
+        tiny_ds, _cfg(epochs=20), on_epoch=seen.append, should_stop=lambda: len(seen) >= 2
+    )
     assert result.stopped_by_user
     assert len(result.history["loss"]) == 2
 

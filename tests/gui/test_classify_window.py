@@ -173,6 +173,31 @@ def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder,
     assert window.results.count_done() == 7
 
 
+def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, monkeypatch):
+    gate = threading.Event()
+    real = jobs.load_model_job
+
+    def slow_load(control, path):
+        gate.wait(30)
+        return real(control, path)
+
+    monkeypatch.setattr(jobs, "load_model_job", slow_load)
+    window = make_window()
+    window.open_paths([xray_folder])
+    qtbot.waitUntil(lambda: len(window.results.rows) == 7 and not window._discovering,
+                    timeout=TIMEOUT)
+    with qtbot.waitSignal(window.classificationFinished, timeout=TIMEOUT):
+        window.cancel_button.click()
+    assert {r.state for r in window.results.rows} == {CANCELLED}
+    assert window.progress.format() == "idle" and not window.cancel_button.isEnabled()
+    gate.set()
+    qtbot.waitUntil(lambda: window.model is not None, timeout=TIMEOUT)
+    assert window.results.count_done() == 0  # a cancelled file is not classified later
+    # Opening them again classifies them.
+    wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
+    assert window.results.count_done() == 7
+
+
 def test_no_model_lists_files_as_not_assessed(make_window, qtbot, xray_folder, tmp_path):
     window = make_window(model_path=tmp_path / "missing.keras")
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
