@@ -89,7 +89,6 @@ class MainWindow(QMainWindow):
         self._model_state = LOADING
         self._model_note = ""
         self._device = ""
-        self._loader: Worker | None = None
         self._model_started = False
 
         self._queue: list[int] = []  # rows waiting for a classify run
@@ -270,6 +269,9 @@ class MainWindow(QMainWindow):
         self.export_action = action("&Export predicted.csv…", self.choose_export, "Ctrl+E",
                                     "Write the results as the command line does")
         self.cancel_action = action("&Cancel classification", self.cancel, "Esc")
+        # Esc belongs to the classify page only (other tabs may use it for their own work).
+        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.classify_page.addAction(self.cancel_action)
         quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.open_files_button.clicked.connect(self.choose_files)
         self.open_folder_button.clicked.connect(self.choose_folder)
@@ -397,9 +399,10 @@ class MainWindow(QMainWindow):
             self.results.set_state(self._queue, CANCELLED)
             self._queue = []
         if self._run is not None:
-            self._run.cancel()
+            self._run.cancel()  # _on_run_finished reports the end
             self.progress.setFormat("cancelling…")
-        self._update_progress()
+        else:
+            self._maybe_idle()
 
     def export_csv(self, path: str | Path) -> int:
         """Write predicted.csv (``core.export.write_csv``) for every finished file."""
@@ -477,7 +480,6 @@ class MainWindow(QMainWindow):
         worker = Worker(jobs.load_model_job, path, parent=self)
         worker.result.connect(self._on_model_loaded)
         worker.errored.connect(lambda exc, p=path: self._on_model_failed(p, exc))
-        self._loader = worker
         self.workers.start(worker)
 
     @Slot(object)
@@ -524,12 +526,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("no image files in " + ", ".join(given), 8000)
             return
         rows = self.results.add_paths(found)
-        rows = [i for i in rows if self.results.row(i).prediction is None and i not in self._queue
-                and i not in self._run_rows]
+        pending = set(self._queue) | set(self._run_rows)
+        rows = [i for i in rows if self.results.row(i).prediction is None and i not in pending]
         if not rows:
             return
-        if not self.busy or self._batch_total == 0:
-            self._batch_total, self._batch_done, self._batch_start = 0, 0, time.monotonic()
+        if self._batch_total == 0:  # a new batch: the rate counts from its first run
+            self._batch_total, self._batch_done, self._batch_start = 0, 0, 0.0
         self._batch_total += len(rows)
         self._queue.extend(rows)
         self.results.set_state(rows, QUEUED)
@@ -596,8 +598,9 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, worker: Worker) -> None:
         if worker is not self._run:
             return
+        queued = set(self._queue)
         leftover = [i for i in self._run_rows if self.results.row(i).prediction is None
-                    and i not in self._queue]
+                    and i not in queued]
         if leftover:
             self.results.set_state(leftover, CANCELLED)
         self._run, self._run_rows = None, []

@@ -93,6 +93,7 @@ class ResultsModel(QAbstractTableModel):
         self._index: dict[str, int] = {}
         self._thumbs: dict[str, QIcon] = {}
         self._asked: set[str] = set()
+        self._done = 0  # rows with a prediction, kept up to date (no scan per result)
 
     # Qt model interface --------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -198,6 +199,7 @@ class ResultsModel(QAbstractTableModel):
         if i is None:
             return None
         row = self._rows[i]
+        self._done += row.prediction is None
         row.prediction, row.state, row.note = prediction, DONE, ""
         self._changed(i)
         return i
@@ -208,6 +210,7 @@ class ResultsModel(QAbstractTableModel):
         for i in rows:
             row = self._rows[i]
             if state == QUEUED:
+                self._done -= row.prediction is not None
                 row.prediction = None
             elif row.prediction is not None:
                 continue
@@ -224,7 +227,7 @@ class ResultsModel(QAbstractTableModel):
         return [r.prediction for r in self._rows if r.prediction is not None]
 
     def count_done(self) -> int:
-        return sum(1 for r in self._rows if r.prediction is not None)
+        return self._done
 
     def set_thumbnail(self, path: str, image: QImage) -> None:
         # The same picture when selected: the default selected icon tints the X-ray.
@@ -244,6 +247,7 @@ class ResultsModel(QAbstractTableModel):
         self._index.clear()
         self._thumbs.clear()
         self._asked.clear()
+        self._done = 0
         self.endResetModel()
 
     def _changed(self, i: int) -> None:
