@@ -321,7 +321,6 @@ class TrainingTab(QWidget):
         self._active = self.store.active_path()
         self._steps = 1
         self._epochs_total = 0
-        self._epochs_seen = 0
         self._t_first_batch = 0.0
 
         self._mine: set[Worker] = set()
@@ -690,6 +689,7 @@ class TrainingTab(QWidget):
 
     def set_dataset(self, folder: str | Path) -> None:
         """Scan ``folder`` and check its images (both on workers)."""
+        self.ensure_built()
         self._token += 1
         for w in (self._scanner, self._checker):
             if w is not None:
@@ -904,6 +904,7 @@ class TrainingTab(QWidget):
 
     def start(self) -> bool:
         """Start training with the recipe; False (and a message) when it cannot start."""
+        self.ensure_built()
         if not self.can_start():
             blocking = self.problems()[0]
             self._set_message(blocking[0] if blocking else "Choose a dataset folder first.",
@@ -924,7 +925,6 @@ class TrainingTab(QWidget):
         if cfg.max_train_batches:
             self._steps = min(self._steps, cfg.max_train_batches)
         self._epochs_total = cfg.epochs
-        self._epochs_seen = 0
         self._t_first_batch = 0.0
         self._run_result = None
         self._clear_results()
@@ -957,7 +957,6 @@ class TrainingTab(QWidget):
 
     @Slot(object)
     def _on_epoch(self, e: dict) -> None:
-        self._epochs_seen += 1
         self.plots.add_epoch(e)
         best = e.get("best_epoch", -1) + 1
         vals = "  ".join(f"{k} {e[k]:.3f}" for k in ("loss", "val_loss", "val_accuracy")
@@ -1132,6 +1131,7 @@ class TrainingTab(QWidget):
         """Make ``path`` the active model (remembered) and tell the classify window."""
         if not path:
             return
+        self.ensure_built()
         entry = self.store.entry(path)
         if not entry.usable:
             self._set_message(f"Cannot use {entry.name}: {entry.problem}", "error")
