@@ -38,8 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-DEFAULT_DATA = Path("/work/shared/data/fullres")
-SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif"}
+from bench_classify import DEFAULT_DATA, repeated, source_files  # noqa: E402
+
 HEARTBEAT_MS = 5
 SCHEDSTAT = Path("/proc/thread-self/schedstat")
 
@@ -101,22 +101,15 @@ def time_startup(runs: int, model: Path, config: Path) -> tuple[list[float], lis
 
 # ------------------------------------------------------------------- stalls
 def input_files(data: Path, count: int, workdir: Path) -> list[Path]:
+    """``count`` radiographs: symlinks cycling through ``data``, else synthetic PNGs."""
     folder = workdir / "images"
+    if data.is_dir():
+        return repeated(source_files(data), count, folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sources = (
-        sorted(p for p in data.iterdir() if p.suffix.lower() in SUFFIXES) if data.is_dir() else []
-    )
-    out = []
-    if sources:
-        for k in range(count):
-            src = sources[k % len(sources)]
-            link = folder / f"{k:05d}_{src.name}"
-            link.symlink_to(src.resolve())
-            out.append(link)
-        return out
     import numpy as np
     from PIL import Image
 
+    out = []
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:1024, 0:1024] / 1024
     base = 0.7 - 0.4 * ((xx - 0.5) ** 2 + (yy - 0.45) ** 2)
@@ -195,28 +188,18 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
 
 
 def bench_model_path(arg: str | None, workdir: Path) -> Path:
-    if arg:
-        return Path(arg)
-    from core.resources import default_model_path
-
-    bundled = default_model_path()
-    if bundled.is_file():
-        return bundled
-    # A child process builds it, so this process starts measuring without TensorFlow loaded.
-    path = workdir / "bench.keras"
+    """bench_classify's choice (given, bundled, or a fresh random seed network), made in a
+    child process so that this one starts measuring without TensorFlow loaded."""
     code = (
-        "import keras; from core.card import ModelCard; from core.model import build, save_model;"
-        "from core.preprocess import PreprocessSpec; keras.utils.set_random_seed(0);"
-        "save_model(build('seed', 256), ModelCard(name='bench-seed-random', "
-        f"preprocess=PreprocessSpec(size=256).to_dict()), {str(path)!r})"
+        "import sys; from pathlib import Path; from bench_classify import bench_model_path; "
+        "print(bench_model_path(sys.argv[1] or None, Path(sys.argv[2])))"
     )
-    subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
+    proc = subprocess.run(
+        [sys.executable, "-c", code, arg or "", str(workdir)],
+        check=True, capture_output=True, text=True, cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{Path(__file__).parent}"},
     )
-    return path
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -153,7 +153,9 @@ def test_cancel_mid_run(window, qtbot, tmp_path):
     assert len(window.results.predictions()) == done
 
 
-def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder, monkeypatch):
+@pytest.fixture
+def model_gate(monkeypatch):
+    """Hold the model load until the test sets the returned event."""
     gate = threading.Event()
     real = jobs.load_model_job
 
@@ -162,6 +164,12 @@ def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder,
         return real(control, path)
 
     monkeypatch.setattr(jobs, "load_model_job", slow_load)
+    yield gate
+    gate.set()
+
+
+def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder, model_gate):
+    gate = model_gate
     window = make_window()
     window.open_paths([xray_folder])
     qtbot.waitUntil(lambda: len(window.results.rows) == 7, timeout=TIMEOUT)
@@ -173,15 +181,8 @@ def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder,
     assert window.results.count_done() == 7
 
 
-def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, monkeypatch):
-    gate = threading.Event()
-    real = jobs.load_model_job
-
-    def slow_load(control, path):
-        gate.wait(30)
-        return real(control, path)
-
-    monkeypatch.setattr(jobs, "load_model_job", slow_load)
+def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, model_gate):
+    gate = model_gate
     window = make_window()
     window.open_paths([xray_folder])
     qtbot.waitUntil(lambda: len(window.results.rows) == 7 and not window._discovering,
