@@ -89,6 +89,7 @@ def _keras_callback(
             self.best_epoch = -1
             self.best_weights = None
             self.stopped_by_user = False
+            self.partial_epoch = -1
             self.epoch = 0
             self.t0 = time.monotonic()
 
@@ -106,18 +107,23 @@ def _keras_callback(
                 )
             if should_stop and should_stop():
                 self.stopped_by_user = True
+                self.partial_epoch = self.epoch
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: float(v) for k, v in (logs or {}).items()}
             value = logs.get(monitor, np.inf)
-            if value < self.best:
+            # Keras still validates an epoch cut short by a stop request; its weights saw
+            # only part of the data, so it never counts as the best epoch.
+            partial = epoch == self.partial_epoch
+            if value < self.best and not partial:
                 self.best, self.best_epoch = value, epoch
                 self.best_weights = self.model.get_weights()
             if on_epoch:
                 on_epoch(
                     {
                         "epoch": epoch,
+                        "partial": partial,
                         "best_epoch": self.best_epoch,
                         "elapsed": time.monotonic() - self.t0,
                         **logs,
@@ -231,6 +237,22 @@ def train(
     from core.ood import fit_ood
 
     t_start = time.monotonic()
+    if cfg.init_from:
+        # Fine-tuning inherits the starting model's contract: its architecture, input size
+        # and preprocessing, or its weights would see images they were not trained on.
+        from dataclasses import replace
+
+        from core.card import read_card
+
+        start_card = read_card(cfg.init_from)
+        start_spec = start_card.spec
+        cfg = replace(
+            cfg,
+            architecture=start_card.architecture,
+            input_size=start_spec.size,
+            crop=start_spec.crop,
+            equalize=start_spec.equalize,
+        )
     index = (
         dataset
         if isinstance(dataset, DatasetIndex)
