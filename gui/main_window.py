@@ -477,7 +477,9 @@ class MainWindow(QMainWindow):
             return
         self._model_state = LOADING
         self._show_model_status()
-        worker = Worker(jobs.load_model_job, path, parent=self)
+        # TensorFlow creates its thread pools on this thread, and they inherit its lower
+        # priority: the network's number crunching then yields the CPU to the event loop.
+        worker = Worker(jobs.load_model_job, path, low_priority=True, parent=self)
         worker.result.connect(self._on_model_loaded)
         worker.errored.connect(lambda exc, p=path: self._on_model_failed(p, exc))
         self.workers.start(worker)

@@ -73,6 +73,11 @@ class Worker(QThread):
     Signals, all delivered on the GUI thread: ``started()``, ``progress(done, total,
     message)``, ``result(object)`` (each yielded value, or the return value), ``errored
     (exception)``, ``finished()`` (always last, also after a cancel or an error).
+
+    ``low_priority`` lowers the CPU priority of the thread and of every thread it starts.
+    Use it for a job that creates compute threads (the first TensorFlow call creates
+    TensorFlow's thread pools), not for jobs that run much Python or Pillow code: those
+    hold the GIL, and a low-priority thread holding it makes the GUI thread wait longer.
     """
 
     progress = Signal(int, int, str)
@@ -80,21 +85,21 @@ class Worker(QThread):
     errored = Signal(object)
     # ``started`` and ``finished`` are QThread's own signals.
 
-    #: How much lower than the GUI thread a background job runs (Unix nice increment).
-    BACKGROUND_NICE = 5
+    #: How much lower than the GUI thread a ``low_priority`` job runs (Unix nice increment).
+    LOW_PRIORITY_NICE = 5
 
     def __init__(
         self,
         fn: Callable[..., Any],
         *args: Any,
         progress_interval: float = 0.05,
-        background: bool = True,
+        low_priority: bool = False,
         parent: QObject | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(parent)
         self._fn, self._args, self._kwargs = fn, args, kwargs
-        self._background = background
+        self._low_priority = low_priority
         self.control = Control(self.progress.emit, progress_interval)
         name = getattr(fn, "__name__", "job")
         self.setObjectName(f"worker:{name}")
@@ -108,8 +113,8 @@ class Worker(QThread):
         return self.control.should_stop()
 
     def run(self) -> None:  # runs on the new thread
-        if self._background:
-            _lower_this_thread(self.BACKGROUND_NICE)
+        if self._low_priority:
+            _lower_this_thread(self.LOW_PRIORITY_NICE)
         try:
             out = self._fn(self.control, *self._args, **self._kwargs)
             if inspect.isgenerator(out):

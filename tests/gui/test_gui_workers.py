@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -109,3 +110,21 @@ def test_any_return_value_is_a_result(qtbot, value):
         w.start()
     w.wait()
     assert blocker.args == [value]
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread nice is a Unix feature")
+def test_low_priority_lowers_only_the_worker_thread(qtbot):
+    def nice(control):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    got = {}
+    for low in (False, True):
+        w = Worker(nice, low_priority=low)
+        with qtbot.waitSignal(w.result, timeout=5000) as blocker:
+            w.start()
+        w.wait()
+        got[low] = blocker.args[0]
+    assert got[False] == here
+    assert got[True] == min(here + Worker.LOW_PRIORITY_NICE, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here
