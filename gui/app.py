@@ -29,6 +29,8 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("CovidCXR")
+    app.setDesktopFileName("covidcxr")  # Wayland matches the window to the menu entry
+    app.setWindowIcon(_icon())
     # Qt has taken its own options (-platform, -style...) out of the arguments.
     args = parse_args(app.arguments()[1:])
 
@@ -48,6 +50,19 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
     if not settings.notice_acknowledged:
         window.firstPainted.connect(lambda: QTimer.singleShot(0, lambda: show_notice(window)))
     return app, window
+
+
+def _icon():
+    from PySide6.QtGui import QIcon
+
+    from core.resources import resource_path
+
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        path = resource_path("assets", "icons", f"covidcxr-{size}.png")
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
 
 
 def show_notice(window) -> None:
