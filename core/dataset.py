@@ -116,14 +116,7 @@ def scan(
     manifest = _read_manifest(root / "manifest.csv")
     split_dirs = [d for d in SPLITS if (root / d).is_dir()]
     layout_roots = [root / d for d in split_dirs] if split_dirs else [root]
-    classes = sorted(
-        {
-            d.name
-            for lr in layout_roots
-            for d in lr.iterdir()
-            if d.is_dir() and not d.name.startswith(".")
-        }
-    )
+    classes = class_folders(root)
     if len(classes) < 2:
         raise DatasetError(f"need at least two class sub-folders in {root}, found {classes}")
     pos = find_positive(classes, positive)
@@ -154,6 +147,34 @@ def scan(
         splits = _split_groups(raw, group_of, seed, val_fraction, test_fraction)
     samples = [Sample(p, c, int(c == pos), splits[p], group_of(p)) for p, c, _ in raw]
     return DatasetIndex(root, classes, pos, samples, source, manifest)
+
+
+def class_folders(root: str | os.PathLike[str]) -> list[str]:
+    """Class sub-folder names: directly under ``root``, or under its train/val/test."""
+    root = Path(root)
+    layout_roots = [root / s for s in SPLITS if (root / s).is_dir()] or [root]
+    return sorted(
+        {
+            d.name
+            for lr in layout_roots
+            if lr.is_dir()
+            for d in lr.iterdir()
+            if d.is_dir() and not d.name.startswith(".")
+        }
+    )
+
+
+def relabel(decoded: Decoded, index: DatasetIndex) -> Decoded:
+    """The same decoded images labelled by another scan of the folder (another positive
+    class): labels are looked up by path, nothing is decoded again."""
+    from dataclasses import replace
+
+    label_of = {s.path: s.label for s in index.samples}
+    splits = {
+        name: replace(part, labels=np.array([label_of[p] for p in part.paths], np.int32))
+        for name, part in decoded.splits.items()
+    }
+    return Decoded(splits, decoded.unreadable)
 
 
 def _read_manifest(path: Path) -> dict[str, dict[str, str]]:

@@ -11,21 +11,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.dataset import (
-    SPLITS,
     DatasetIndex,
     Decoded,
+    class_folders,
     decode,
     find_positive,
     near_duplicates,
     scan,
 )
+from core.dataset import relabel as relabel_decoded
 from core.errors import CovidCXRError, DatasetError
 from core.preprocess import PreprocessSpec
 from gui.workers import Cancelled, Control
@@ -76,14 +77,6 @@ def scan_job(control: Control, root: str, positive: str | None = None) -> Scanne
     return Scanned(scan(root, positive=classes[0]), positive_guessed=True)
 
 
-def class_folders(root: Path) -> list[str]:
-    """The class sub-folder names, by ``core.dataset.scan``'s layout rule (classes directly
-    under the root, or under train/val/test)."""
-    split_dirs = [root / s for s in SPLITS if (root / s).is_dir()] or [root]
-    return sorted({d.name for lr in split_dirs if lr.is_dir() for d in lr.iterdir()
-                   if d.is_dir() and not d.name.startswith(".")})
-
-
 def _positive_known(classes: list[str]) -> bool:
     try:
         find_positive(classes, None)
@@ -103,12 +96,8 @@ def check_job(control: Control, index: DatasetIndex, spec: PreprocessSpec) -> Da
 
 
 def relabel(check: DatasetCheck, index: DatasetIndex) -> DatasetCheck:
-    """The same decoded images, labelled by another scan of the folder (another positive
-    class): labels are looked up by path, nothing is decoded again."""
-    label_of = {s.path: s.label for s in index.samples}
-    splits = {name: replace(part, labels=np.array([label_of[p] for p in part.paths], np.int32))
-              for name, part in check.decoded.splits.items()}
-    return DatasetCheck(index, Decoded(splits, check.decoded.unreadable), check.spec,
+    """The checked images relabelled for another positive class (nothing decoded again)."""
+    return DatasetCheck(index, relabel_decoded(check.decoded, index), check.spec,
                         check.duplicates)
 
 
