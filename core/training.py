@@ -231,10 +231,7 @@ def train(
     """Train, calibrate, choose the threshold, fit the OOD detector, evaluate on test."""
     import keras
 
-    from core import evaluation
-    from core.metrics import apply_platt, choose_threshold, fit_platt
-    from core.model import build, device_name
-    from core.ood import fit_ood
+    from core.model import build
 
     t_start = time.monotonic()
     if cfg.init_from:
@@ -268,7 +265,7 @@ def train(
             should_stop=should_stop,
         )
     warnings = check_dataset(index, decoded, cfg)
-    tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
+    tr, va = decoded.splits["train"], decoded.splits["val"]
 
     keras.utils.set_random_seed(cfg.seed)
     if cfg.init_from:
@@ -318,8 +315,78 @@ def train(
     if progress_cb.stopped_by_user and progress_cb.best_weights is None:
         raise DatasetError("training was stopped before the first epoch finished")
 
+    return finalize(
+        net,
+        index,
+        decoded,
+        cfg,
+        history=hist,
+        best_epoch=progress_cb.best_epoch,
+        stopped_by_user=progress_cb.stopped_by_user,
+        warnings=warnings,
+        seconds=time.monotonic() - t_start,
+        on_progress=on_progress,
+    )
+
+
+def reestimate_batchnorm(net, images: np.ndarray, batch_size: int = 64) -> bool:
+    """Recompute batch-norm statistics on clean (unaugmented) training images.
+
+    The moving averages learned during training describe augmented images (blurred, noisy,
+    re-contrasted); inference sees clean ones. With them, run d's validation predictions
+    flipped between all-positive and all-negative from one epoch to the next. A pass over
+    the clean training set with a fast momentum fixes the statistics the network is used
+    with ("precise BN"). Returns False when the network has no batch norm (the seed).
+    """
+    import keras
+
+    bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not bns or not len(images):
+        return False
+    saved = [bn.momentum for bn in bns]
+    trainable = net.trainable
+    try:
+        for bn in bns:
+            bn.momentum = 0.9
+        order = np.random.default_rng(0).permutation(len(images))
+        for _ in range(2):
+            for i in range(0, len(order), batch_size):
+                x = images[np.sort(order[i : i + batch_size])].astype(np.float32)[..., None] / 255.0
+                net(x, training=True)  # updates moving statistics; no gradient step
+    finally:
+        for bn, m in zip(bns, saved, strict=True):
+            bn.momentum = m
+        net.trainable = trainable
+    return True
+
+
+def finalize(
+    net,
+    index: DatasetIndex,
+    decoded: Decoded,
+    cfg: TrainConfig,
+    *,
+    history: dict,
+    best_epoch: int,
+    stopped_by_user: bool,
+    warnings: list[str],
+    seconds: float,
+    on_progress: ProgressFn | None = None,
+) -> TrainResult:
+    """After the weights are chosen: batch-norm statistics, calibration, threshold, OOD
+    detector, test evaluation and the model card."""
+    from core import evaluation
+    from core.metrics import apply_platt, choose_threshold, fit_platt, summary
+    from core.model import device_name
+    from core.ood import fit_ood
+
+    hist = history
+    tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
+    spec = cfg.spec
+    t_start = time.monotonic() - seconds
     if on_progress:
         on_progress(0, 1, "calibrating and fitting the OOD detector")
+    bn_fixed = reestimate_batchnorm(net, tr.images)
     val_raw, _ = predict_u8(net, va.images)
     a, b = fit_platt(va.labels, val_raw)
     val_p = apply_platt(val_raw, a, b)
@@ -349,8 +416,9 @@ def train(
             "warnings": warnings,
             "config": {k: v for k, v in asdict(cfg).items()},
             "epochs_run": len(hist.get("loss", [])),
-            "best_epoch": progress_cb.best_epoch + 1,
-            "stopped_by_user": progress_cb.stopped_by_user,
+            "best_epoch": best_epoch + 1,
+            "stopped_by_user": stopped_by_user,
+            "batchnorm_reestimated_on_clean_train": bn_fixed,
             "seconds": round(elapsed, 1),
             "hardware": f"{device_name()}; {platform.platform()}",
             "history": hist,
@@ -361,10 +429,8 @@ def train(
             " / cut-off; > 1 is NOT ASSESSED",
         },
     )
-    result = TrainResult(net, card, ood, hist, progress_cb.best_epoch, progress_cb.stopped_by_user)
+    result = TrainResult(net, card, ood, hist, best_epoch, stopped_by_user)
     # Validation metrics at the chosen threshold (what the threshold was tuned on).
-    from core.metrics import summary
-
     result.val = summary(va.labels, val_p, threshold)
     if len(te.labels) and len(set(te.labels.tolist())) == 2:
         if on_progress:

@@ -84,3 +84,22 @@ def test_leaky_dataset_refused(tmp_path):
         train(idx, _cfg())
     result = train(idx, _cfg(epochs=1, ignore_duplicates=True))
     assert any("near-duplicate" in w for w in result.card.training["warnings"])
+
+
+def test_batchnorm_statistics_reestimated_on_clean_images():
+    import keras
+
+    from core.model import build
+    from core.training import reestimate_batchnorm
+
+    net = build("seed_gap", 32)
+    bn = next(la for la in net.layers if isinstance(la, keras.layers.BatchNormalization))
+    before = np.array(bn.moving_mean)
+    weights_before = [np.array(w) for w in net.trainable_weights]
+    images = np.full((40, 32, 32), 200, np.uint8)
+    assert reestimate_batchnorm(net, images)
+    assert not np.allclose(np.array(bn.moving_mean), before)
+    assert bn.momentum == 0.99  # restored
+    for w0, w1 in zip(weights_before, net.trainable_weights, strict=True):
+        assert np.array_equal(w0, np.array(w1))  # statistics only, no training step
+    assert not reestimate_batchnorm(build("seed", 64), images[:, :, :])
