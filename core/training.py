@@ -397,7 +397,7 @@ def finalize(
     elapsed = time.monotonic() - t_start
     card = ModelCard(
         name=f"covidcxr-{cfg.architecture}-{_dt.datetime.now():%Y%m%d-%H%M}",
-        architecture=net.name if net.name in ("seed", "seed_gap") else cfg.architecture,
+        architecture=cfg.architecture,
         input_size=cfg.input_size,
         threshold=float(threshold),
         threshold_rule=(
@@ -457,7 +457,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         "train/val/test folders and a manifest.csv)",
     )
     p.add_argument("--output", "-o", required=True, help="model file to write (.keras)")
-    p.add_argument("--architecture", default=d.architecture, choices=["seed", "seed_gap"])
+    p.add_argument("--architecture", default=d.architecture, choices=["seed", "seed_gap", "seed_gn"])
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
