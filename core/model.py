@@ -88,28 +88,7 @@ def build_seed_gap(input_size: int = 256) -> keras.Model:
     return keras.Model(inputs, out, name="seed_gap")
 
 
-def build_seed_gn(input_size: int = 256) -> keras.Model:
-    """seed_gap with group normalisation instead of batch norm: no running statistics, so
-    the network computes the same function in training and at inference. With batch norm,
-    statistics learned on augmented images made validation loss jump between epochs
-    (0.39 -> 1.85 -> 1.19 in run d), which leaves early stopping on val_loss blind."""
-    inputs = keras.Input((input_size, input_size, 1), name="xray")
-    x = inputs
-    for i, filters in enumerate((32, 32, 64, 64), start=1):
-        x = layers.Conv2D(filters, (3, 3), strides=2 if i == 1 else 1, padding="same",
-                          use_bias=False, name=f"conv{i}_raw")(x)
-        x = layers.GroupNormalization(groups=8, name=f"gn{i}")(x)
-        x = layers.Activation("relu", name=f"conv{i}")(x)
-        x = layers.MaxPooling2D((2, 2), name=f"pool{i}")(x)
-    x = layers.SpatialDropout2D(0.1, name="drop_conv")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(64, activation="relu", name=FEATURES)(x)
-    x = layers.Dropout(0.35, name="drop_dense")(x)
-    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
-    return keras.Model(inputs, out, name="seed_gn")
-
-
-ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap, "seed_gn": build_seed_gn}
+ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap}
 
 
 def build(architecture: str = "seed", input_size: int = 256) -> keras.Model:

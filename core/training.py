@@ -461,7 +461,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", "-o", required=True, help="model file to write (.keras)")
     p.add_argument(
-        "--architecture", default=d.architecture, choices=["seed", "seed_gap", "seed_gn"]
+        "--architecture", default=d.architecture, choices=["seed", "seed_gap"]
     )
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
