@@ -7,6 +7,7 @@ the jobs, so the window opens before TensorFlow has loaded.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -62,7 +63,10 @@ def classify_job(control: Control, paths: list[Path], model: Any,
 
     total = len(paths)
     control.progress(0, total, "")
-    yield from classify(paths, model, total=total, batch_size=batch_size,
+    # Leave one core to the GUI thread (and the viewer's loader): with every core decoding,
+    # the event loop waited up to ~50 ms for a CPU while classifying.
+    workers = max(1, (os.cpu_count() or 2) - 1)
+    yield from classify(paths, model, total=total, batch_size=batch_size, workers=workers,
                         on_progress=control.progress, should_stop=control.should_stop)
 
 
