@@ -80,7 +80,9 @@ def bench_model_path(arg: str | None, workdir: Path) -> Path:
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    ood = fit_ood(rng.normal(size=(300, 64)), rng.normal(size=(300, THUMB_SIZE**2)))
+    ood = fit_ood(
+        rng.normal(size=(300, 64)), rng.normal(size=(300, THUMB_SIZE**2)), structure_percentile=None
+    )
     card = ModelCard(name="bench-seed-random", preprocess=PreprocessSpec(size=256).to_dict())
     path = workdir / "bench.keras"
     save_model(build("seed", 256), card, path, ood=ood)

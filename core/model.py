@@ -194,6 +194,7 @@ def save_model(
             "file": op.name,
             "sha256": sha256_file(op),
             "feature_cutoff": ood.feat_cut,
+            "structure_cutoff": ood.structure_cut,
             "thumbnail_cutoff": ood.thumb_cut,
         }
     if not card.created:

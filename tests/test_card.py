@@ -168,3 +168,30 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     target.chmod(0o640)
     write_text_atomic(target, "y")
     assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
+
+
+def test_ood_structure_gate_refuses_smooth_images():
+    """A linear gradient passes a layout test but has no edges: the structure cut refuses it."""
+    import numpy as np
+
+    from core.ood import fit_ood, structure
+    from core.preprocess import thumbnail
+
+    rng = np.random.default_rng(0)
+    # "Radiograph-like" training thumbnails: smooth layout plus edges.
+    yy, xx = np.mgrid[0:256, 0:256] / 256.0
+    train = []
+    for _ in range(60):
+        img = np.exp(-((xx - 0.5) ** 2 + (yy - 0.5) ** 2) * rng.uniform(3, 6))
+        img[:, 120:136] += 0.5  # a spine: a hard edge
+        img += rng.normal(0, 0.05, img.shape)
+        train.append(thumbnail(img.astype(np.float32)))
+    thumbs = np.stack(train)
+    feats = rng.normal(size=(60, 8))
+    ood = fit_ood(feats, thumbs)
+    assert ood.structure_cut > 0
+    gradient = thumbnail((xx * 0.8 + 0.1).astype(np.float32))[None]
+    assert structure(gradient)[0] < ood.structure_cut
+    assert ood.score(feats[:1], gradient)[0] > 1.0
+    disabled = fit_ood(feats, thumbs, structure_percentile=None)
+    assert disabled.structure_cut == 0.0
