@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.errors import ModelError
+from core.metrics import apply_platt
 from core.preprocess import PreprocessSpec
 
 POSITIVE = "COVID"
@@ -44,6 +47,11 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     created: str = ""
     notes: str = ""
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """The network's raw P(COVID) through the card's recalibration (identity if none)."""
+        cal = self.calibration
+        return apply_platt(raw, cal["a"], cal["b"]) if cal else np.asarray(raw)
 
     @property
     def spec(self) -> PreprocessSpec:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.card import ModelCard
-from core.metrics import apply_platt, summary
+from core.metrics import summary
 from core.preprocess import crop_box, prepare, thumbnail
 from core.reader import read_xray
 
@@ -35,11 +35,6 @@ def mask_centre(pixels: np.ndarray, keep_centre: bool) -> np.ndarray:
     return out
 
 
-def _calibrated(card: ModelCard, raw: np.ndarray) -> np.ndarray:
-    cal = card.calibration
-    return apply_platt(raw, cal["a"], cal["b"]) if cal else raw
-
-
 def _forward_pixels(
     net, card: ModelCard, images: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +47,7 @@ def _forward_pixels(
         else np.zeros((0, spec.size, spec.size), np.uint8)
     )
     raw, feats = predict_u8(net, cache)
-    return _calibrated(card, raw), feats
+    return card.calibrate(raw), feats
 
 
 def shortcut_probe(net, card: ModelCard, paths: list[Path], labels: np.ndarray) -> dict:
@@ -168,7 +163,7 @@ def evaluate_decoded(net, card: ModelCard, ood, split, index=None) -> dict:
     from core.training import predict_u8
 
     raw, feats = predict_u8(net, split.images)
-    p = _calibrated(card, raw)
+    p = card.calibrate(raw)
     out = summary(split.labels, p, card.threshold)
     out["probe"] = shortcut_probe(net, card, split.paths, split.labels)
     out["ood"] = ood_rates(net, card, ood, real_thumbs=split.thumbs, real_feats=feats)

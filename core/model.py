@@ -22,7 +22,6 @@ from keras import layers  # noqa: E402
 from core.atomic import atomic_path, write_text_atomic  # noqa: E402
 from core.card import ModelCard, card_path, ood_path, read_card, sha256_file, verify  # noqa: E402
 from core.errors import ModelError  # noqa: E402
-from core.metrics import apply_platt  # noqa: E402
 from core.ood import OODModel  # noqa: E402
 
 #: Name of the last convolution (Grad-CAM target) and of the penultimate features (OOD).
@@ -140,10 +139,7 @@ class LoadedModel:
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """float32 (N, S, S, 1) -> (P(COVID) (N,), penultimate features (N, 64))."""
         prob, feats = self._forward(tf.convert_to_tensor(batch, tf.float32))
-        probs = prob.numpy().reshape(-1)
-        cal = self.card.calibration
-        if cal:
-            probs = apply_platt(probs, cal["a"], cal["b"]).astype(np.float32)
+        probs = self.card.calibrate(prob.numpy().reshape(-1)).astype(np.float32)
         return probs, feats.numpy()
 
     @property

@@ -247,15 +247,20 @@ def test_compressed_without_decoder_names_the_package(tmp_path):
         read_xray(path)
 
 
-def test_jpeg2000_without_decoder_names_the_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(dicom, "_decoder_available", lambda ts: False)
-    path = write_dicom(
+def _garbage_jpeg2000(tmp_path):
+    """A JPEG 2000 DICOM whose encapsulated frame is not a codestream."""
+    return write_dicom(
         tmp_path / "j2k.dcm",
         None,
         transfer_syntax=JPEG2000,
         pixel_bytes=encapsulate([b"garbage, not a codestream" * 4]),
         shape=(40, 48),
     )
+
+
+def test_jpeg2000_without_decoder_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(dicom, "_decoder_available", lambda ts: False)
+    path = _garbage_jpeg2000(tmp_path)
     with pytest.raises(
         MissingCodecError, match=r"JPEG 2000.*pip install pylibjpeg pylibjpeg-openjpeg"
     ):
@@ -265,13 +270,7 @@ def test_jpeg2000_without_decoder_names_the_package(tmp_path, monkeypatch):
 def test_jpeg2000_with_decoder_but_garbage_data_says_corrupt(tmp_path):
     if not dicom._decoder_available(JPEG2000):
         pytest.skip("no JPEG 2000 decoder installed here")
-    path = write_dicom(
-        tmp_path / "j2k.dcm",
-        None,
-        transfer_syntax=JPEG2000,
-        pixel_bytes=encapsulate([b"garbage, not a codestream" * 4]),
-        shape=(40, 48),
-    )
+    path = _garbage_jpeg2000(tmp_path)
     with pytest.raises(
         DicomError, match=r"compressed \(JPEG 2000.*\) pixel data cannot be decoded"
     ):
