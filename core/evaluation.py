@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from core.card import ModelCard
 from core.metrics import summary
-from core.preprocess import crop_box, prepare, thumbnail
+from core.preprocess import crop_box, prepare
 from core.reader import read_xray
 
 PROBE_CENTRE = 0.70
@@ -129,44 +129,97 @@ def synthetic_non_xrays(n_each: int = 20, seed: int = 0) -> dict[str, list[np.nd
     return out
 
 
-def ood_rates(
-    net,
-    card: ModelCard,
-    ood,
-    real_pixels: list[np.ndarray] | None = None,
-    real_thumbs: np.ndarray | None = None,
-    real_feats: np.ndarray | None = None,
-) -> dict:
-    """Share of real X-rays refused and share of non-X-rays refused, per kind."""
-    if ood is None:
+def assess_pixels(model, images: list[np.ndarray], batch_size: int = 32) -> list:
+    """The classifier's full answer (refusal, unusual flag, probability) for in-memory
+    radiographs, through the same rules as ``covidcxr classify``."""
+    from core.inference import assess, prepare_pixels
+
+    spec = model.card.spec
+    out = []
+    for i in range(0, len(images), batch_size):
+        items = [prepare_pixels(p, spec, model.anatomy) for p in images[i : i + batch_size]]
+        out.extend(assess(model, items, model.threshold))
+    return out
+
+
+def answer_rates(answers: list) -> dict:
+    """Refused / unusual / called-COVID shares of a list of assessments."""
+    from core.card import NOT_ASSESSED, POSITIVE
+
+    n = len(answers)
+    if not n:
+        return {"n": 0}
+    refused = sum(a.label == NOT_ASSESSED for a in answers)
+    assessed = n - refused
+    return {
+        "n": n,
+        "refused": refused / n,
+        "unusual": sum(a.unusual for a in answers) / n,
+        "called_covid_of_assessed": (
+            sum(a.label == POSITIVE for a in answers) / assessed if assessed else float("nan")
+        ),
+    }
+
+
+def ood_rates(model, real_pixels: list[np.ndarray] | None = None) -> dict:
+    """Share of real X-rays refused or flagged unusual, and of non-X-rays refused, per kind."""
+    if model.ood is None and model.anatomy is None:
         return {}
     res: dict = {}
-    if real_feats is not None and real_thumbs is not None:
-        s = ood.score(real_feats, real_thumbs)
-        res["xray_refused"] = float(np.mean(s > 1.0))
-        res["xray_n"] = int(len(s))
+    if real_pixels:
+        real = answer_rates(assess_pixels(model, real_pixels))
+        res["xray_refused"] = real["refused"]
+        res["xray_unusual"] = real["unusual"]
+        res["xray_n"] = real["n"]
     per_kind, total, refused = {}, 0, 0
     for kind, imgs in synthetic_non_xrays().items():
-        _, feats = _forward_pixels(net, card, imgs)
-        s = ood.score(feats, np.stack([thumbnail(p) for p in imgs]))
-        per_kind[kind] = float(np.mean(s > 1.0))
-        total += len(imgs)
-        refused += int(np.sum(s > 1.0))
+        r = answer_rates(assess_pixels(model, imgs))
+        per_kind[kind] = r["refused"]
+        total += r["n"]
+        refused += round(r["refused"] * r["n"])
     res["non_xray_refused"] = refused / max(total, 1)
     res["non_xray_n"] = total
     res["non_xray_by_kind"] = per_kind
     return res
 
 
-def evaluate_decoded(net, card: ModelCard, ood, split, index=None) -> dict:
+#: The two negative collections of ../shared/data/cxr the source probe tells apart.
+PROBE_SOURCES = ("rsna", "nih-cxr14")
+
+
+def source_probe(feats: np.ndarray, sources: list[str], labels: np.ndarray) -> dict:
+    """How well the model's features tell two *negative* collections apart.
+
+    A cross-validated logistic regression on the pooled features of the negatives of the
+    two sources in ``PROBE_SOURCES``: AUC 0.5 means the features carry no trace of which
+    hospital a healthy film came from; near 1.0 means the source is in the representation,
+    and so available as a shortcut for COVID (which comes from yet another collection)."""
+    from core.metrics import cross_validated_auc
+
+    a, b = PROBE_SOURCES
+    keep = np.array(
+        [lab == 0 and src in (a, b) for src, lab in zip(sources, labels, strict=True)], bool
+    )
+    y = np.array([src == a for src in sources], int)[keep]
+    if keep.sum() < 20 or y.min() == y.max():
+        return {}
+    return {
+        "auc": cross_validated_auc(feats[keep], y, l2=10.0),
+        "sources": list(PROBE_SOURCES),
+        "n": int(keep.sum()),
+    }
+
+
+def evaluate_decoded(model, split, index=None) -> dict:
     """Full metrics for one decoded split (uint8 cache, labels, thumbs, paths)."""
     from core.training import predict_u8
 
+    net, card = model.keras_model, model.card
     raw, feats = predict_u8(net, split.images)
     p = card.calibrate(raw)
     out = summary(split.labels, p, card.threshold)
     out["probe"] = shortcut_probe(net, card, split.paths, split.labels)
-    out["ood"] = ood_rates(net, card, ood, real_thumbs=split.thumbs, real_feats=feats)
+    out["ood"] = ood_rates(model, [read_xray(q).pixels for q in split.paths])
     if index is not None:
         # Per-source AUC is not meaningful when a source holds one class only; report the
         # score distribution per source instead (how separable the *collections* are).
@@ -175,11 +228,11 @@ def evaluate_decoded(net, card: ModelCard, ood, split, index=None) -> dict:
             s.path: index.manifest.get(s.path.relative_to(index.root).as_posix(), {})
             for s in index.samples
         }
-        for path, prob in zip(split.paths, p, strict=True):
-            by_source.setdefault(rels.get(path, {}).get("dataset", "unknown"), []).append(
-                float(prob)
-            )
+        sources = [rels.get(path, {}).get("dataset", "unknown") for path in split.paths]
+        for src, prob in zip(sources, p, strict=True):
+            by_source.setdefault(src, []).append(float(prob))
         out["mean_probability_by_source"] = {k: float(np.mean(v)) for k, v in by_source.items()}
+        out["source_probe"] = source_probe(feats, sources, split.labels)
     return out
 
 
@@ -219,13 +272,26 @@ def print_report(m: dict, name: str, stream=sys.stdout) -> None:
         o = m["ood"]
         if "xray_refused" in o:
             w(
-                f"  OOD: real X-rays refused {o['xray_refused']:.1%} of {o['xray_n']} "
-                f"(target <= 2%)\n"
+                f"  not a frontal chest X-ray: real X-rays refused {o['xray_refused']:.1%} "
+                f"of {o['xray_n']} (target <= 1%); flagged unusual {o['xray_unusual']:.1%}\n"
             )
         w(
-            f"  OOD: non-X-rays refused {o['non_xray_refused']:.1%} of {o['non_xray_n']} "
+            f"  not a frontal chest X-ray: non-X-rays refused {o['non_xray_refused']:.1%} "
+            f"of {o['non_xray_n']} "
             f"(target >= 99%) "
             + ", ".join(f"{k} {v:.0%}" for k, v in o["non_xray_by_kind"].items())
+            + "\n"
+        )
+    if m.get("source_probe"):
+        sp = m["source_probe"]
+        w(
+            f"  source probe: {' vs '.join(sp['sources'])} negatives told apart by the "
+            f"model's features with AUC {_fmt(sp['auc'])} (n={sp['n']}; target <= 0.75)\n"
+        )
+    if m.get("mean_probability_by_source"):
+        w(
+            "  mean P(COVID) by source: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in m["mean_probability_by_source"].items())
             + "\n"
         )
     stream.flush()
@@ -276,7 +342,7 @@ def run_evaluate_cli(args: argparse.Namespace) -> int:
         f"model {model.display_name} on {device_name()}; dataset {index.root} "
         f"({split or 'all images'}); unreadable skipped: {len(decoded.unreadable)}"
     )
-    m = evaluate_decoded(model.keras_model, model.card, model.ood, part, index)
+    m = evaluate_decoded(model, part, index)
     print_report(m, split or "all")
     if args.json:
         write_text_atomic(args.json, json.dumps(m, indent=2, default=float) + "\n")

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.errors import CovidCXRError
-from core.ood import OOD_MESSAGE
+from core.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 from core.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.reader import ImageInfo, read_xray
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_BATCH = 16
 
 ProgressFn = Callable[[int, int, str], None]
+FEATURELESS = "no anatomy: blank or smooth image"
 StopFn = Callable[[], bool]
 
 
@@ -49,6 +50,8 @@ class Prediction:
     ood_score: float | None = None
     message: str = ""
     info: ImageInfo | None = None
+    #: Assessed, but far from the training images (``ood_score`` > 1): less reliable.
+    unusual: bool = False
 
     @property
     def ok(self) -> bool:
@@ -72,23 +75,83 @@ def error_record(path: str | os.PathLike[str], message: str) -> Prediction:
     return Prediction(path=str(path), status="error", label=NOT_ASSESSED, message=message)
 
 
-def decide(probability: float, threshold: float, ood_score: float | None) -> tuple[str, str]:
-    """Label and message for one assessed image."""
-    if ood_score is not None and ood_score > 1.0:
-        return NOT_ASSESSED, OOD_MESSAGE
-    return (POSITIVE if probability >= threshold else NEGATIVE), ""
+def decide(
+    probability: float, threshold: float, refusal: str | None = None, unusual: bool = False
+) -> tuple[str, str]:
+    """Label and message for one image the network scored.
+
+    ``refusal`` (why it is not a frontal chest X-ray) makes it NOT ASSESSED; ``unusual``
+    keeps the decision and says why it deserves a second look."""
+    if refusal:
+        return NOT_ASSESSED, f"{OOD_MESSAGE} ({refusal})"
+    label = POSITIVE if probability >= threshold else NEGATIVE
+    return label, (UNUSUAL_MESSAGE if unusual else "")
+
+
+#: Decides whether a radiograph is a frontal chest film: the reason it is not, or None.
+AnatomyCheck = Callable[[np.ndarray], str | None]
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class Prepared:
+    """One radiograph ready for the network: its input, thumbnail and anatomy verdict."""
+
     net_input: np.ndarray  # uint8 (S, S)
     thumb: np.ndarray
-    info: ImageInfo
+    info: ImageInfo | None
+    refusal: str | None = None
 
 
-def load_one(path: str | os.PathLike[str], spec: PreprocessSpec) -> _Loaded:
+def prepare_pixels(
+    pixels: np.ndarray,
+    spec: PreprocessSpec,
+    anatomy: AnatomyCheck | None = None,
+    info: ImageInfo | None = None,
+) -> Prepared:
+    refusal = anatomy(pixels) if anatomy is not None else None
+    return Prepared(prepare(pixels, spec), thumbnail(pixels), info, refusal)
+
+
+def load_one(
+    path: str | os.PathLike[str], spec: PreprocessSpec, anatomy: AnatomyCheck | None = None
+) -> Prepared:
     xray = read_xray(path)
-    return _Loaded(prepare(xray.pixels, spec), thumbnail(xray.pixels), xray.info)
+    return prepare_pixels(xray.pixels, spec, anatomy, xray.info)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The network's answer for one prepared image (before it becomes a Prediction)."""
+
+    label: str
+    message: str
+    probability: float
+    ood_score: float | None
+    unusual: bool
+
+
+def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[Assessment]:
+    """One network call for a batch: probability, refusal, unusual flag per image. The one
+    place these rules are applied, for classification and evaluation alike."""
+    if not items:
+        return []
+    probs, feats = model.forward(to_network(np.stack([g.net_input for g in items])))
+    scores = featureless = None
+    if model.ood is not None:
+        thumbs = np.stack([g.thumb for g in items])
+        scores = model.ood.score(feats, thumbs)
+        featureless = model.ood.featureless(thumbs)
+    out = []
+    for k, item in enumerate(items):
+        p = float(probs[k])
+        s = float(scores[k]) if scores is not None else None
+        refusal = item.refusal
+        if refusal is None and featureless is not None and featureless[k]:
+            refusal = FEATURELESS
+        unusual = s is not None and s > 1.0 and not refusal
+        label, msg = decide(p, threshold, refusal, unusual)
+        out.append(Assessment(label, msg, p, s, unusual))
+    return out
 
 
 def classify(
@@ -118,14 +181,14 @@ def classify(
     batch_size = max(1, int(batch_size))
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     prefetch = max(1, prefetch if prefetch is not None else max(2 * batch_size, 8))
-    ood = model.ood
+    anatomy = model.anatomy
     done = 0
 
     def stopped() -> bool:
         return bool(should_stop and should_stop())
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxr-decode") as pool:
-        queue: deque[tuple[str, Future[_Loaded]]] = deque()
+        queue: deque[tuple[str, Future[Prepared]]] = deque()
         source = iter(paths)
         exhausted = False
 
@@ -137,7 +200,7 @@ def classify(
                 except StopIteration:
                     exhausted = True
                     return
-                queue.append((str(p), pool.submit(load_one, p, spec)))
+                queue.append((str(p), pool.submit(load_one, p, spec, anatomy)))
 
         try:
             refill()
@@ -145,7 +208,7 @@ def classify(
                 if stopped():
                     return
                 # Take up to batch_size readable files in order; errors pass straight through.
-                block: list[tuple[str, _Loaded | str]] = []
+                block: list[tuple[str, Prepared | str]] = []
                 n_good = 0
                 while queue and n_good < batch_size:
                     path, fut = queue.popleft()
@@ -154,24 +217,18 @@ def classify(
                     block.append((path, item))
                     refill()
                 good = [item for _, item in block if not isinstance(item, str)]
-                probs = scores = None
-                if good:
-                    batch = to_network(np.stack([g.net_input for g in good]))
-                    probs, feats = model.forward(batch)
-                    if ood is not None:
-                        scores = ood.score(feats, np.stack([g.thumb for g in good]))
-                k = 0
+                answers = iter(assess(model, good, thr))
                 for path, item in block:
                     if stopped():
                         return
                     if isinstance(item, str):
                         rec = error_record(path, item)
                     else:
-                        p = float(probs[k])
-                        s = float(scores[k]) if scores is not None else None
-                        label, msg = decide(p, thr, s)
-                        rec = Prediction(path, "ok", label, p, thr, s, msg, item.info)
-                        k += 1
+                        a = next(answers)
+                        rec = Prediction(
+                            path, "ok", a.label, a.probability, thr, a.ood_score, a.message,
+                            item.info, a.unusual,
+                        )
                     done += 1
                     if on_progress:
                         on_progress(done, total if total is not None else -1, rec.filename)
@@ -183,7 +240,7 @@ def classify(
                 fut.cancel()
 
 
-def _outcome(fut: Future[_Loaded]) -> _Loaded | str:
+def _outcome(fut: Future[Prepared]) -> Prepared | str:
     """The loaded file, or the message of what went wrong with it."""
     try:
         return fut.result()

@@ -9,6 +9,7 @@ import datetime as _dt
 import os
 import platform
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,42 @@ def build_seed_gap(input_size: int = 256) -> keras.Model:
     return keras.Model(inputs, out, name="seed_gap")
 
 
-ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap}
+def build_lite0(input_size: int = 224) -> keras.Model:
+    """EfficientNet-Lite0 (ImageNet backbone, :mod:`core.lite0`) with a one-unit head.
+
+    The input stays the product's contract, one grey channel in [0, 1]; the model itself
+    maps it to what the ImageNet weights expect, ``(x * 255 - 127) / 128`` replicated to
+    three channels, with built-in layers only, so ``safe_mode`` loading keeps working and
+    no caller needs to know the backbone's convention. The pooled 1280 features are the
+    OOD "unusual" detector's input. Weights start random: :func:`core.training.train`
+    loads the ImageNet ones (``models/lite0_imagenet.npz``) for a new run.
+    """
+    from core.lite0 import lite0_features
+
+    inputs = keras.Input((input_size, input_size, 1), name="xray")
+    x = layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="imagenet_scale")(inputs)
+    x = layers.Concatenate(name="gray_to_rgb")([x, x, x])
+    x = lite0_features(x)
+    x = layers.GlobalAveragePooling2D(name=FEATURES)(x)
+    x = layers.Dropout(0.2, name="drop_head")(x)
+    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    return keras.Model(inputs, out, name="lite0")
+
+
+ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap, "lite0": build_lite0}
+#: The input size each architecture is built for when none is asked for.
+DEFAULT_INPUT_SIZE = {"seed": 256, "seed_gap": 256, "lite0": 224}
+
+
+def last_conv_layer(keras_model: keras.Model) -> str:
+    """The Grad-CAM target: the last convolutional activation of this network."""
+    from core.lite0 import TOP_ACTIVATION
+
+    names = {layer.name for layer in keras_model.layers}
+    for name in (TOP_ACTIVATION, LAST_CONV):
+        if name in names:
+            return name
+    raise ModelError(f"network {keras_model.name!r} has no known last convolution layer")
 
 
 def build(architecture: str = "seed", input_size: int = 256) -> keras.Model:
@@ -116,6 +152,8 @@ class LoadedModel:
     card: ModelCard
     ood: OODModel | None
     path: Path | None = None
+    #: The "frontal chest film?" check run on every radiograph before it is assessed.
+    anatomy: Callable[[np.ndarray], str | None] | None = None
 
     def __post_init__(self) -> None:
         feats = self.keras_model.get_layer(FEATURES).output
@@ -147,6 +185,15 @@ class LoadedModel:
         return self.card.name or (self.path.stem if self.path else "model")
 
 
+def bundled_anatomy() -> Callable[[np.ndarray], str | None] | None:
+    """The "is this a frontal chest film?" check that ships with the app (the lung-field
+    segmenter of :mod:`core.lungs`), or None when its file is missing."""
+    from core import lungs
+
+    check = getattr(lungs, "anatomy_check", None)  # TEMPORARY until core.lungs lands
+    return check() if check else None
+
+
 def load_model(path: str | Path) -> LoadedModel:
     """Load a ``.keras`` file with ``safe_mode=True`` after checking it against its card."""
     path = Path(path)
@@ -162,7 +209,7 @@ def load_model(path: str | Path) -> LoadedModel:
         )
     _ = card.spec  # consistency check
     ood = OODModel.load(path.with_name(card.ood["file"])) if card.ood.get("file") else None
-    return LoadedModel(net, card, ood, path)
+    return LoadedModel(net, card, ood, path, bundled_anatomy())
 
 
 def save_model(

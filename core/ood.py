@@ -1,16 +1,20 @@
-""" "Does this look like a frontal chest X-ray?" — a cheap out-of-distribution detector.
+"""Two answers instead of one gate: "not a frontal chest X-ray" and "unusual for this model".
 
-Three scores, each fitted on the training set:
-- feature Mahalanobis distance on the network's penultimate Dense(64) activations;
-- input statistics: residual of the whole-image 32x32 thumbnail after projection on the
-  training set's principal components (radiographs share a strong layout; photographs,
-  documents, CT slices and noise do not);
-- structure: the RMS Laplacian of the standardised thumbnail. Smooth images (gradients,
-  blanks) pass the layout test but have no edges: no heart border, no diaphragm. On
-  ../shared/data/cxr the training minimum is 0.17; linear gradients score 0.01-0.05.
-The first two are cut at a high percentile of the training set, the third at a low one.
-The reported OOD score is the largest ratio to its cut-off: above 1.0 the file is NOT
-ASSESSED.
+A gate that refuses whatever is far from the training images refuses exactly the films a
+screening tool must read at a new hospital (portable intensive-care films with lines,
+tubes and leads: 42 % of one hospital's were refused). So distance from the training data
+no longer refuses anything; it *flags*:
+
+- **Unusual for this model** (assessed, flagged): the Mahalanobis distance of the
+  network's pooled features, or the residual of the whole-image 32x32 thumbnail off the
+  training set's principal components, above its 99.5th percentile on the training
+  images. The score is the larger ratio to its cut-off; above 1.0 the file is flagged.
+- **Not a frontal chest X-ray** (refused, NOT ASSESSED) only for what is plainly not one:
+  the anatomy check of :mod:`core.lungs` (two lung fields either side of the midline),
+  and here the structure test: the RMS Laplacian of the standardised thumbnail under the
+  training set's 0.1th percentile (smooth images, gradients, blanks have no heart border
+  and no diaphragm; on ../shared/data/cxr the training minimum is 0.17, linear gradients
+  score 0.01-0.05).
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from pathlib import Path
 import numpy as np
 
 OOD_MESSAGE = "does not look like a frontal chest X-ray"
-
+UNUSUAL_MESSAGE = (
+    "unusual for this model: unlike the X-rays it was trained on, so its score is less "
+    "reliable here; review the image"
+)
+#: Percentile of the training images above which a film is flagged as unusual.
+UNUSUAL_PERCENTILE = 99.5
+#: Percentile of the training images' structure below which an image is refused.
+STRUCTURE_PERCENTILE = 0.1
 
 @dataclass(frozen=True)
 class OODModel:
@@ -44,16 +55,19 @@ class OODModel:
         return np.sqrt(np.mean((c - proj) ** 2, axis=1))
 
     def score(self, feats: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
-        """OOD score per image; > 1.0 means out of distribution."""
-        score = np.maximum(
+        """"Unusual" score per image: > 1.0 means far from the training images (flag)."""
+        return np.maximum(
             self.feature_distance(feats) / self.feat_cut,
             self.thumb_residual(thumbs) / self.thumb_cut,
         )
-        if self.structure_cut > 0:
-            score = np.maximum(score, self.structure_cut / np.maximum(structure(thumbs), 1e-9))
+
+    def featureless(self, thumbs: np.ndarray) -> np.ndarray:
+        """True where an image has no radiograph's edges (blank, gradient): refuse it."""
         # A uniform image standardises to an all-zero thumbnail: nothing to assess.
         blank = np.all(np.abs(thumbs) < 1e-6, axis=1)
-        return np.where(blank, np.inf, score)
+        if self.structure_cut <= 0:
+            return blank
+        return blank | (structure(thumbs) < self.structure_cut)
 
     def save(self, path: str | Path) -> None:
         with open(path, "wb") as fh:
@@ -93,9 +107,9 @@ def structure(thumbs: np.ndarray) -> np.ndarray:
 def fit_ood(
     feats: np.ndarray,
     thumbs: np.ndarray,
-    percentile: float = 99.5,
+    percentile: float = UNUSUAL_PERCENTILE,
     components: int = 24,
-    structure_percentile: float | None = 0.1,
+    structure_percentile: float | None = STRUCTURE_PERCENTILE,
 ) -> OODModel:
     """Fit both detectors on in-distribution (training) features and thumbnails."""
     feats = feats.astype(np.float64)

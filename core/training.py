@@ -13,8 +13,9 @@ import os
 import platform
 import sys
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +56,35 @@ class TrainConfig:
     max_train_batches: int | None = None  # cap per epoch (quick experiments, tests)
     # Off by default: on run d it lowered validation AUC from 0.914 to 0.902.
     reestimate_bn: bool = False
+    #: Transfer learning (architecture lite0): start from the ImageNet backbone (else from
+    #: random weights) and fine-tune from this block up; the blocks below stay frozen.
+    start_from: str = "imagenet"
+    unfreeze_from: str = "block6a"
 
     @property
     def spec(self) -> PreprocessSpec:
         return PreprocessSpec(size=self.input_size, crop=self.crop, equalize=self.equalize)
+
+
+def transfer_recipe(**overrides) -> TrainConfig:
+    """The bundled model's recipe: the ImageNet EfficientNet-Lite0 backbone, head first on
+    cached features, then the top blocks fine-tuned at a low learning rate under strong
+    augmentation, on the central 80 % of the image, equalised (models/README.md measures
+    each choice). The training tab's "Start from: ImageNet backbone" and ``covidcxr train
+    --architecture lite0`` start from here."""
+    base = TrainConfig(
+        architecture="lite0",
+        input_size=224,
+        epochs=8,
+        learning_rate=1e-4,
+        patience=3,
+        strong_augment=True,
+        crop=0.8,
+        equalize=True,
+        start_from="imagenet",
+        unfreeze_from="block6a",
+    )
+    return replace(base, **overrides)
 
 
 @dataclass
@@ -177,25 +203,36 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def predict_u8(
     keras_model, images: np.ndarray, batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw P(COVID) and penultimate features for a uint8 cache (no calibration)."""
     import keras
+    import tensorflow as tf
 
     from core.model import FEATURES
+    from core.preprocess import to_network
 
-    two = keras.Model(
-        keras_model.input, [keras_model.output, keras_model.get_layer(FEATURES).output]
-    )
+    cached = _FORWARDS.get(keras_model)
+    if cached is None:
+        two = keras.Model(
+            keras_model.input, [keras_model.output, keras_model.get_layer(FEATURES).output]
+        )
+        forward = tf.function(
+            lambda x: two(x, training=False), autograph=False, reduce_retracing=True
+        )
+        cached = _FORWARDS[keras_model] = (forward, int(two.outputs[1].shape[-1]))
+    forward, width = cached
     probs, feats = [], []
     for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size].astype(np.float32)[..., None] / 255.0
-        p, f = two(x, training=False)
-        probs.append(np.asarray(p).reshape(-1))
-        feats.append(np.asarray(f))
+        p, f = forward(tf.convert_to_tensor(to_network(images[i : i + batch_size])))
+        probs.append(p.numpy().reshape(-1))
+        feats.append(f.numpy())
     if not probs:
-        return np.zeros(0, np.float32), np.zeros((0, 64), np.float32)
+        return np.zeros(0, np.float32), np.zeros((0, width), np.float32)
     return np.concatenate(probs), np.concatenate(feats)
 
 
@@ -239,8 +276,6 @@ def train(
     if cfg.init_from:
         # Fine-tuning inherits the starting model's contract: its architecture, input size
         # and preprocessing, or its weights would see images they were not trained on.
-        from dataclasses import replace
-
         from core.card import read_card
 
         start_card = read_card(cfg.init_from)
@@ -282,17 +317,41 @@ def train(
         net.set_weights(start.keras_model.get_weights())
     else:
         net = build(cfg.architecture, cfg.input_size)
-    net.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
 
     weights = None
     if cfg.class_weights:
         n, pos = len(tr.labels), int(tr.labels.sum())
         w = {1: n / (2.0 * max(pos, 1)), 0: n / (2.0 * max(n - pos, 1))}
         weights = np.where(tr.labels == 1, w[1], w[0])
+    transfer: dict = {}
+    if cfg.architecture == "lite0":
+        from core.transfer import freeze_below, start_from_imagenet
+
+        if cfg.start_from == "imagenet" and not cfg.init_from:
+            head = start_from_imagenet(
+                net,
+                tr.images,
+                tr.labels,
+                va.images,
+                va.labels,
+                cfg.unfreeze_from,
+                weights,
+                on_progress,
+            )
+            transfer = {"start": "ImageNet EfficientNet-Lite0", **head.to_dict()}
+        else:
+            n_train, n_frozen = freeze_below(net, cfg.unfreeze_from)
+            transfer = {
+                "start": cfg.init_from or "random weights",
+                "fine_tuned_from_block": cfg.unfreeze_from,
+                "trainable_parameters": n_train,
+                "frozen_parameters": n_frozen,
+            }
+    net.compile(
+        optimizer=keras.optimizers.Adam(cfg.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
     train_ds = make_dataset(tr.images, tr.labels, cfg, True, weights)
     val_ds = make_dataset(va.images, va.labels, cfg, False)
 
@@ -328,6 +387,7 @@ def train(
         warnings=warnings,
         seconds=time.monotonic() - t_start,
         on_progress=on_progress,
+        transfer=transfer,
     )
 
 
@@ -375,13 +435,14 @@ def finalize(
     warnings: list[str],
     seconds: float,
     on_progress: ProgressFn | None = None,
+    transfer: dict | None = None,
 ) -> TrainResult:
     """After the weights are chosen: batch-norm statistics, calibration, threshold, OOD
     detector, test evaluation and the model card."""
     from core import evaluation
     from core.metrics import apply_platt, choose_threshold, fit_platt, summary
     from core.model import device_name
-    from core.ood import fit_ood
+    from core.ood import UNUSUAL_PERCENTILE, fit_ood
 
     hist = history
     tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
@@ -422,14 +483,16 @@ def finalize(
             "best_epoch": best_epoch + 1,
             "stopped_by_user": stopped_by_user,
             "batchnorm_reestimated_on_clean_train": bn_fixed,
+            "transfer": transfer or {},
             "seconds": round(elapsed, 1),
             "hardware": f"{device_name()}; {platform.platform()}",
             "history": hist,
         },
         ood={
-            "percentile": 99.5,
-            "method": "max(feature Mahalanobis, thumbnail PCA residual)"
-            " / cut-off; > 1 is NOT ASSESSED",
+            "percentile": UNUSUAL_PERCENTILE,
+            "method": "unusual (assessed, flagged): max(feature Mahalanobis, thumbnail PCA "
+            "residual) / cut-off > 1; not a frontal chest X-ray (NOT ASSESSED): the lung-field "
+            "anatomy check, or no radiograph structure",
         },
     )
     result = TrainResult(net, card, ood, hist, best_epoch, stopped_by_user)
@@ -438,7 +501,10 @@ def finalize(
     if len(te.labels) and len(set(te.labels.tolist())) == 2:
         if on_progress:
             on_progress(0, 1, "evaluating on the test split")
-        result.test = evaluation.evaluate_decoded(net, card, ood, te, index)
+        from core.model import LoadedModel, bundled_anatomy
+
+        model = LoadedModel(net, card, ood, anatomy=bundled_anatomy())
+        result.test = evaluation.evaluate_decoded(model, te, index)
     card.metrics = {"validation": _slim(result.val), "test": _slim(result.test)}
     return result
 
@@ -461,7 +527,23 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", "-o", required=True, help="model file to write (.keras)")
     p.add_argument(
-        "--architecture", default=d.architecture, choices=["seed", "seed_gap"]
+        "--architecture", default=d.architecture, choices=["seed", "seed_gap", "lite0"]
+    )
+    p.add_argument(
+        "--input-size",
+        type=int,
+        help="network input in pixels (default: 256 for seed/seed_gap, 224 for lite0)",
+    )
+    p.add_argument(
+        "--start-from",
+        choices=["imagenet", "scratch"],
+        default=d.start_from,
+        help="lite0: ImageNet backbone (head first, then fine-tune) or random weights",
+    )
+    p.add_argument(
+        "--unfreeze-from",
+        default=d.unfreeze_from,
+        help="lite0: fine-tune this block and those above it (block1a ... block7a, top)",
     )
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -502,6 +584,10 @@ def run_training_cli(args: argparse.Namespace) -> int:
 
     fields = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+    if args.input_size is None:
+        from core.model import DEFAULT_INPUT_SIZE
+
+        cfg = replace(cfg, input_size=DEFAULT_INPUT_SIZE.get(cfg.architecture, cfg.input_size))
     out = Path(args.output)
     if out.suffix != ".keras":
         raise DatasetError("--output must end in .keras")

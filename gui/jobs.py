@@ -178,14 +178,15 @@ def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | H
 def _heatmap(req: ViewRequest, pixels: np.ndarray) -> HeatMap:
     from core.card import NEGATIVE, POSITIVE
     from core.gradcam import gradcam, heatmap_box
-    from core.model import LAST_CONV
+    from core.model import last_conv_layer
     from core.preprocess import prepare, to_network
 
     spec = req.model.card.spec
     box = heatmap_box(*pixels.shape, spec.crop)
     try:
         net_input = to_network(prepare(pixels, spec)[None])
-        heat = gradcam(req.model.keras_model, net_input, LAST_CONV, req.class_index)
+        net = req.model.keras_model
+        heat = gradcam(net, net_input, last_conv_layer(net), req.class_index)
     except Exception as exc:  # a heat map failure must not take the viewer down
         return HeatMap(req.token, req.path, None, box, error=f"heat map failed: {exc}")
     explains = POSITIVE if req.class_index == 1 else NEGATIVE

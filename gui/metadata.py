@@ -77,7 +77,8 @@ class MetadataPanel(QWidget):
             if p.threshold is not None:
                 rows.append(("Threshold", f"{p.threshold:.4f}"))
             if p.ood_score is not None:
-                rows.append(("OOD score", f"{p.ood_score:.3f} (above 1 = not assessed)"))
+                rows.append(("Unusual for this model", "yes" if p.unusual else "no"))
+                rows.append(("Distance score", f"{p.ood_score:.3f} (above 1 = unusual)"))
             if p.message:
                 rows.append(("Message", p.message))
         info = self._info if self._info is not None else (p.info if p is not None else None)

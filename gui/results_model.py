@@ -49,6 +49,8 @@ FILTERS: tuple[tuple[str, str | None], ...] = (
 )
 
 _ORDER = {POSITIVE: 0, NEGATIVE: 1, NOT_ASSESSED: 2}
+#: Shown beside the decision of a film that is unusual for the model.
+UNUSUAL_MARK = "⚠ unusual"
 _RED = QColor("#c62828")
 _AMBER = QColor("#9a6700")
 _GREY = QColor("#6b6b6b")
@@ -110,8 +112,9 @@ class ResultsModel(QAbstractTableModel):
             return {
                 self.PROB: "Probability of COVID-19 given by the model",
                 self.DECISION: "Probability compared with the model's threshold; NOT ASSESSED "
-                               "when the file could not be read or does not look like a "
-                               "frontal chest X-ray",
+                               "when the file could not be read or is not a frontal chest "
+                               f"X-ray; {UNUSUAL_MARK} when the film is unusual for this "
+                               "model (assessed, but its score is less reliable)",
             }.get(section)
         return None
 
@@ -128,7 +131,7 @@ class ResultsModel(QAbstractTableModel):
             if col == self.PROB:
                 return "" if p is None or p.probability is None else f"{p.probability:.3f}"
             if col == self.DECISION:
-                return row.label
+                return f"{row.label}  {UNUSUAL_MARK}" if p is not None and p.unusual else row.label
             if col == self.STATUS:
                 return row.status_text
             return None
@@ -159,6 +162,8 @@ class ResultsModel(QAbstractTableModel):
             if col == self.DECISION and row.label == POSITIVE:
                 return _RED
             if col in (self.PROB, self.DECISION, self.STATUS) and row.label == NOT_ASSESSED:
+                return _AMBER
+            if col == self.STATUS and p is not None and p.unusual:
                 return _AMBER
             if p is None and col == self.STATUS:
                 return _GREY

@@ -50,18 +50,22 @@ from PySide6.QtWidgets import (
 
 from core.card import read_card
 from core.errors import CovidCXRError
-from core.training import TrainConfig
+from core.training import TrainConfig, transfer_recipe
 from gui import training_jobs as tj
 from gui.model_store import ModelStore
 from gui.workers import Worker, WorkerSet
 
 DEFAULTS = TrainConfig()  # the seed's recipe
+TRANSFER = transfer_recipe()  # the bundled model's recipe (ImageNet backbone)
 SCRATCH = "scratch"
+IMAGENET = "imagenet"
 MAX_LISTED = 200  # unreadable files / duplicate pairs listed one per row
 
 TIPS = {
     "start": "Start from the weights of an existing model (fine-tuning: fastest, needs fewer "
-             "images; its input size and preprocessing are kept), or from random weights.",
+             "images; its input size and preprocessing are kept), from the ImageNet backbone "
+             "(EfficientNet-Lite0: the head is fitted first, then the top blocks are "
+             "fine-tuned; the recipe of the bundled model), or from random weights.",
     "epochs": "The most passes over the training images. Early stopping usually ends sooner.",
     "batch": "Images per training step. Smaller uses less memory (try it after an out-of-"
              "memory error); larger is smoother but may generalise worse.",
@@ -302,6 +306,7 @@ class TrainingTab(QWidget):
         self.workers = workers if workers is not None else WorkerSet(self)
         self.settings = settings
         self._scratch_size = input_size or DEFAULTS.input_size
+        self._transfer_recipe_shown = False
         self._max_train_batches = max_train_batches
 
         self._token = 0  # dataset generation: results of an older folder are ignored
@@ -629,7 +634,7 @@ class TrainingTab(QWidget):
     def _start_card(self) -> Any | None:
         """The card of the chosen starting model, or None (from scratch / unreadable)."""
         data = self.start_combo.currentData()
-        if not data or data == SCRATCH:
+        if not data or data in (SCRATCH, IMAGENET):
             return None
         try:
             return read_card(data)
@@ -640,10 +645,15 @@ class TrainingTab(QWidget):
         """The recipe as ``core.training.TrainConfig``. A starting model brings its own
         architecture, input size and preprocessing (its card's), so its weights fit."""
         card = self._start_card()
+        start_from = DEFAULTS.start_from
         if card is not None:
             spec = card.spec
             arch, size, crop, eq = card.architecture, spec.size, spec.crop, spec.equalize
             init = str(self.start_combo.currentData())
+        elif self.start_combo.currentData() == IMAGENET:
+            arch, size, crop, eq = (TRANSFER.architecture, TRANSFER.input_size, TRANSFER.crop,
+                                    TRANSFER.equalize)
+            init = None
         else:
             arch, size, crop, eq = (DEFAULTS.architecture, self._scratch_size, DEFAULTS.crop,
                                     DEFAULTS.equalize)
@@ -656,6 +666,7 @@ class TrainingTab(QWidget):
             patience=self.patience_spin.value(), min_delta=self.delta_spin.value(),
             flip=aug != "none", strong_augment=aug == "strong",
             class_weights=self.weights_check.isChecked(), crop=crop, equalize=eq,
+            start_from=start_from, unfreeze_from=TRANSFER.unfreeze_from,
             positive=index.positive if index else None, init_from=init,
             ignore_duplicates=self.dups_check.isChecked(),
             skip_unreadable=self.skip_check.isChecked(),
@@ -671,8 +682,22 @@ class TrainingTab(QWidget):
 
     @Slot(int)
     def _on_start_point_changed(self, _index: int) -> None:
+        imagenet = self.start_combo.currentData() == IMAGENET
+        if imagenet != self._transfer_recipe_shown:
+            # The ImageNet backbone has its own recipe (low learning rate, strong
+            # augmentation, few epochs); switching away restores the seed's.
+            recipe = TRANSFER if imagenet else DEFAULTS
+            self.lr_spin.setValue(recipe.learning_rate)
+            self.epochs_spin.setValue(recipe.epochs)
+            self.patience_spin.setValue(recipe.patience)
+            aug = "strong" if recipe.strong_augment else "flip" if recipe.flip else "none"
+            self.augment_combo.setCurrentIndex(self.augment_combo.findData(aug))
+            self._transfer_recipe_shown = imagenet
         cfg = self.config()
-        source = "the starting model's card" if cfg.init_from else "the seed recipe"
+        source = (
+            "the starting model's card" if cfg.init_from
+            else "the ImageNet transfer recipe" if imagenet else "the seed recipe"
+        )
         crop = "whole image" if cfg.crop >= 1.0 else f"central {cfg.crop:.0%}"
         eq = ", histogram equalised" if cfg.equalize else ""
         self.input_label.setText(f"{cfg.architecture} network, {cfg.input_size} × "
@@ -1173,6 +1198,7 @@ class TrainingTab(QWidget):
         for e in entries:
             if e.usable:
                 self.start_combo.addItem(e.label, str(e.path))
+        self.start_combo.addItem("ImageNet backbone (EfficientNet-Lite0)", IMAGENET)
         self.start_combo.addItem("Scratch (random weights)", SCRATCH)
         i = self.start_combo.findData(start) if start else -1
         if i < 0:  # default: the bundled model when it is there

@@ -93,6 +93,8 @@ class ScoreBadge(QWidget):
             self._text = f"{pred.label} — {pred.message}" if pred.message else pred.label
         else:
             self._text = f"{pred.label}   P(COVID) = {pred.probability:.3f}"
+            if pred.unusual:
+                self._text = "⚠ " + self._text
             if pred.message:
                 self._text += f"   ({pred.message})"
         self.update()

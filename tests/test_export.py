@@ -11,11 +11,13 @@ import pytest
 from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.export import COLUMNS, neutralise, to_csv_text, write_csv
 from core.inference import Prediction, error_record
-from core.ood import OOD_MESSAGE
+from core.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 
 
-def ok(path: str, prob: float, label: str, ood: float = 0.2, msg: str = "") -> Prediction:
-    return Prediction(path, "ok", label, prob, 0.5, ood, msg)
+def ok(
+    path: str, prob: float, label: str, ood: float = 0.2, msg: str = "", unusual: bool = False
+) -> Prediction:
+    return Prediction(path, "ok", label, prob, 0.5, ood, msg, unusual=unusual)
 
 
 def rows_of(text: str) -> list[dict[str, str]]:
@@ -28,7 +30,8 @@ def test_column_order_is_the_contract():
     assert header == ",".join(COLUMNS)
     assert (
         header
-        == "filename,prediction,probability,label,status,message,ood_score,threshold,model,path"
+        == "filename,prediction,probability,label,status,message,unusual,ood_score,threshold,"
+        "model,path"
     )
 
 
@@ -38,16 +41,23 @@ def test_rows_values_and_formatting():
         ok("/scans/b.png", 0.00004, NEGATIVE),
         ok("/scans/c.png", 0.7, NOT_ASSESSED, ood=3.14159, msg=OOD_MESSAGE),
         error_record("/scans/d.png", "empty file (0 bytes)"),
+        ok("/scans/e.png", 0.3, NEGATIVE, ood=1.5, msg=UNUSUAL_MESSAGE, unusual=True),
     ]
     rows = rows_of(to_csv_text(preds, "covidcxr-v1"))
-    assert [r["filename"] for r in rows] == ["a.png", "b.png", "c.png", "d.png"]
-    assert [r["prediction"] for r in rows] == ["1", "0", "", ""]
-    assert [r["probability"] for r in rows] == ["0.9123", "0.0000", "0.7000", ""]
-    assert [r["label"] for r in rows] == [POSITIVE, NEGATIVE, NOT_ASSESSED, NOT_ASSESSED]
-    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "error"]
-    assert [r["message"] for r in rows] == ["", "", OOD_MESSAGE, "empty file (0 bytes)"]
-    assert [r["ood_score"] for r in rows] == ["0.200", "0.200", "3.142", ""]
-    assert [r["threshold"] for r in rows] == ["0.5000", "0.5000", "0.5000", ""]
+    assert [r["filename"] for r in rows] == ["a.png", "b.png", "c.png", "d.png", "e.png"]
+    assert [r["prediction"] for r in rows] == ["1", "0", "", "", "0"]
+    assert [r["probability"] for r in rows] == ["0.9123", "0.0000", "0.7000", "", "0.3000"]
+    assert [r["label"] for r in rows] == [
+        POSITIVE, NEGATIVE, NOT_ASSESSED, NOT_ASSESSED, NEGATIVE
+    ]
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "error", "ok"]
+    assert [r["message"] for r in rows] == [
+        "", "", OOD_MESSAGE, "empty file (0 bytes)", UNUSUAL_MESSAGE
+    ]
+    # 1 = assessed but unusual for the model; empty where nothing was assessed.
+    assert [r["unusual"] for r in rows] == ["0", "0", "", "", "1"]
+    assert [r["ood_score"] for r in rows] == ["0.200", "0.200", "3.142", "", "1.500"]
+    assert [r["threshold"] for r in rows] == ["0.5000", "0.5000", "0.5000", "", "0.5000"]
     assert {r["model"] for r in rows} == {"covidcxr-v1"}
     assert rows[0]["path"] == "/scans/a.png"
 

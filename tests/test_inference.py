@@ -13,7 +13,7 @@ from PIL import Image
 from core import inference
 from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.inference import Prediction, classify, decide, error_record, load_one
-from core.ood import OOD_MESSAGE
+from core.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 from core.preprocess import to_network
 
 
@@ -78,12 +78,30 @@ def test_threshold_override(tiny_model, sample_images):
 def test_blank_image_is_not_assessed(tiny_model, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("L", (300, 300), 128).save(blank)
-    (pred,) = classify([blank], tiny_model)
+    (pred,) = classify([blank], dataclasses.replace(tiny_model, anatomy=None))
     assert pred.status == "ok"
     assert pred.label == NOT_ASSESSED
-    assert pred.message == OOD_MESSAGE
-    assert pred.ood_score > 1.0
+    assert pred.message == f"{OOD_MESSAGE} ({inference.FEATURELESS})"
+    assert not pred.unusual  # refused, so not merely flagged
     assert pred.probability is not None  # computed, but not turned into a verdict
+
+
+def test_anatomy_refusal_and_unusual_flag(tiny_model, sample_images):
+    """The anatomy check refuses; a far feature distance only flags, and keeps the verdict."""
+    refuse_all = dataclasses.replace(tiny_model, anatomy=lambda px: "one lung field")
+    preds = list(classify(sample_images, refuse_all))
+    assert {p.label for p in preds} == {NOT_ASSESSED}
+    assert {p.message for p in preds} == {f"{OOD_MESSAGE} (one lung field)"}
+
+    ood = tiny_model.ood
+    tight = dataclasses.replace(ood, feat_cut=1e-6)  # every real film is "far"
+    flagged = list(classify(sample_images, dataclasses.replace(tiny_model, ood=tight)))
+    assert all(p.unusual and p.ood_score > 1.0 for p in flagged)
+    assert all(p.label in (POSITIVE, NEGATIVE) for p in flagged)
+    assert {p.message for p in flagged} == {UNUSUAL_MESSAGE}
+    plain = list(classify(sample_images, tiny_model))
+    assert [p.probability for p in flagged] == [p.probability for p in plain]
+    assert not any(p.unusual for p in plain)
 
 
 def test_results_are_frozen(tiny_model, sample_images):
@@ -185,10 +203,10 @@ def test_abandoned_generator_cancels_queued_reads(tiny_model, sample_images, mon
 def test_reader_bug_becomes_an_error_record(tiny_model, sample_images, monkeypatch):
     real = inference.load_one
 
-    def flaky(p, s):
+    def flaky(p, s, anatomy=None):
         if Path(p) == sample_images[1]:
             raise KeyError("bug")
-        return real(p, s)
+        return real(p, s, anatomy)
 
     monkeypatch.setattr(inference, "load_one", flaky)
     preds = list(classify(sample_images, tiny_model))
@@ -202,8 +220,10 @@ def test_empty_input(tiny_model):
 
 def test_decide():
     assert decide(0.5, 0.5, None) == (POSITIVE, "")
-    assert decide(0.49, 0.5, 0.99) == (NEGATIVE, "")
-    assert decide(0.99, 0.5, 1.01) == (NOT_ASSESSED, OOD_MESSAGE)
+    assert decide(0.49, 0.5) == (NEGATIVE, "")
+    assert decide(0.99, 0.5, "lateral view") == (NOT_ASSESSED, f"{OOD_MESSAGE} (lateral view)")
+    assert decide(0.99, 0.5, None, unusual=True) == (POSITIVE, UNUSUAL_MESSAGE)
+    assert decide(0.01, 0.5, "blank", unusual=True)[0] == NOT_ASSESSED
 
 
 def test_error_record():

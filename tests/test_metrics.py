@@ -101,3 +101,48 @@ def test_summary_has_everything_evaluate_prints():
     ):
         assert key in s
     assert s["n"] == 20 and s["positives"] == 10
+
+
+def test_fit_logistic_recovers_known_weights():
+    from core.metrics import fit_logistic, predict_logistic
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 3))
+    true_w, true_b = np.array([2.0, -1.0, 0.0]), 0.5
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ true_w + true_b)))).astype(int)
+    w, b = fit_logistic(x, y, l2=1e-3)
+    np.testing.assert_allclose(w, true_w, atol=0.15)
+    assert b == pytest.approx(true_b, abs=0.15)
+    # A strong penalty shrinks the weights towards zero, not the bias.
+    w_strong, _ = fit_logistic(x, y, l2=1e5)
+    assert np.abs(w_strong).max() < 0.05
+    p = predict_logistic(x, w, b)
+    assert p.shape == (4000,) and np.all((p > 0) & (p < 1))
+
+
+def test_cross_validated_auc_separable_and_not():
+    from core.metrics import cross_validated_auc
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 200)
+    noise = rng.normal(size=(400, 20))
+    assert cross_validated_auc(noise, y) == pytest.approx(0.5, abs=0.1)
+    shifted = noise + y[:, None] * 1.5
+    assert cross_validated_auc(shifted, y) > 0.95
+
+
+def test_source_probe_uses_negatives_of_the_two_sources_only():
+    from core.evaluation import source_probe
+
+    rng = np.random.default_rng(2)
+    n = 120
+    sources = ["rsna"] * n + ["nih-cxr14"] * n + ["radiography-covid"] * n
+    labels = np.array([0] * (2 * n) + [1] * n)
+    feats = rng.normal(size=(3 * n, 8))
+    # The COVID source is trivially separable; it must not leak into the probe.
+    feats[2 * n :] += 10.0
+    probe = source_probe(feats, sources, labels)
+    assert probe["n"] == 2 * n
+    assert probe["auc"] == pytest.approx(0.5, abs=0.12)
+    feats[:n, 0] += 3.0  # now RSNA negatives differ from NIH negatives
+    assert source_probe(feats, sources, labels)["auc"] > 0.95
