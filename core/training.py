@@ -451,12 +451,12 @@ def finalize(
     if on_progress:
         on_progress(0, 1, "calibrating and fitting the OOD detector")
     bn_fixed = cfg.reestimate_bn and reestimate_batchnorm(net, tr.images)
-    val_raw, _ = predict_u8(net, va.images)
+    val_raw, val_feats = predict_u8(net, va.images)
     a, b = fit_platt(va.labels, val_raw)
     val_p = apply_platt(val_raw, a, b)
     threshold = choose_threshold(va.labels, val_p, cfg.min_sensitivity)
     _, train_feats = predict_u8(net, tr.images)
-    ood = fit_ood(train_feats, tr.thumbs)
+    ood = fit_ood(train_feats, tr.thumbs, held_out=(val_feats, va.thumbs))
 
     elapsed = time.monotonic() - t_start
     card = ModelCard(
@@ -490,6 +490,7 @@ def finalize(
         },
         ood={
             "percentile": UNUSUAL_PERCENTILE,
+            "cut_offs_from": "validation split (fitted on the training split)",
             "method": "unusual (assessed, flagged): max(feature Mahalanobis, thumbnail PCA "
             "residual) / cut-off > 1; not a frontal chest X-ray (NOT ASSESSED): the lung-field "
             "anatomy check, or no radiograph structure",

@@ -1,0 +1,201 @@
+"""Every number issue #9 asks of a model, on data it never saw, per source.
+
+For one model (default: the bundled one):
+- the internal test split of ../shared/data/cxr (AUC, sensitivity and specificity at the
+  stored threshold, the shortcut probe, the source probe, mean P(COVID) per source) — an
+  upper bound, since its sources are the training collections;
+- for every other set: how many files were read, refused ("not a frontal chest X-ray"),
+  flagged unusual, and called COVID among those assessed: cxr/test per source, newsite/
+  (COVID-19 films from a collection the model never saw: sensitivity and coverage),
+  fullres/, lungs/, cxr/test under portable-ICU artefacts, notcxr/ laterals and CT
+  slices, synthetic non-X-rays, pydicom's CT/MR test files and rendered text pages.
+
+``--write-card`` stores the results in the model card (``metrics.external``), atomically;
+the weights and their sha256 are untouched.
+
+Run: ``.venv/bin/python scripts/measure_model.py [MODEL] [--data ../shared/data]
+[--json out.json] [--write-card]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+for _p in (REPO, REPO / "scripts"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from eval_lungs import (  # noqa: E402
+    manifest_rows,
+    portable_icu,
+    pydicom_images,
+    read_files,
+    text_pages,
+)
+
+from core.evaluation import answer_rates, assess_pixels, synthetic_non_xrays  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+CHUNK = 32
+
+
+def rates_for(model, items, transform=None) -> dict:
+    """answer_rates over (name, pixels | None, error) items, read in chunks; reader
+    refusals are counted apart (they are not the model's answers)."""
+    answers, unreadable = [], collections.Counter()
+    chunk: list[np.ndarray] = []
+    for k, (_name, px, err) in enumerate(items):
+        if px is None:
+            unreadable[err.split(":")[0]] += 1
+            continue
+        chunk.append(transform(px, k) if transform else px)
+        if len(chunk) == CHUNK:
+            answers.extend(assess_pixels(model, chunk))
+            chunk.clear()
+    if chunk:
+        answers.extend(assess_pixels(model, chunk))
+    out = answer_rates(answers)
+    out["unreadable"] = sum(unreadable.values())
+    if unreadable:
+        out["unreadable_by_reason"] = dict(unreadable)
+    out["mean_probability"] = (
+        float(np.mean([a.probability for a in answers])) if answers else float("nan")
+    )
+    return out
+
+
+def internal(model, data: Path) -> dict:
+    from core.dataset import decode, scan
+    from core.evaluation import evaluate_decoded
+
+    index = scan(data / "cxr")
+    decoded = decode(index, model.card.spec, skip_unreadable=True)
+    m = evaluate_decoded(model, decoded.splits["test"], index)
+    return {k: v for k, v in m.items() if k not in ("roc", "reliability")}
+
+
+def external_sets(model, data: Path, icu_n: int) -> dict[str, dict]:
+    sets: dict[str, dict] = {}
+    cxr = data / "cxr"
+    by_source: dict[str, list[Path]] = collections.defaultdict(list)
+    for row in manifest_rows(cxr):
+        if row["split"] == "test":
+            by_source[row["dataset"]].append(cxr / row["file"])
+    for source, paths in sorted(by_source.items()):
+        sets[f"cxr/test {source}"] = rates_for(model, read_files(paths))
+    test_paths = sorted(p for ps in by_source.values() for p in ps)
+    rng = np.random.default_rng(0)
+    icu = [test_paths[i] for i in sorted(rng.choice(len(test_paths), icu_n, replace=False))]
+    sets["cxr/test as portable ICU films"] = rates_for(model, read_files(icu), portable_icu)
+    newsite = sorted(p for p in (data / "newsite" / "COVID").iterdir() if p.is_file())
+    sets["newsite (COVID only)"] = rates_for(model, read_files(newsite))
+    fullres = sorted(
+        p for p in (data / "fullres").rglob("*") if p.is_file() and p.suffix != ".csv"
+    )
+    sets["fullres"] = rates_for(
+        model, read_files([p for p in fullres if p.name != "README.md"])
+    )
+    lungs = sorted(p for p in (data / "lungs").rglob("*") if "image" in p.parent.name)
+    sets["lungs (all)"] = rates_for(model, read_files(lungs))
+    notcxr = sorted((data / "notcxr").glob("ieee8023-*"))
+    sets["notcxr lateral"] = rates_for(
+        model, read_files([p for p in notcxr if "-lateral-" in p.name])
+    )
+    sets["notcxr CT"] = rates_for(model, read_files([p for p in notcxr if "-ct-" in p.name]))
+    synth = [(f"{k}-{i}", px) for k, v in synthetic_non_xrays().items() for i, px in enumerate(v)]
+    sets["synthetic non-X-rays"] = rates_for(model, ((n, px, "") for n, px in synth))
+    dcm, _ = pydicom_images()
+    sets["pydicom CT/MR/other"] = rates_for(model, ((n, px, "") for n, px in dcm))
+    sets["text pages"] = rates_for(model, ((n, px, "") for n, px in text_pages()))
+    return sets
+
+
+def table(sets: dict[str, dict]) -> str:
+    lines = [
+        "| set | files | unreadable | refused | unusual | called COVID (of assessed) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in sets.items():
+        if not r.get("n"):
+            lines.append(f"| {name} | 0 | {r.get('unreadable', 0)} | | | |")
+            continue
+        lines.append(
+            f"| {name} | {r['n'] + r['unreadable']} | {r['unreadable']} | "
+            f"{r['refused']:.1%} | {r['unusual']:.1%} | {r['called_covid_of_assessed']:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.model import load_model
+    from core.resources import default_model_path
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model", nargs="?", default=str(default_model_path()))
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--icu", type=int, default=200, help="cxr/test films given ICU artefacts")
+    ap.add_argument("--json", help="write the numbers here")
+    ap.add_argument("--write-card", action="store_true", help="store them in the model card")
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    model = load_model(args.model)
+    t0 = time.monotonic()
+    inside = internal(model, data)
+    sets = external_sets(model, data, args.icu)
+    news = sets["newsite (COVID only)"]
+    summary = {
+        "model": model.display_name,
+        "threshold": model.threshold,
+        "internal_test": inside,
+        "sets": sets,
+        "newsite": {
+            "sensitivity_of_assessed": news["called_covid_of_assessed"],
+            "sensitivity_of_read": news["called_covid_of_assessed"] * (1 - news["refused"]),
+            "coverage": 1 - news["refused"],
+            "unusual": news["unusual"],
+        },
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    print(f"model {model.display_name}, threshold {model.threshold:.4f}")
+    print(
+        f"internal test: AUC {inside['auc']:.4f}, sensitivity {inside['sensitivity']:.3f}, "
+        f"specificity {inside['specificity']:.3f}, source probe "
+        f"{inside.get('source_probe', {}).get('auc', float('nan')):.3f}, shortcut probe "
+        f"{inside['probe']['lungs_hidden_auc']:.3f} hidden / "
+        f"{inside['probe']['lungs_only_auc']:.3f} lungs only"
+    )
+    print("mean P(COVID) by source:", inside.get("mean_probability_by_source"))
+    print(table(sets))
+    print(json.dumps(summary["newsite"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    if args.write_card:
+        from core.atomic import write_text_atomic
+        from core.card import card_path
+
+        card = model.card
+        card.metrics["external"] = {
+            "sets": sets,
+            "newsite": summary["newsite"],
+            "source_probe": inside.get("source_probe", {}),
+            "mean_probability_by_source": inside.get("mean_probability_by_source", {}),
+            "measured_by": "scripts/measure_model.py",
+        }
+        write_text_atomic(card_path(Path(args.model)), card.to_json())
+        print(f"stored in {card_path(Path(args.model)).name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Transfer learning from the ImageNet backbone: head first, then only the top blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.training import TrainConfig, train, transfer_recipe
+from tests.test_dataset import make_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_ds(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("ds") / "data", per_class=16)
+
+
+def _cfg(**kw) -> TrainConfig:
+    return transfer_recipe(input_size=64, epochs=1, batch_size=8, seed=1, **kw)
+
+
+def test_freeze_below_keeps_batch_norm_and_lower_blocks_frozen():
+    import keras
+
+    from core.model import build
+    from core.transfer import freeze_below
+
+    net = build("lite0", 64)
+    n_train, n_frozen = freeze_below(net, "block6a")
+    trainable = {layer.name for layer in net.layers if layer.trainable and layer.weights}
+    assert "prob" in trainable and "top_conv" in trainable and "block6a_dwconv" in trainable
+    assert "block5c_dwconv" not in trainable and "stem_conv" not in trainable
+    assert not any(
+        layer.trainable
+        for layer in net.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
+    assert n_train == sum(int(np.prod(w.shape)) for w in net.trainable_weights)
+    assert n_train > 0 and n_frozen > 0  # most parameters sit in the top blocks
+    with pytest.raises(Exception, match="unknown block"):
+        freeze_below(net, "block9z")
+
+
+def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
+    from core.lite0 import IMAGENET_WEIGHTS
+    from core.model import build
+
+    imagenet = build("lite0", 64)
+    from core.lite0 import load_backbone_weights
+
+    load_backbone_weights(imagenet, IMAGENET_WEIGHTS)
+    progress = []
+    result = train(tiny_ds, _cfg(), on_progress=lambda d, t, m: progress.append(m))
+    assert any("head fitted" in m for m in progress)
+    net = result.keras_model
+    # Below block6a nothing moved: the ImageNet weights are still there, exactly.
+    for name in ("stem_conv", "block3a_dwconv", "block5c_project_bn"):
+        for got, want in zip(
+            net.get_layer(name).get_weights(), imagenet.get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, want)
+    # The fine-tuned block did move, and its batch norm kept ImageNet's statistics.
+    moved = net.get_layer("block6a_dwconv").get_weights()[0]
+    assert not np.array_equal(moved, imagenet.get_layer("block6a_dwconv").get_weights()[0])
+    for got, want in zip(
+        net.get_layer("top_bn").get_weights(), imagenet.get_layer("top_bn").get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
+    t = result.card.training["transfer"]
+    assert t["start"] == "ImageNet EfficientNet-Lite0"
+    assert t["fine_tuned_from_block"] == "block6a"
+    assert t["head_l2"] in (1.0, 10.0, 100.0, 1000.0)
+    assert 0.0 <= t["head_val_auc"] <= 1.0
+    assert result.card.architecture == "lite0" and result.card.preprocess["equalize"]
+    # The pooled features feed the unusual-film detector.
+    assert result.ood.feat_mean.shape == (1280,)
+
+
+def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
+    from core.gradcam import gradcam
+    from core.model import last_conv_layer, load_model, save_model
+
+    result = train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
+    path = save_model(result.keras_model, result.card, tmp_path / "m.keras", result.ood)
+    loaded = load_model(path)
+    x = np.random.default_rng(0).random((1, 64, 64, 1)).astype(np.float32)
+    probs, feats = loaded.forward(x)
+    assert probs.shape == (1,) and feats.shape == (1, 1280)
+    assert last_conv_layer(loaded.keras_model) == "top_relu"
+    heat = gradcam(loaded.keras_model, x, last_conv_layer(loaded.keras_model))
+    assert heat.shape == (64, 64) and 0.0 <= heat.min() and heat.max() <= 1.0
