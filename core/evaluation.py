@@ -183,22 +183,37 @@ def ood_rates(model, real_pixels: list[np.ndarray] | None = None) -> dict:
     return res
 
 
-#: The two negative collections of ../shared/data/cxr the source probe tells apart.
+#: The two negative collections of ../shared/data/cxr the source probe tells apart, and
+#: the finding compared (NIH also has pneumonia films; comparing normals with normals
+#: keeps disease out of the probe).
 PROBE_SOURCES = ("rsna", "nih-cxr14")
+PROBE_FINDING = "Normal"
 
 
-def source_probe(feats: np.ndarray, sources: list[str], labels: np.ndarray) -> dict:
+def source_probe(
+    feats: np.ndarray,
+    sources: list[str],
+    labels: np.ndarray,
+    findings: list[str] | None = None,
+) -> dict:
     """How well the model's features tell two *negative* collections apart.
 
-    A cross-validated logistic regression on the pooled features of the negatives of the
-    two sources in ``PROBE_SOURCES``: AUC 0.5 means the features carry no trace of which
-    hospital a healthy film came from; near 1.0 means the source is in the representation,
-    and so available as a shortcut for COVID (which comes from yet another collection)."""
+    A cross-validated logistic regression on the pooled features of the normal films of
+    the two sources in ``PROBE_SOURCES``: AUC 0.5 means the features carry no trace of
+    which hospital a healthy film came from; near 1.0 means the source is in the
+    representation, and so available as a shortcut for COVID (which comes from yet
+    another collection). ``findings`` (the manifest's label per image) restricts it to
+    ``PROBE_FINDING``; without them every negative counts."""
     from core.metrics import cross_validated_auc
 
     a, b = PROBE_SOURCES
+    findings = findings or [PROBE_FINDING] * len(sources)
     keep = np.array(
-        [lab == 0 and src in (a, b) for src, lab in zip(sources, labels, strict=True)], bool
+        [
+            lab == 0 and src in (a, b) and finding == PROBE_FINDING
+            for src, lab, finding in zip(sources, labels, findings, strict=True)
+        ],
+        bool,
     )
     y = np.array([src == a for src in sources], int)[keep]
     if keep.sum() < 20 or y.min() == y.max():
@@ -229,10 +244,11 @@ def evaluate_decoded(model, split, index=None) -> dict:
             for s in index.samples
         }
         sources = [rels.get(path, {}).get("dataset", "unknown") for path in split.paths]
+        findings = [rels.get(path, {}).get("label", PROBE_FINDING) for path in split.paths]
         for src, prob in zip(sources, p, strict=True):
             by_source.setdefault(src, []).append(float(prob))
         out["mean_probability_by_source"] = {k: float(np.mean(v)) for k, v in by_source.items()}
-        out["source_probe"] = source_probe(feats, sources, split.labels)
+        out["source_probe"] = source_probe(feats, sources, split.labels, findings)
     return out
 
 
@@ -285,7 +301,7 @@ def print_report(m: dict, name: str, stream=sys.stdout) -> None:
     if m.get("source_probe"):
         sp = m["source_probe"]
         w(
-            f"  source probe: {' vs '.join(sp['sources'])} negatives told apart by the "
+            f"  source probe: {' vs '.join(sp['sources'])} normal films told apart by the "
             f"model's features with AUC {_fmt(sp['auc'])} (n={sp['n']}; target <= 0.75)\n"
         )
     if m.get("mean_probability_by_source"):

@@ -146,3 +146,8 @@ def test_source_probe_uses_negatives_of_the_two_sources_only():
     assert probe["auc"] == pytest.approx(0.5, abs=0.12)
     feats[:n, 0] += 3.0  # now RSNA negatives differ from NIH negatives
     assert source_probe(feats, sources, labels)["auc"] > 0.95
+    # Only normal films are compared: NIH pneumonia films are left out.
+    findings = ["Normal"] * n + ["Normal"] * (n // 2) + ["Pneumonia"] * (n - n // 2) + [
+        "COVID"
+    ] * n
+    assert source_probe(feats, sources, labels, findings)["n"] == n + n // 2
