@@ -185,13 +185,12 @@ class LoadedModel:
         return self.card.name or (self.path.stem if self.path else "model")
 
 
-def bundled_anatomy() -> Callable[[np.ndarray], str | None] | None:
+def bundled_anatomy() -> Callable[[np.ndarray], str | None]:
     """The "is this a frontal chest film?" check that ships with the app (the lung-field
-    segmenter of :mod:`core.lungs`), or None when its file is missing."""
-    from core import lungs
+    segmenter of :mod:`core.lungs`); a missing or modified segmenter is a ModelError."""
+    from core.lungs import anatomy_check
 
-    check = getattr(lungs, "anatomy_check", None)  # TEMPORARY until core.lungs lands
-    return check() if check else None
+    return anatomy_check()
 
 
 def load_model(path: str | Path) -> LoadedModel:
