@@ -146,9 +146,6 @@ def test_image_facts_tells_a_floating_section_from_a_collimated_film():
 
 @pytest.fixture(scope="module")
 def segmenter() -> LungSegmenter:
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(2)
     return LungSegmenter.load()
 
 
