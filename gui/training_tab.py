@@ -673,8 +673,9 @@ class TrainingTab(QWidget):
             max_train_batches=self._max_train_batches)
 
     def set_start_point(self, path: str | Path | None) -> None:
-        """Start from this model's weights, or from scratch (None)."""
-        key = SCRATCH if path is None else str(path)
+        """Start from this model's weights, from scratch (None), or from the ImageNet
+        backbone (``IMAGENET``)."""
+        key = SCRATCH if path is None else IMAGENET if path == IMAGENET else str(path)
         i = self.start_combo.findData(key)
         if i < 0:
             raise ValueError(f"{key} is not a usable starting point")

@@ -361,3 +361,30 @@ def test_a_folder_that_is_not_a_dataset_is_told_in_the_tab(qtbot, make_tab, tmp_
     (tmp_path / "flat" / "only").mkdir()
     load(qtbot, tab, tmp_path / "flat")
     assert "need at least two class sub-folders" in tab.problems()[0][0]
+
+
+def test_imagenet_start_point_brings_the_transfer_recipe(make_tab):
+    """'Start from: ImageNet backbone' is the bundled model's recipe: lite0 at its own
+    input and crop, a low learning rate and strong augmentation; switching back restores
+    the seed's values."""
+    from core.training import TrainConfig, transfer_recipe
+    from gui.training_tab import IMAGENET
+
+    tab = make_tab()
+    tab.ensure_built()
+    want = transfer_recipe()
+    tab.set_start_point(IMAGENET)
+    cfg = tab.config()
+    assert (cfg.architecture, cfg.input_size, cfg.crop, cfg.equalize) == (
+        "lite0", want.input_size, want.crop, want.equalize)
+    assert cfg.init_from is None and cfg.start_from == "imagenet"
+    assert cfg.unfreeze_from == want.unfreeze_from
+    assert cfg.learning_rate == pytest.approx(want.learning_rate)
+    assert cfg.strong_augment and cfg.epochs == want.epochs
+    assert "ImageNet transfer recipe" in tab.input_label.text()
+    tab.set_start_point(None)
+    seed = TrainConfig()
+    cfg = tab.config()
+    assert cfg.architecture == seed.architecture and cfg.input_size == 64
+    assert cfg.learning_rate == pytest.approx(seed.learning_rate)
+    assert not cfg.strong_augment and cfg.epochs == seed.epochs
