@@ -111,8 +111,6 @@ def build_lite0(input_size: int = 224) -> keras.Model:
 
 
 ARCHITECTURES = {"seed": build_seed, "seed_gap": build_seed_gap, "lite0": build_lite0}
-#: The input size each architecture is built for when none is asked for.
-DEFAULT_INPUT_SIZE = {"seed": 256, "seed_gap": 256, "lite0": 224}
 
 
 def last_conv_layer(keras_model: keras.Model) -> str:

@@ -68,21 +68,21 @@ class TrainConfig:
 
 def transfer_recipe(**overrides) -> TrainConfig:
     """The bundled model's recipe: the ImageNet EfficientNet-Lite0 backbone, head first on
-    cached features, then the top blocks fine-tuned at a low learning rate under strong
-    augmentation, on the central 80 % of the image, equalised (models/README.md measures
-    each choice). The training tab's "Start from: ImageNet backbone" and ``covidcxr train
+    cached features, then blocks 5a-7a fine-tuned at a low learning rate under strong
+    augmentation, on the central 80 % of the image, equalised, at 128 px (a resolution
+    bottleneck; models/README.md measures each choice). The training tab's "Start from: ImageNet backbone" and ``covidcxr train
     --architecture lite0`` start from here."""
     base = TrainConfig(
         architecture="lite0",
-        input_size=224,
-        epochs=8,
+        input_size=128,
+        epochs=10,
         learning_rate=1e-4,
         patience=3,
         strong_augment=True,
         crop=0.8,
         equalize=True,
         start_from="imagenet",
-        unfreeze_from="block6a",
+        unfreeze_from="block5a",
     )
     return replace(base, **overrides)
 
@@ -520,7 +520,14 @@ def _slim(m: dict) -> dict:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Recipe options default to None: the architecture's recipe fills what is not given
+    (the seed's for seed/seed_gap, :func:`transfer_recipe` for lite0)."""
     d = TrainConfig()
+    t = transfer_recipe()
+
+    def both(field: str) -> str:
+        return f"default: {getattr(d, field)}; lite0: {getattr(t, field)}"
+
     p.add_argument(
         "dataset",
         help="folder with one sub-folder per class (optionally "
@@ -530,65 +537,70 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--architecture", default=d.architecture, choices=["seed", "seed_gap", "lite0"]
     )
-    p.add_argument(
-        "--input-size",
-        type=int,
-        help="network input in pixels (default: 256 for seed/seed_gap, 224 for lite0)",
-    )
+    p.add_argument("--input-size", type=int, help="network input in pixels (" + both("input_size") + ")")
     p.add_argument(
         "--start-from",
         choices=["imagenet", "scratch"],
-        default=d.start_from,
         help="lite0: ImageNet backbone (head first, then fine-tune) or random weights",
     )
     p.add_argument(
         "--unfreeze-from",
-        default=d.unfreeze_from,
-        help="lite0: fine-tune this block and those above it (block1a ... block7a, top)",
+        help="lite0: fine-tune this block and those above it (block1a ... block7a, top; "
+        f"default {t.unfreeze_from})",
     )
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--patience", type=int, default=d.patience)
-    p.add_argument("--min-delta", type=float, default=d.min_delta)
-    p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--epochs", type=int, help=both("epochs"))
+    p.add_argument("--batch-size", type=int, help=both("batch_size"))
+    p.add_argument("--learning-rate", type=float, help=both("learning_rate"))
+    p.add_argument("--patience", type=int, help=both("patience"))
+    p.add_argument("--min-delta", type=float, help=both("min_delta"))
+    p.add_argument("--no-flip", dest="flip", action="store_false", default=None)
     p.add_argument(
         "--strong-augment",
         action="store_true",
-        help="contrast, gamma, blur, noise, JPEG, crop/scale, rotation",
+        default=None,
+        help="contrast, gamma, blur, noise, JPEG, crop/scale, rotation (lite0: on)",
     )
-    p.add_argument("--no-class-weights", dest="class_weights", action="store_false")
+    p.add_argument(
+        "--no-class-weights", dest="class_weights", action="store_false", default=None
+    )
     p.add_argument(
         "--crop",
         type=float,
-        default=d.crop,
-        help="central fraction of each axis the network sees (1.0 = whole image)",
+        help="central fraction of each axis the network sees (1.0 = whole image; "
+        + both("crop")
+        + ")",
     )
-    p.add_argument("--equalize", action="store_true", help="histogram equalisation")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--equalize", action="store_true", default=None, help="histogram equalisation (lite0: on)"
+    )
+    p.add_argument("--seed", type=int)
     p.add_argument("--positive", help="name of the positive class folder (default: *covid*)")
     p.add_argument("--init-from", help="start from this model's weights")
-    p.add_argument("--ignore-duplicates", action="store_true")
-    p.add_argument("--skip-unreadable", action="store_true")
+    p.add_argument("--ignore-duplicates", action="store_true", default=None)
+    p.add_argument("--skip-unreadable", action="store_true", default=None)
     p.add_argument("--max-train-batches", type=int)
     p.add_argument(
         "--reestimate-bn",
         action="store_true",
+        default=None,
         help="recompute batch-norm statistics on clean training images at the end",
     )
     p.add_argument("--name", help="model name for the card")
     p.add_argument("--notes", default="")
 
 
+def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
+    """The architecture's recipe, with what the command line gave on top."""
+    base = transfer_recipe() if args.architecture == "lite0" else TrainConfig()
+    fields = TrainConfig.__dataclass_fields__
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    return replace(base, **given)
+
+
 def run_training_cli(args: argparse.Namespace) -> int:
     from core.model import save_model
 
-    fields = TrainConfig.__dataclass_fields__
-    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
-    if args.input_size is None:
-        from core.model import DEFAULT_INPUT_SIZE
-
-        cfg = replace(cfg, input_size=DEFAULT_INPUT_SIZE.get(cfg.architecture, cfg.input_size))
+    cfg = config_from_arguments(args)
     out = Path(args.output)
     if out.suffix != ".keras":
         raise DatasetError("--output must end in .keras")

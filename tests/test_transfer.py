@@ -54,8 +54,9 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
     result = train(tiny_ds, _cfg(), on_progress=lambda d, t, m: progress.append(m))
     assert any("head fitted" in m for m in progress)
     net = result.keras_model
-    # Below block6a nothing moved: the ImageNet weights are still there, exactly.
-    for name in ("stem_conv", "block3a_dwconv", "block5c_project_bn"):
+    # Below block5a (the recipe's) nothing moved: the ImageNet weights are still there.
+    assert transfer_recipe().unfreeze_from == "block5a"
+    for name in ("stem_conv", "block3a_dwconv", "block4c_project_conv", "block5c_project_bn"):
         for got, want in zip(
             net.get_layer(name).get_weights(), imagenet.get_layer(name).get_weights(),
             strict=True,
@@ -71,7 +72,7 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
         np.testing.assert_array_equal(got, want)
     t = result.card.training["transfer"]
     assert t["start"] == "ImageNet EfficientNet-Lite0"
-    assert t["fine_tuned_from_block"] == "block6a"
+    assert t["fine_tuned_from_block"] == "block5a"
     assert t["head_l2"] in (1.0, 10.0, 100.0, 1000.0)
     assert 0.0 <= t["head_val_auc"] <= 1.0
     assert result.card.architecture == "lite0" and result.card.preprocess["equalize"]
@@ -92,3 +93,22 @@ def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
     assert last_conv_layer(loaded.keras_model) == "top_relu"
     heat = gradcam(loaded.keras_model, x, last_conv_layer(loaded.keras_model))
     assert heat.shape == (64, 64) and 0.0 <= heat.min() and heat.max() <= 1.0
+
+
+def test_command_line_fills_the_architectures_recipe():
+    import argparse
+
+    from core.training import add_train_arguments, config_from_arguments
+
+    p = argparse.ArgumentParser()
+    add_train_arguments(p)
+    lite = config_from_arguments(p.parse_args(["data", "-o", "m.keras", "--architecture", "lite0"]))
+    assert lite == transfer_recipe()
+    tuned = config_from_arguments(
+        p.parse_args(["data", "-o", "m.keras", "--architecture", "lite0", "--input-size", "160",
+                      "--no-flip", "--epochs", "3"])
+    )
+    assert (tuned.input_size, tuned.flip, tuned.epochs) == (160, False, 3)
+    assert tuned.learning_rate == transfer_recipe().learning_rate
+    seed = config_from_arguments(p.parse_args(["data", "-o", "m.keras"]))
+    assert seed == TrainConfig()
