@@ -50,7 +50,7 @@ FILTERS: tuple[tuple[str, str | None], ...] = (
 
 _ORDER = {POSITIVE: 0, NEGATIVE: 1, NOT_ASSESSED: 2}
 #: Shown beside the decision of a film that is unusual for the model.
-UNUSUAL_MARK = "⚠ unusual"
+UNUSUAL_MARK = "⚠"
 _RED = QColor("#c62828")
 _AMBER = QColor("#9a6700")
 _GREY = QColor("#6b6b6b")
@@ -114,7 +114,8 @@ class ResultsModel(QAbstractTableModel):
                 self.DECISION: "Probability compared with the model's threshold; NOT ASSESSED "
                                "when the file could not be read or is not a frontal chest "
                                f"X-ray; {UNUSUAL_MARK} when the film is unusual for this "
-                               "model (assessed, but its score is less reliable)",
+                               "model (assessed, but its score is less reliable; the "
+                               "status says why)",
             }.get(section)
         return None
 

@@ -2,7 +2,7 @@
 
 Left: the dataset (classes, counts per split, positive class, problems), the recipe (the
 seed's values by default) and one Start/Stop button. Right: live loss and accuracy curves,
-then the confusion matrix, ROC, threshold, metrics and OOD cut-offs, with "Save as…" and
+then the confusion matrix, ROC, threshold, metrics and unusual-film cut-offs, with "Save as…" and
 "Use this model". Scanning, decoding, training and saving run on ``gui.workers.Worker``;
 the numbers come from ``core`` (``core.training.TrainConfig`` defaults, the model cards).
 Nothing is written, and the active model does not change, until the user saves and
@@ -187,11 +187,14 @@ class MetricsModel(QAbstractTableModel):
         ("AUC, lungs only", "shortcut probe: AUC with only the central 70% shown "
          "(target >= 0.90)",
          lambda m: _num(m["probe"]["lungs_only_auc"]) if m.get("probe") else ""),
-        ("X-rays refused (OOD)", "share of this split's X-rays the out-of-distribution check "
-         "would mark NOT ASSESSED (target <= 2%)",
+        ("X-rays refused", "share of this split's X-rays refused as not a frontal chest "
+         "X-ray (NOT ASSESSED; target <= 1%)",
          lambda m: _pct(m["ood"]["xray_refused"]) if "xray_refused" in m.get("ood", {}) else ""),
-        ("Non-X-rays refused (OOD)", "share of synthetic non-X-ray pictures the OOD check "
-         "refuses (target >= 99%)",
+        ("X-rays flagged unusual", "share of this split's X-rays assessed but flagged "
+         "unusual for the model (far from its training images)",
+         lambda m: _pct(m["ood"]["xray_unusual"]) if "xray_unusual" in m.get("ood", {}) else ""),
+        ("Non-X-rays refused", "share of synthetic non-X-ray pictures refused as not a "
+         "frontal chest X-ray (target >= 99%)",
          lambda m: _pct(m["ood"]["non_xray_refused"]) if m.get("ood") else ""),
     )
 
@@ -1087,9 +1090,10 @@ class TrainingTab(QWidget):
         lines = [f"<b>Threshold {card.threshold:.3f}</b>: {card.threshold_rule}."]
         if ood is not None:
             pct = card.ood.get("percentile", 99.5)
-            lines.append(f"<b>OOD cut-offs</b> ({pct}th percentile of the training images; "
-                         f"above either, an image is NOT ASSESSED): feature distance "
-                         f"{ood.feat_cut:.3g}, thumbnail residual {ood.thumb_cut:.3g}.")
+            lines.append(f"<b>Unusual-film cut-offs</b> ({pct}th percentile of the validation "
+                         f"images; above either, a film is assessed but flagged unusual): "
+                         f"feature distance {ood.feat_cut:.3g}, thumbnail residual "
+                         f"{ood.thumb_cut:.3g}.")
         warnings = card.training.get("warnings") or []
         if warnings:
             lines.append("<b>Warnings</b>: " + "; ".join(warnings) + ".")

@@ -147,7 +147,7 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     assert sum(tab.confusion.counts.values()) == 4
     assert tab.roc.auc == pytest.approx(result.test["auc"])
     assert tab.metrics_model.value("Threshold", "Test") == f"{result.card.threshold:.3f}"
-    assert "OOD cut-offs" in tab.summary_label.text()
+    assert "Unusual-film cut-offs" in tab.summary_label.text()
     assert window.model_path == tiny_model_path  # still nothing activated
 
     # Save as… (name + notes), through the dialog.
