@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,17 +31,59 @@ def _final_mode(target: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+#: When this process started (close enough: this module loads during start-up). A temporary
+#: file last written before it cannot belong to a save of ours still in progress.
+_PROCESS_START = time.time()
+
+#: ...nor, written longer ago than this, to another process's save in progress: a save
+#: (a CSV, a Keras archive) keeps touching its file and lasts seconds, so ten quiet minutes
+#: mean its writer was killed. Guards a writer that started just before us.
+STALE_AFTER_S = 600.0
+
+# mkstemp's random part: 8 characters from this alphabet (CPython's _RandomNameSequence).
+_RANDOM = "[a-z0-9_]{8}"
+
+
+def remove_stale_temporaries(target: Path, suffix: str) -> list[Path]:
+    """Delete temporary files a killed save left beside ``target``, and return them.
+
+    Only names ``atomic_path`` itself makes for this target (``.NAME.xxxxxxxx<suffix>``),
+    only regular files (never a link or a folder), and only those older than both this
+    process and ``STALE_AFTER_S``: a user's own hidden files and a save in progress in
+    another process are left alone. Failing to clean never fails the save.
+    """
+    pattern = re.compile(re.escape(f".{target.name}.") + _RANDOM + re.escape(suffix))
+    cutoff = min(_PROCESS_START, time.time() - STALE_AFTER_S)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
-    On any exception the temporary file is removed and ``target`` is left untouched.
+    On any exception the temporary file is removed and ``target`` is left untouched; one
+    that a kill left behind is removed by the next save to the same target.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent
-    )
+    suffix = suffix or target.suffix
+    remove_stale_temporaries(target, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

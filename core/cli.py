@@ -14,6 +14,10 @@ from pathlib import Path
 from core import __version__
 from core.errors import CovidCXRError
 
+#: The headless sub-commands (besides ``--self-test``); the launcher sends these here and
+#: names them when a mistyped word or a missing display stops the window.
+COMMANDS = ("classify", "train", "evaluate")
+
 
 class _Progress:
     """A progress bar on a terminal; silent when output is redirected."""
@@ -56,7 +60,7 @@ def _resolve_model(arg: str | None) -> Path:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from core.discovery import iter_inputs
+    from core.discovery import Skipped, iter_inputs
 
     # Every user error is found before TensorFlow is imported, so it is reported at once
     # and on one line (TensorFlow writes its own start-up lines to stderr).
@@ -65,9 +69,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise CovidCXRError(f"no such file or folder: {missing[0]}")
-    files = list(iter_inputs(args.paths))  # paths only: cheap even for 100,000 files
+    skipped = Skipped()
+    files = list(iter_inputs(args.paths, skipped))  # paths only: cheap even for 100,000 files
     if not files:
-        raise CovidCXRError("no image files found in " + ", ".join(args.paths))
+        left_out = f": {skipped.describe()}" if skipped.total else ""
+        raise CovidCXRError("no image files found in " + ", ".join(args.paths) + left_out)
     model_path = _resolve_model(args.model)
     _check_model(model_path)
 
@@ -101,6 +107,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         key = p.label if p.ok else "error"
         counts[key] = counts.get(key, 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    if skipped.total:
+        summary += f"; {skipped.describe()}"
     print(f"{n} files in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} img/s): {summary}")
     print(f"wrote {args.output}")
     return 0

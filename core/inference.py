@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.errors import CovidCXRError
+from core.discovery import special_kind
+from core.errors import CovidCXRError, NotAnImageError
 from core.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 from core.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.reader import ImageInfo, read_xray
@@ -115,8 +116,21 @@ def prepare_pixels(
 def load_one(
     path: str | os.PathLike[str], spec: PreprocessSpec, anatomy: AnatomyCheck | None = None
 ) -> Prepared:
+    _refuse_special_file(path)
     xray = read_xray(path)
     return prepare_pixels(xray.pixels, spec, anatomy, xray.info)
+
+
+def _refuse_special_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a FIFO, socket or device given by name before anything opens it: reading a
+    FIFO waits for a writer forever, which would hang the whole run on one file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: the reader words that itself
+    kind = special_kind(mode)
+    if kind is not None:
+        raise NotAnImageError(f"not a regular file ({kind})")
 
 
 @dataclass(frozen=True)

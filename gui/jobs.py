@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QImage
 
+from core.discovery import Skipped, iter_inputs
 from gui.workers import Control
 
 THUMB_PIXELS = 48
@@ -42,17 +43,17 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     return ModelReady(path, model, device_name())
 
 
-def discover_job(control: Control, paths: list[str]) -> list[Path]:
-    """Files to classify: files as given, folders walked recursively (``core.discovery``)."""
-    from core.discovery import iter_inputs
-
+def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skipped]:
+    """Files to classify: files as given, folders walked recursively (``core.discovery``),
+    and what the walk left out, for the status bar."""
     found: list[Path] = []
-    for i, p in enumerate(iter_inputs(paths)):
+    skipped = Skipped()
+    for i, p in enumerate(iter_inputs(paths, skipped)):
         found.append(p)
         if i % 256 == 0:
             control.check()
             control.progress(len(found), -1, "finding files…")
-    return found
+    return found, skipped
 
 
 def classify_job(control: Control, paths: list[Path], model: Any,

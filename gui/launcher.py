@@ -3,9 +3,37 @@ Qt; with no sub-command the window opens (on any files or folders given)."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping, Sequence
 
-HEADLESS = {"classify", "train", "evaluate", "--self-test", "-h", "--help", "--version"}
+from core.cli import COMMANDS  # no Qt, no TensorFlow behind it
+
+HEADLESS = {*COMMANDS, "--self-test", "-h", "--help", "--version"}
+_HEADLESS_LIST = ", ".join((*COMMANDS, "--self-test"))
+
+# Qt platform plugins that draw on a desktop session, and the variable each one needs.
+_NEEDS = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",), "wayland-egl": ("WAYLAND_DISPLAY",)}
+
+
+def missing_display(
+    env: Mapping[str, str] = os.environ, argv: Sequence[str] = (), platform: str = sys.platform
+) -> str | None:
+    """Why the window cannot open here, or None. On Linux with no X11 or Wayland session
+    Qt aborts the process (exit 134, a paragraph about xcb plugins), so we say it first.
+    A platform chosen explicitly (``QT_QPA_PLATFORM=offscreen``, ``-platform vnc``) is
+    trusted: it may need no display at all."""
+    if not platform.startswith("linux") or "-platform" in argv or "--platform" in argv:
+        return None
+    # QT_QPA_PLATFORM may list fallbacks ("wayland;xcb") and carry options ("xcb:...").
+    chosen = [p.split(":")[0].strip() for p in env.get("QT_QPA_PLATFORM", "").split(";")]
+    chosen = [p for p in chosen if p]
+    if any(p not in _NEEDS for p in chosen):
+        return None
+    wanted = {var for p in chosen for var in _NEEDS[p]} or {"DISPLAY", "WAYLAND_DISPLAY"}
+    if any(env.get(var) for var in wanted):
+        return None
+    return f"no display to open the window on ({' and '.join(sorted(wanted))} not set)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +42,24 @@ def main(argv: list[str] | None = None) -> int:
         from core.cli import main as cli_main
 
         return cli_main(argv)
+    if argv and not argv[0].startswith("-") and not os.path.exists(argv[0]):
+        # Neither a command nor something to open: most likely a typo of a command, which
+        # must not start a window (on a server that ends in a Qt abort).
+        print(
+            f"covidcxr: error: unknown command '{argv[0]}' (and no such file or folder); "
+            f"commands: {_HEADLESS_LIST}; with no command, or with files and folders, "
+            "the window opens (covidcxr --help)",
+            file=sys.stderr,
+        )
+        return 2
+    reason = missing_display(argv=argv)
+    if reason:
+        print(
+            f"covidcxr: error: {reason}; without a screen use the headless commands: "
+            f"{_HEADLESS_LIST} (covidcxr --help)",
+            file=sys.stderr,
+        )
+        return 2
     from gui.app import run
 
     return run(argv)

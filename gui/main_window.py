@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.discovery import IMAGE_SUFFIXES, Skipped
 from core.gradcam import HEATMAP_NOTE
 from core.resources import default_model_path
 from gui import jobs
@@ -58,7 +59,7 @@ from gui.viewer import CONTROLS_HELP, CONTROLS_SHORT, ScoreBadge, XRayViewer
 from gui.workers import Worker, WorkerSet
 
 TITLE = "CovidCXR"
-FILE_FILTER = ("Images (*.png *.jpg *.jpeg *.jfif *.bmp *.tif *.tiff *.dcm *.dicom *.dic);;"
+FILE_FILTER = ("Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;"
                "All files (*)")
 
 # Model states.
@@ -387,7 +388,7 @@ class MainWindow(QMainWindow):
         self._discovering += 1
         self._update_progress()
         worker = Worker(jobs.discover_job, paths, parent=self)
-        worker.result.connect(lambda found, p=paths: self._on_discovered(p, found))
+        worker.result.connect(lambda res, p=paths: self._on_discovered(p, *res))
         worker.errored.connect(lambda exc: self.statusBar().showMessage(f"cannot list files: {exc}"))
         worker.finished.connect(self._on_discovery_finished)
         self.workers.start(worker)
@@ -521,12 +522,15 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{self.results.count_done()} done")
 
     # ---------------------------------------------------------------- classification
-    def _on_discovered(self, given: list[str], found: list[Path]) -> None:
+    def _on_discovered(self, given: list[str], found: list[Path], skipped: Skipped) -> None:
         if self._closing:
             return
         if not found:
-            self.statusBar().showMessage("no image files in " + ", ".join(given), 8000)
+            left_out = f": {skipped.describe()}" if skipped.total else ""
+            self.statusBar().showMessage("no image files in " + ", ".join(given) + left_out, 8000)
             return
+        if skipped.total:  # said, so that no file disappears unnoticed
+            self.statusBar().showMessage(f"{len(found)} file{'s' * (len(found) != 1)} found; {skipped.describe()}", 8000)
         rows = self.results.add_paths(found)
         pending = set(self._queue) | set(self._run_rows)
         rows = [i for i in rows if self.results.row(i).prediction is None and i not in pending]

@@ -157,7 +157,9 @@ def test_folder_without_images(tiny_model_path, tmp_path):
     empty.mkdir()
     (empty / "notes.txt").write_text("nothing to see\n")
     proc = run_cli("classify", "empty", "--model", str(tiny_model_path), cwd=tmp_path)
-    assert one_line_error(proc) == "covidcxr: error: no image files found in empty"
+    assert one_line_error(proc) == (
+        "covidcxr: error: no image files found in empty: 1 skipped (not images)"
+    )
 
 
 def test_missing_model(folder, tmp_path):
@@ -192,3 +194,36 @@ def test_self_test_classifies_the_bundled_samples(tiny_model_path, tmp_path):
     assert lines[-1].startswith("OK model=tiny-test sha256=")
     assert "samples=6" in lines[-1]
     assert len(lines) == 7  # one line per sample, then the verdict
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_webp_read_special_files_refused_and_skipped_files_counted(
+    tmp_path, sample_images, tiny_model_path
+):
+    """A folder scan neither hangs on a FIFO nor drops a WebP film without a word; a FIFO
+    named on the command line gets its own error row (run_cli's timeout fails a hang)."""
+    from PIL import Image
+
+    root = tmp_path / "site"
+    root.mkdir()
+    with Image.open(sample_images[0]) as img:
+        img.save(root / "a_film.webp", lossless=True)
+    (root / "b_notes.txt").write_text("not an image\n")
+    os.mkfifo(root / "scan0001")
+    named = tmp_path / "pipe0002"
+    os.mkfifo(named)
+    out = tmp_path / "out.csv"
+    proc = run_cli(
+        "classify", str(root), str(named), "--output", str(out),
+        "--model", str(tiny_model_path), cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith(
+        ": 1 NOT COVID, 1 error; 2 skipped (1 not images, 1 not a regular file)"
+    )
+    rows = read_rows(out)
+    assert [(r["filename"], r["status"], r["label"]) for r in rows] == [
+        ("a_film.webp", "ok", "NOT COVID"),
+        ("pipe0002", "error", "NOT ASSESSED"),
+    ]
+    assert rows[1]["message"] == "not a regular file (FIFO)"

@@ -458,3 +458,17 @@ def test_mouse_window_level_is_documented(window):
     assert "right-drag" in window.viewer.view.toolTip()
     assert "window/level" in window.help_label.text()
 
+
+
+def test_status_bar_says_how_many_files_a_folder_scan_skipped(make_window, qtbot, xray_folder,
+                                                              tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "cxr.png").write_bytes((xray_folder / "cxr_002.png").read_bytes())
+    (folder / "notes.txt").write_text("not an image\n")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4\n")
+    window = make_window(model_path=tmp_path / "missing.keras")
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: len(window.results.rows) == 1 and not window._discovering,
+                    timeout=TIMEOUT)
+    assert window.statusBar().currentMessage() == "1 file found; 2 skipped (not images)"

@@ -1,0 +1,67 @@
+"""core.atomic: temporary files a killed save left behind are cleaned by the next save."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from core import atomic
+from core.atomic import atomic_path, write_text_atomic
+
+
+def aged(path, seconds_ago: float, text: str = "half a file"):
+    path.write_text(text)
+    t = time.time() - seconds_ago
+    os.utime(path, (t, t))
+    return path
+
+
+def test_next_save_removes_only_our_stale_temporaries(tmp_path):
+    target = tmp_path / "predicted.csv"
+    stale = aged(tmp_path / ".predicted.csv.k3x_9q2a.csv", 2 * 3600)  # a killed run's
+    fresh = aged(tmp_path / ".predicted.csv.abcd1234.csv", 0)  # a save in progress
+    other_target = aged(tmp_path / ".other.csv.k3x_9q2a.csv", 2 * 3600)
+    notes = aged(tmp_path / ".notes.x.csv", 2 * 3600)  # the user's own hidden files
+    lookalike = aged(tmp_path / ".predicted.csv.my-notes.csv", 2 * 3600)
+    wrong_suffix = aged(tmp_path / ".predicted.csv.k3x_9q2a.txt", 2 * 3600)
+    linked = tmp_path / ".predicted.csv.zzzzzzzz.csv"
+    linked.symlink_to(notes)  # never followed, never removed
+
+    write_text_atomic(target, "a,b\r\n")
+
+    assert target.read_bytes() == b"a,b\r\n"
+    assert not stale.exists()
+    for kept in (fresh, other_target, notes, lookalike, wrong_suffix):
+        assert kept.read_text() == "half a file", kept.name
+    assert linked.is_symlink()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(
+        p.name for p in (target, fresh, other_target, notes, lookalike, wrong_suffix, linked)
+    )
+
+
+def test_a_model_save_cleans_keras_temporaries_too(tmp_path):
+    target = tmp_path / "model.keras"
+    stale = aged(tmp_path / ".model.keras.a1b2c3d4.keras", 3600)
+    with atomic_path(target, suffix=".keras") as tmp:
+        assert tmp.name.startswith(".model.keras.") and tmp.suffix == ".keras"
+        tmp.write_bytes(b"PK")
+    assert target.read_bytes() == b"PK"
+    assert not stale.exists()
+
+
+def test_temporaries_younger_than_the_margin_survive(tmp_path, monkeypatch):
+    """A writer that started just before this process may still be saving: ten quiet
+    minutes are required even when the file predates the process."""
+    monkeypatch.setattr(atomic, "_PROCESS_START", time.time())
+    recent = aged(tmp_path / ".out.csv.q1w2e3r4.csv", atomic.STALE_AFTER_S / 2)
+    old = aged(tmp_path / ".out.csv.z9x8c7v6.csv", atomic.STALE_AFTER_S * 2)
+    assert atomic.remove_stale_temporaries(tmp_path / "out.csv", ".csv") == [old]
+    assert recent.exists()
+
+
+def test_temporaries_written_since_this_process_started_survive(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "_PROCESS_START", time.time() - 7200)
+    since = aged(tmp_path / ".out.csv.q1w2e3r4.csv", 3600)  # after our start: maybe ours
+    assert atomic.remove_stale_temporaries(tmp_path / "out.csv", ".csv") == []
+    assert since.exists()
