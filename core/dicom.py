@@ -9,21 +9,24 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, get_decoder
-from pydicom.uid import UID
+from pydicom.uid import UID, JPEGExtended12Bit
 
-from core.errors import DicomError, MissingCodecError
-from core.reader import MAX_PIXELS, ImageInfo, XRay, _check_budget
+from core.errors import DicomError, ImageTooLargeError, MissingCodecError
+from core.reader import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, _check_budget
 
-# Which pip packages decode which compressed transfer syntaxes (pydicom's plugins).
+# Which pip package decodes which compressed transfer syntax (pydicom's plugins). The app
+# ships python-gdcm (a dependency), which covers every syntax a radiograph arrives in;
+# RLE is decoded by pydicom itself. A missing decoder therefore means a broken install,
+# or HTJ2K, which GDCM does not read.
 _CODECS: dict[str, str] = {
-    "1.2.840.10008.1.2.4.50": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Baseline
-    "1.2.840.10008.1.2.4.51": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Extended
-    "1.2.840.10008.1.2.4.57": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Lossless
-    "1.2.840.10008.1.2.4.70": "pylibjpeg pylibjpeg-libjpeg",  # JPEG Lossless SV1
-    "1.2.840.10008.1.2.4.80": "pyjpegls",  # JPEG-LS Lossless
-    "1.2.840.10008.1.2.4.81": "pyjpegls",  # JPEG-LS Near-lossless
-    "1.2.840.10008.1.2.4.90": "pylibjpeg pylibjpeg-openjpeg",  # JPEG 2000 Lossless
-    "1.2.840.10008.1.2.4.91": "pylibjpeg pylibjpeg-openjpeg",  # JPEG 2000
+    "1.2.840.10008.1.2.4.50": "python-gdcm",  # JPEG Baseline
+    "1.2.840.10008.1.2.4.51": "python-gdcm",  # JPEG Extended (12-bit)
+    "1.2.840.10008.1.2.4.57": "python-gdcm",  # JPEG Lossless
+    "1.2.840.10008.1.2.4.70": "python-gdcm",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80": "python-gdcm",  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81": "python-gdcm",  # JPEG-LS Near-lossless
+    "1.2.840.10008.1.2.4.90": "python-gdcm",  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91": "python-gdcm",  # JPEG 2000
     "1.2.840.10008.1.2.4.201": "pylibjpeg pylibjpeg-openjpeg",  # HTJ2K
     "1.2.840.10008.1.2.4.202": "pylibjpeg pylibjpeg-openjpeg",
     "1.2.840.10008.1.2.4.203": "pylibjpeg pylibjpeg-openjpeg",
@@ -59,38 +62,69 @@ def read_dicom(path: Path, size: int) -> XRay:
         raise DicomError(
             "DICOM file is truncated or corrupt: its header (file meta information) is incomplete"
         )
+    tsyntax = _transfer_syntax(ds)
+    _convert_all(ds)
     if "PixelData" not in ds:
         # pydicom stops quietly at the end of a cut file: tell truncation from a non-image
         # (a structured report or a key-object note has no image SOP class).
         if len(ds) == 0 or "Rows" in ds or "BitsAllocated" in ds or _image_sop_class(ds):
             raise DicomError("DICOM file is truncated: the image data is missing")
         raise DicomError("DICOM file holds no image (no Pixel Data), e.g. a report or SR")
-    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    frames = _header_int(ds, "NumberOfFrames", 1) or 1
     if frames > 1:
         raise DicomError(
             f"multi-frame DICOM ({frames} frames) is not a single radiograph; export one frame"
         )
-    rows, cols = int(getattr(ds, "Rows", 0)), int(getattr(ds, "Columns", 0))
+    rows, cols = _header_int(ds, "Rows", 0), _header_int(ds, "Columns", 0)
     _check_budget((cols, rows))
+    samples = _header_int(ds, "SamplesPerPixel", 1) or 1
+    allocated = _header_int(ds, "BitsAllocated", 16) or 16
+    for keyword in ("BitsStored", "HighBit", "PixelRepresentation"):
+        _header_int(ds, keyword, 0)
+    need = rows * cols * samples * ((allocated + 7) // 8)
+    if need > MAX_DECODE_BYTES:
+        raise ImageTooLargeError(
+            f"DICOM image is too large to decode safely ({cols}x{rows}, {allocated}-bit"
+            f" x {samples} samples = {need / 1e6:.0f} MB; limit {MAX_DECODE_BYTES / 1e6:.0f} MB)"
+        )
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        _header_float(ds, keyword)
 
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         # By name, before decoding: PALETTE COLOR decodes to a 2-D array of indices.
         raise DicomError(f"colour DICOM ({photometric}) is not a radiograph")
 
-    tsyntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1")))
     if tsyntax.is_compressed and not _decoder_available(tsyntax):
-        wanted = _CODECS.get(str(tsyntax), "pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg")
+        wanted = _CODECS.get(str(tsyntax), "python-gdcm")
         raise MissingCodecError(
-            f"compressed DICOM ({tsyntax.name}) needs a decoder that is not installed: "
-            f"pip install {wanted}"
+            f"compressed DICOM ({tsyntax.name}, {tsyntax}) needs a decoder that is not "
+            f"installed: pip install {wanted}"
+        )
+    if (
+        tsyntax == JPEGExtended12Bit
+        and _header_int(ds, "BitsStored", 8) > 8
+        and "pylibjpeg" not in get_decoder(tsyntax).available_plugins
+    ):
+        # GDCM's and Pillow's libjpeg are 8-bit only; pylibjpeg-libjpeg reads 12-bit but is
+        # GPL-3.0, so it is not shipped with this MIT application.
+        raise MissingCodecError(
+            f"compressed DICOM ({tsyntax.name}, {tsyntax}) with 12-bit samples needs a "
+            "decoder that is not shipped (GPL-3.0): pip install pylibjpeg pylibjpeg-libjpeg"
         )
     try:
         raw = ds.pixel_array
+    except MemoryError:
+        raise
     except Exception as exc:  # pydicom raises RuntimeError/NotImplementedError/ValueError
-        kind = f"compressed ({tsyntax.name}) " if tsyntax.is_compressed else ""
+        if tsyntax.is_compressed:
+            # Every installed decoder refused it: damaged, or a variant they do not read.
+            raise DicomError(
+                f"DICOM compressed ({tsyntax.name}, {tsyntax}) pixel data cannot be decoded "
+                f"by the installed decoders (damaged, or an unsupported variant): {exc}"
+            ) from None
         raise DicomError(
-            f"DICOM {kind}pixel data cannot be decoded (truncated or corrupt): {exc}"
+            f"DICOM pixel data cannot be decoded (truncated or corrupt): {exc}"
         ) from None
 
     if raw.ndim == 3 and raw.shape[-1] in (3, 4):
@@ -113,13 +147,85 @@ def read_dicom(path: Path, size: int) -> XRay:
         format="DICOM",
         width=int(pixels.shape[1]),
         height=int(pixels.shape[0]),
-        bit_depth=int(getattr(ds, "BitsStored", getattr(ds, "BitsAllocated", 16))),
+        bit_depth=_header_int(ds, "BitsStored", 0) or allocated,
         mode=photometric,
         file_size=size,
         dicom=dicom_facts,
         identifying=identifying,
     )
     return XRay(pixels=pixels.astype(np.float32), info=info)
+
+
+def _transfer_syntax(ds: pydicom.Dataset) -> UID:
+    """The file's transfer syntax, refused when the UID names something else.
+
+    A damaged UID (another kind of UID, or an unknown one) would otherwise fail deep in
+    pydicom's pixel handling with "UID is not a transfer syntax".
+    """
+    text = str(ds.file_meta.TransferSyntaxUID)
+    tsyntax = UID(text)
+    if not tsyntax.is_valid or not tsyntax.is_transfer_syntax:
+        shown = text.encode("ascii", "backslashreplace").decode()[:64]
+        raise DicomError(
+            f"DICOM header is corrupt: its transfer syntax UID '{shown}' is not a transfer "
+            "syntax pydicom knows"
+        )
+    return tsyntax
+
+
+def _convert_all(ds: pydicom.Dataset) -> None:
+    """Convert every top-level element now, so that a damaged one is named here.
+
+    pydicom parses element values lazily: an unknown value representation (a flipped VR
+    byte) would otherwise raise ``NotImplementedError`` on first access, anywhere.
+    """
+    for tag in list(ds.keys()):
+        try:
+            ds[tag]
+        except Exception as exc:
+            raise DicomError(
+                f"DICOM header is corrupt: element {tag} cannot be read ({exc})"
+            ) from None
+
+
+def _header_int(ds: pydicom.Dataset, keyword: str, default: int) -> int:
+    """A single whole number from the header, or a ``DicomError`` naming the element."""
+    value = ds.get(keyword, default)
+    if value is None or value == "":
+        return default
+    if isinstance(value, (list, tuple, MultiValue)):
+        raise DicomError(
+            f"DICOM header is corrupt: {keyword} holds {len(value)} values where one is expected"
+        )
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DicomError(
+            f"DICOM header is corrupt: {keyword} is {str(value)[:32]!r}, not a whole number"
+        ) from None
+    if number < 0:
+        raise DicomError(f"DICOM header is corrupt: {keyword} is negative ({number})")
+    return number
+
+
+def _header_float(ds: pydicom.Dataset, keyword: str) -> None:
+    """Refuse a present but non-numeric or multi-valued decimal (e.g. RescaleSlope), which
+    pydicom's modality LUT would otherwise multiply into the pixels as text or a vector."""
+    if keyword not in ds or ds[keyword].value in (None, ""):
+        return
+    value = ds[keyword].value
+    if isinstance(value, (list, tuple, MultiValue)):
+        raise DicomError(
+            f"DICOM header is corrupt: {keyword} holds {len(value)} values where one is expected"
+        )
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DicomError(
+            f"DICOM header is corrupt: {keyword} is {str(value)[:32]!r}, not a number"
+        ) from None
+    if not np.isfinite(number):
+        raise DicomError(f"DICOM header is corrupt: {keyword} is {number}")
 
 
 def _image_sop_class(ds: pydicom.Dataset) -> bool:

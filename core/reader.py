@@ -19,7 +19,9 @@ import numpy as np
 from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from core.errors import (
+    CovidCXRError,
     EmptyFileError,
+    ImageReadError,
     ImageTooLargeError,
     NotAnImageError,
     NotARadiographError,
@@ -29,6 +31,19 @@ from core.errors import (
 #: Largest image we decode, in pixels. A 43x43 cm detector at 100 um is ~18.5 Mpx; anything
 #: far above is a decompression bomb or not an X-ray.
 MAX_PIXELS = 80_000_000
+
+#: Largest decode, in bytes: pixels x bytes per sample x samples, as the file declares them.
+#: The pixel cap alone let an 80 Mpx 16-bit PNG cost 640 MB and a deflated float32 TIFF
+#: 1.9 GB, because reading then makes float working copies of 4-8 bytes a pixel. A real
+#: chest radiograph is far below: a 43 x 43 cm detector at 100 um, 16-bit, is 37 MB. 128 MiB
+#: still admits an 8-bit scan up to the pixel cap and keeps several parallel reads within a
+#: desktop's memory.
+MAX_DECODE_BYTES = 128 * 1024 * 1024
+
+#: Images whose longer side is at least twice this are decoded reduced by a whole factor
+#: (JPEG in the decoder itself, others with ``Image.reduce`` after loading) so that the
+#: longer side stays at or above it: the network sees 1024 px at most, the viewer a screen.
+DECODE_SIDE = 4096
 
 # Keep Pillow's own guard on and aligned with ours. Pillow warns above this value and raises
 # above twice it; we refuse above it (``_check_budget``), so its warning becomes an error.
@@ -91,11 +106,18 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
         raise NotAnImageError("this is a folder, not an image file")
     if size == 0:
         raise EmptyFileError("empty file (0 bytes)")
-    if is_dicom(path):
-        from core.dicom import read_dicom
+    try:
+        if is_dicom(path):
+            from core.dicom import read_dicom
 
-        return read_dicom(path, size)
-    return _read_raster(path, size)
+            return read_dicom(path, size)
+        return _read_raster(path, size)
+    except (CovidCXRError, MemoryError):
+        raise
+    except Exception as exc:
+        # Last resort: a third-party decoder failing in a way no check above foresaw. The
+        # file is still one bad file, never a crash of the run that reads many.
+        raise ImageReadError(f"cannot decode this file: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_raster(path: Path, size: int) -> XRay:
@@ -106,17 +128,30 @@ def _read_raster(path: Path, size: int) -> XRay:
             fmt = img.format or "unknown"
             # Before any pixel is decoded: Pillow's guard only refuses at twice the budget.
             _check_budget(img.size)
+            full_size, info_mode = img.size, img.mode
+            factor = max(img.size) // DECODE_SIDE
+            if factor > 1 and img.format == "JPEG":
+                # libjpeg decodes straight to 1/2, 1/4 or 1/8 scale: no full-size buffer.
+                img.draft(img.mode, (img.width // factor, img.height // factor))
+            _check_bytes(img)
             img.load()
-            ImageOps.exif_transpose(img, in_place=True)
-            info_mode = img.mode
-            pixels, bit_depth = _to_gray(img)
+            factor = max(img.size) // DECODE_SIDE
+            reduced = _reduce(img, factor) if factor > 1 else img
+            ImageOps.exif_transpose(reduced, in_place=True)
+            pixels, bit_depth = _to_gray(reduced)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLargeError(
             f"image is too large to be a radiograph (over {MAX_PIXELS // 1_000_000} megapixels)"
         ) from None
     except PermissionError:
         raise NotAnImageError("cannot open file: permission denied") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except TypeError as exc:
+        # A damaged tag of the right number but the wrong type (e.g. TIFF StripOffsets
+        # stored as a ratio) makes Pillow's decoder fail in load() with a TypeError.
+        raise TruncatedFileError(
+            f"{_sniff(path) or 'image'} file is corrupt: a header field has the wrong type ({exc})"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         kind = _sniff(path)
         if not header_read and kind:
             # A known signature that Pillow cannot parse: the header itself is cut or damaged.
@@ -131,7 +166,8 @@ def _read_raster(path: Path, size: int) -> XRay:
                 "file is truncated or corrupt: image data ends early"
             ) from None
         raise TruncatedFileError(f"image data is corrupt ({exc})") from None
-    h, w = pixels.shape
+    # The file's own size (before any reduction), turned as the pixels were.
+    w, h = full_size if _same_orientation(pixels.shape, full_size) else full_size[::-1]
     info = ImageInfo(
         path=str(path),
         format=fmt,
@@ -171,6 +207,38 @@ def _check_budget(size: tuple[int, int]) -> None:
         )
     if w < 32 or h < 32:
         raise NotARadiographError(f"image is too small to assess ({w}x{h} pixels)")
+
+
+def _same_orientation(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
+    """True unless an EXIF rotation turned a non-square image by 90 degrees."""
+    h, w = shape[:2]
+    return (w >= h) == (size[0] >= size[1]) or size[0] == size[1]
+
+
+def _reduce(img: Image.Image, factor: int) -> Image.Image:
+    """Box-average by ``factor``; bilevel and palette images first become gray or RGB."""
+    if img.mode == "1":
+        img = img.convert("L")
+    elif img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    return img.reduce(factor)
+
+
+#: Bytes one sample takes once Pillow has decoded it, by mode; other modes are 8-bit.
+_SAMPLE_BYTES = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}
+
+
+def _check_bytes(img: Image.Image) -> None:
+    """Refuse, from the header alone, a decode above ``MAX_DECODE_BYTES``."""
+    samples = len(img.getbands())
+    per_sample = _SAMPLE_BYTES.get(img.mode, 1)
+    need = img.width * img.height * samples * per_sample
+    if need > MAX_DECODE_BYTES:
+        depth = f"{per_sample * 8}-bit" + (f" x {samples} channels" if samples > 1 else "")
+        raise ImageTooLargeError(
+            f"image is too large to decode safely ({img.width}x{img.height}, {depth} = "
+            f"{need / 1e6:.0f} MB; limit {MAX_DECODE_BYTES / 1e6:.0f} MB)"
+        )
 
 
 def _to_gray(img: Image.Image) -> tuple[np.ndarray, int]:

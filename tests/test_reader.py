@@ -349,3 +349,84 @@ def test_reads_are_safe_from_many_threads(tmp_path):
     for t in threads:
         t.join()
     assert results == {k: pytest.approx(30 * k / 255) for k in range(8)}
+
+
+# --- malformed files and the decode budget (issue 10, items 4 and 5) -------------------
+
+
+def _patch_tiff(path: Path, patches: dict[int, bytes]) -> Path:
+    """Rewrite IFD entries in place: tag -> new type, count and value (10 bytes)."""
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for k in range(struct.unpack("<H", data[ifd : ifd + 2])[0]):
+        entry = ifd + 2 + 12 * k
+        tag = struct.unpack("<H", data[entry : entry + 2])[0]
+        if tag in patches:
+            data[entry + 2 : entry + 12] = patches[tag]
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_tiff_strip_offsets_of_the_wrong_type(tmp_path):
+    # StripOffsets (273) turned from LONG into RATIONAL: Pillow raises TypeError in load().
+    path = save(Image.fromarray(ramp()), tmp_path / "strip.tif")
+    offset = Image.open(path).tag_v2[273][0]
+    _patch_tiff(path, {273: struct.pack("<HII", 5, 1, offset)})
+    with pytest.raises(TruncatedFileError, match="TIFF file is corrupt: a header field has the wrong type"):
+        read_xray(path)
+
+
+def test_any_other_decoder_failure_is_our_error(tmp_path, monkeypatch):
+    path = save(Image.fromarray(ramp()), tmp_path / "ok.png")
+
+    def boom(self):
+        raise RuntimeError("decoder state broken")
+
+    monkeypatch.setattr(Image.Image, "load", boom)
+    with pytest.raises(ImageReadError, match="cannot decode this file: RuntimeError: decoder state"):
+        read_xray(path)
+
+
+def test_memory_error_is_not_disguised(tmp_path, monkeypatch):
+    path = save(Image.fromarray(ramp()), tmp_path / "ok.png")
+
+    def no_memory(self):
+        raise MemoryError
+
+    monkeypatch.setattr(Image.Image, "load", no_memory)
+    with pytest.raises(MemoryError):
+        read_xray(path)
+
+
+def test_16bit_png_claiming_a_huge_decode_is_refused_from_its_header(tmp_path):
+    # 8500 x 8500 is under the 80-megapixel cap, but 16-bit it is 144 MB to decode.
+    path = png_claiming(tmp_path / "bomb16.png", 8500, 8500)
+    data = bytearray(path.read_bytes())
+    data[24] = 16  # IHDR bit depth
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    assert path.stat().st_size < 200
+    with pytest.raises(ImageTooLargeError, match=r"8500x8500, 16-bit = 144 MB; limit 134 MB"):
+        read_xray(path)
+
+
+def test_float_tiff_claiming_a_huge_decode_is_refused_from_its_header(tmp_path):
+    path = tmp_path / "bomb.tif"
+    Image.fromarray(np.zeros((48, 64), np.float32)).save(path, compression="tiff_adobe_deflate")
+    long_6000 = struct.pack("<HII", 4, 1, 6000)
+    _patch_tiff(path, {256: long_6000, 257: long_6000})  # ImageWidth, ImageLength
+    assert path.stat().st_size < 1000
+    with pytest.raises(ImageTooLargeError, match=r"6000x6000, 32-bit = 144 MB"):
+        read_xray(path)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF"])
+def test_large_images_are_decoded_reduced(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(reader, "DECODE_SIDE", 100)
+    big = np.tile(ramp(), (5, 5))  # 240 x 320
+    path = save(Image.fromarray(big), tmp_path / f"big.{fmt.lower()}", format=fmt)
+    x = read_xray(path)
+    # JPEG: decoded at 1/2 scale by libjpeg (draft); others: box-reduced by 3 after load.
+    assert x.pixels.shape == ((120, 160) if fmt == "JPEG" else (80, 107))
+    assert (x.info.width, x.info.height) == (320, 240)  # the file's own size
+    assert abs(float(x.pixels.mean()) - float(big.mean()) / 255) < 0.02
