@@ -17,6 +17,7 @@ import numpy as np
 
 from core.errors import ModelError
 from core.metrics import apply_platt
+from core.model_files import current_weights
 from core.preprocess import PreprocessSpec
 
 POSITIVE = "COVID"
@@ -99,7 +100,9 @@ def sha256_file(path: str | Path) -> str:
 
 
 def read_card(model_path: str | Path) -> ModelCard:
-    cp = card_path(model_path)
+    """The card of the model named ``model_path`` (of its new set while a save installs it:
+    see :mod:`core.model_files`)."""
+    cp = card_path(current_weights(model_path))
     if not cp.is_file():
         raise ModelError(f"model card {cp.name} is missing beside {Path(model_path).name}")
     return ModelCard.from_json(cp.read_text(encoding="utf-8"))
@@ -107,7 +110,7 @@ def read_card(model_path: str | Path) -> ModelCard:
 
 def verify(model_path: str | Path, card: ModelCard) -> None:
     """Refuse a weights file (or OOD file) whose sha256 differs from the card's."""
-    model_path = Path(model_path)
+    model_path = current_weights(model_path)
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
     actual = sha256_file(model_path)

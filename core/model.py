@@ -20,9 +20,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from core.atomic import atomic_path, write_text_atomic  # noqa: E402
 from core.card import ModelCard, card_path, ood_path, read_card, sha256_file, verify  # noqa: E402
 from core.errors import ModelError  # noqa: E402
+from core.model_files import current_weights, replace_set  # noqa: E402
 from core.ood import OODModel  # noqa: E402
 
 #: Name of the last convolution (Grad-CAM target) and of the penultimate features (OOD).
@@ -192,12 +192,26 @@ def bundled_anatomy() -> Callable[[np.ndarray], str | None]:
 
 
 def load_model(path: str | Path) -> LoadedModel:
-    """Load a ``.keras`` file with ``safe_mode=True`` after checking it against its card."""
+    """Load a ``.keras`` file with ``safe_mode=True`` after checking it against its card.
+
+    While a save replaces the model, its complete new set is read (:mod:`core.model_files`);
+    if that save finishes under us, the finished live files are read instead.
+    """
     path = Path(path)
-    card = read_card(path)
-    verify(path, card)
+    files = current_weights(path)
     try:
-        net = keras.saving.load_model(path, compile=False, safe_mode=True)
+        return _load_set(path, files)
+    except (ModelError, OSError):
+        if files == path or current_weights(path) != path:
+            raise
+        return _load_set(path, path)
+
+
+def _load_set(path: Path, files: Path) -> LoadedModel:
+    card = read_card(files)
+    verify(files, card)
+    try:
+        net = keras.saving.load_model(files, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
         raise ModelError(f"cannot load model {path.name}: {exc}") from None
     if int(net.input_shape[1]) != card.input_size:
@@ -205,55 +219,62 @@ def load_model(path: str | Path) -> LoadedModel:
             f"model input {net.input_shape[1]} does not match card input size {card.input_size}"
         )
     _ = card.spec  # consistency check
-    ood = OODModel.load(path.with_name(card.ood["file"])) if card.ood.get("file") else None
+    ood = OODModel.load(files.with_name(card.ood["file"])) if card.ood.get("file") else None
     return LoadedModel(net, card, ood, path, bundled_anatomy())
 
 
 def save_model(
     net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None
 ) -> Path:
-    """Write model, OOD statistics and card, each atomically; the card goes last.
-
-    The card names the sha256 of the files written before it, so a crash between renames
-    leaves a pair that fails verification rather than one that loads wrong weights.
-    """
+    """Write weights, OOD statistics and card as one change: a kill at any moment leaves
+    the whole old model or the whole new one (:mod:`core.model_files`). The card names the
+    sha256 of the other two files."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError("a model file must end in .keras")
-    with atomic_path(path, suffix=".keras") as tmp:
-        net.save(tmp)
-    card.weights_file = path.name
-    card.weights_sha256 = sha256_file(path)
-    card.input_size = int(net.input_shape[1])
-    if ood is not None:
-        op = ood_path(path)
-        with atomic_path(op, suffix=".npz") as tmp:
-            ood.save(tmp)
-        card.ood = {
-            **card.ood,
-            "file": op.name,
-            "sha256": sha256_file(op),
-            "feature_cutoff": ood.feat_cut,
-            "structure_cutoff": ood.structure_cut,
-            "thumbnail_cutoff": ood.thumb_cut,
-        }
-    if not card.created:
-        card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    write_text_atomic(card_path(path), card.to_json())
-    return path
+
+    def fill(folder: Path) -> None:
+        weights = folder / path.name
+        net.save(weights)
+        card.weights_file = path.name
+        card.weights_sha256 = sha256_file(weights)
+        card.input_size = int(net.input_shape[1])
+        if ood is not None:
+            op = ood_path(weights)
+            ood.save(op)
+            card.ood = {
+                **card.ood,
+                "file": op.name,
+                "sha256": sha256_file(op),
+                "feature_cutoff": ood.feat_cut,
+                "structure_cutoff": ood.structure_cut,
+                "thumbnail_cutoff": ood.thumb_cut,
+            }
+        if not card.created:
+            card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        _write_card(card, weights)
+
+    return replace_set(path, fill)
 
 
 def copy_model(src: str | Path, dst: str | Path) -> Path:
-    """Copy a verified model (and its card and OOD file) under a new name."""
+    """Copy a verified model (and its card and OOD file) under a new name, as one change."""
     src, dst = Path(src), Path(dst)
-    card = read_card(src)
-    verify(src, card)
-    for s, d in ((src, dst), (ood_path(src), ood_path(dst))):
-        if s.exists():
-            with atomic_path(d, suffix=d.suffix) as tmp:
-                shutil.copyfile(s, tmp)
-    card.weights_file = dst.name
-    if card.ood.get("file"):
-        card.ood["file"] = ood_path(dst).name
-    write_text_atomic(card_path(dst), card.to_json())
-    return dst
+    src_files = current_weights(src)
+    card = read_card(src_files)
+    verify(src_files, card)
+
+    def fill(folder: Path) -> None:
+        weights = folder / dst.name
+        shutil.copyfile(src_files, weights)
+        card.weights_file = dst.name
+        if card.ood.get("file"):
+            shutil.copyfile(src_files.with_name(card.ood["file"]), ood_path(weights))
+            card.ood["file"] = ood_path(dst).name
+        _write_card(card, weights)
+
+    return replace_set(dst, fill)
+
+
+def _write_card(card: ModelCard, weights: Path) -> None:
+    card_path(weights).write_text(card.to_json(), encoding="utf-8", newline="")

@@ -70,7 +70,11 @@ class ModelStore:
         user's models, newest first."""
         out = [_entry(self.bundled, bundled=True)]
         if self.user_dir.is_dir():
-            mine = [_entry(p) for p in self.user_dir.glob("*.keras")]
+            # Hidden names are a save's temporaries (core.atomic, core.model_files), never
+            # a model of the user's.
+            mine = [
+                _entry(p) for p in self.user_dir.glob("*.keras") if not p.name.startswith(".")
+            ]
             out += sorted(mine, key=lambda e: e.created, reverse=True)
         return out
 
