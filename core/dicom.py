@@ -63,6 +63,7 @@ def read_dicom(path: Path, size: int) -> XRay:
             "DICOM file is truncated or corrupt: its header (file meta information) is incomplete"
         )
     tsyntax = _transfer_syntax(ds)
+    _convert_all(ds.file_meta)
     _convert_all(ds)
     if "PixelData" not in ds:
         # pydicom stops quietly at the end of a cut file: tell truncation from a non-image
