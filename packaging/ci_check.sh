@@ -4,7 +4,9 @@
 #   2. frozen `--version` and `--self-test` (loads the bundled model, checks its hash,
 #      classifies the bundled samples, prints OK and the device)
 #   3. frozen `classify` of assets/samples, and a check of the CSV: the columns the README
-#      promises, one row per sample, every row status ok
+#      promises, one row per sample, every row status ok; then a frozen `classify` of
+#      tests/data/jpeg-lossless.dcm (JPEG Lossless, the usual CR/DX compression), which the
+#      bundled python-gdcm must decode: status ok, a probability, no codec message
 #   4. the frozen window starts (offscreen Qt platform) and keeps running without a
 #      traceback while it loads the model and classifies the samples
 #   5. if Xvfb and xdotool are installed: the time until the window is shown (reported)
@@ -63,6 +65,26 @@ for r in records:
 if problems:
     sys.exit("FAIL: frozen classify CSV:\n  " + "\n  ".join(problems))
 print(f"CSV ok: {len(records)} rows, header {','.join(header)}")
+EOF
+
+echo "--- frozen classify of a JPEG Lossless DICOM (decoded by the bundled python-gdcm)"
+"$cli" classify "$root/tests/data/jpeg-lossless.dcm" --output "$work/lossless.csv"
+"$py" - "$work/lossless.csv" <<'EOF'
+import csv
+import sys
+
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+if len(rows) != 1:
+    sys.exit(f"FAIL: JPEG Lossless DICOM gave {len(rows)} rows, expected 1")
+r = rows[0]
+words = ("codec", "decoder", "pip install", "cannot be decoded")
+if r["status"] != "ok" or r["probability"] == "" or any(w in r["message"].lower() for w in words):
+    sys.exit(
+        f"FAIL: JPEG Lossless DICOM: status {r['status']!r}, "
+        f"probability {r['probability']!r}, message {r['message']!r}"
+    )
+print(f"JPEG Lossless DICOM ok: probability {r['probability']}, label {r['label']}")
 EOF
 
 echo "--- frozen window (offscreen)"
