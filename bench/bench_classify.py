@@ -4,7 +4,8 @@ Classifies the full-resolution files of the data folder (NIH 1024x1024 PNGs and
 COVID-CXNet JPEG/PNG of assorted sizes), repeated through symlinks to a few hundred files,
 and prints in one run:
 
-- decode + preprocess alone on one thread (``core.inference.load_one``), img/s;
+- decode + preprocess + the frontal-film (lung-field) check alone on one thread
+  (``core.inference.load_one``), img/s;
 - the network alone on preprocessed tensors (``LoadedModel.forward`` in batches), img/s;
 - the pipeline bound 1 / (decode_time / cores + model_time): what perfect overlap of
   decoding on every core with the network would reach;
@@ -206,9 +207,10 @@ def main() -> None:
         decode_s = model_s = e2e_s = decode_cpu = model_cpu = e2e_cpu = inf
         errors = 0
         for _ in range(args.rounds):
-            # 1. Decode + preprocess, one thread.
+            # 1. Decode + preprocess + the frontal-film check (per file, as classify does),
+            # one thread.
             t0, c0 = time.perf_counter(), time.process_time()
-            loaded = [load_one(p, spec) for p in run_files]
+            loaded = [load_one(p, spec, model.anatomy) for p in run_files]
             decode_s = min(decode_s, (time.perf_counter() - t0) / len(run_files))
             decode_cpu = min(decode_cpu, (time.process_time() - c0) / len(run_files))
 
@@ -245,7 +247,7 @@ def main() -> None:
 
         print()
         print(
-            f"decode+preprocess, 1 thread : {1 / decode_s:7.1f} img/s ({decode_s * 1e3:.1f} ms/img)"
+            f"decode+prep+anatomy, 1 thr. : {1 / decode_s:7.1f} img/s ({decode_s * 1e3:.1f} ms/img)"
         )
         print(
             f"model only, batches of {batch:<4d}: {1 / model_s:7.1f} img/s "
