@@ -17,7 +17,10 @@ for tool in Xvfb xdotool; do
 done
 tmp="$(mktemp -d)"
 # Xvfb picks a free display and writes its number once it accepts connections.
-Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+# -noreset: by default the server resets whenever its last client leaves, and every
+# xdotool poll below is a client that comes and goes; an app connecting during such a
+# reset fails with "could not connect to display" (seen in CI, about one start in five).
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp -noreset 3>"$tmp/display" >/dev/null 2>&1 &
 xvfb=$!
 app=""
 cleanup() {
