@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -50,15 +49,15 @@ def _forward_pixels(
     return card.calibrate(raw), feats
 
 
-def shortcut_probe(net, card: ModelCard, paths: list[Path], labels: np.ndarray) -> dict:
-    """Test AUC with the lungs hidden and with only the lungs shown."""
+def shortcut_probe(
+    net, card: ModelCard, images: list[np.ndarray], labels: np.ndarray
+) -> dict:
+    """Test AUC with the lungs hidden and with only the lungs shown (``images``: the
+    radiographs as read, float32 [0, 1])."""
     from core.metrics import roc_auc
 
-    hidden, only = [], []
-    for p in paths:
-        px = read_xray(p).pixels
-        hidden.append(mask_centre(px, keep_centre=False))
-        only.append(mask_centre(px, keep_centre=True))
+    hidden = [mask_centre(px, keep_centre=False) for px in images]
+    only = [mask_centre(px, keep_centre=True) for px in images]
     ph, _ = _forward_pixels(net, card, hidden)
     po, _ = _forward_pixels(net, card, only)
     return {
@@ -171,15 +170,11 @@ def ood_rates(model, real_pixels: list[np.ndarray] | None = None) -> dict:
         res["xray_refused"] = real["refused"]
         res["xray_unusual"] = real["unusual"]
         res["xray_n"] = real["n"]
-    per_kind, total, refused = {}, 0, 0
-    for kind, imgs in synthetic_non_xrays().items():
-        r = answer_rates(assess_pixels(model, imgs))
-        per_kind[kind] = r["refused"]
-        total += r["n"]
-        refused += round(r["refused"] * r["n"])
-    res["non_xray_refused"] = refused / max(total, 1)
-    res["non_xray_n"] = total
-    res["non_xray_by_kind"] = per_kind
+    by_kind = {kind: assess_pixels(model, imgs) for kind, imgs in synthetic_non_xrays().items()}
+    every = answer_rates([a for answers in by_kind.values() for a in answers])
+    res["non_xray_refused"] = every.get("refused", 0.0)
+    res["non_xray_n"] = every["n"]
+    res["non_xray_by_kind"] = {k: answer_rates(v)["refused"] for k, v in by_kind.items()}
     return res
 
 
@@ -233,8 +228,10 @@ def evaluate_decoded(model, split, index=None) -> dict:
     raw, feats = predict_u8(net, split.images)
     p = card.calibrate(raw)
     out = summary(split.labels, p, card.threshold)
-    out["probe"] = shortcut_probe(net, card, split.paths, split.labels)
-    out["ood"] = ood_rates(model, [read_xray(q).pixels for q in split.paths])
+    # Both need the films as read (whole image, not the network's cache): read them once.
+    images = [read_xray(q).pixels for q in split.paths]
+    out["probe"] = shortcut_probe(net, card, images, split.labels)
+    out["ood"] = ood_rates(model, images)
     if index is not None:
         # Per-source AUC is not meaningful when a source holds one class only; report the
         # score distribution per source instead (how separable the *collections* are).

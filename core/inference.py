@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 DEFAULT_BATCH = 16
 
 ProgressFn = Callable[[int, int, str], None]
-FEATURELESS = "no anatomy: blank or smooth image"
 StopFn = Callable[[], bool]
+
+#: Why an image with no radiograph structure (core.ood.OODModel.featureless) is refused.
+FEATURELESS = "no anatomy: blank or smooth image"
 
 
 @dataclass(frozen=True)

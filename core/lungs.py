@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
-from core.preprocess import PreprocessSpec, prepare, resize_gray
+from core.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
 from core.resources import models_dir
 
 #: The segmenter's input: the whole image (no crop: the lungs reach the borders of a tight
@@ -137,12 +137,11 @@ class LungSegmenter:
         """Lung probability masks (N, 128, 128) for float32 [0, 1] images of any size."""
         if not batch:
             return np.zeros((0, LUNG_SIZE, LUNG_SIZE), np.float32)
-        x = np.stack([prepare_lungs(p) for p in batch]).astype(np.float32)[..., None] / 255.0
-        return np.asarray(self._forward(x))[..., 0]
+        return self.masks_u8(np.stack([prepare_lungs(p) for p in batch]))
 
-    def fields(self, batch: list[np.ndarray]) -> list[LungFields]:
-        """:class:`LungFields` of each image, from one batched forward pass."""
-        return [LungFields.from_mask(m) for m in self.masks(batch)]
+    def masks_u8(self, inputs: np.ndarray) -> np.ndarray:
+        """Lung probability masks (N, 128, 128) for prepared uint8 inputs (N, 128, 128)."""
+        return np.asarray(self._forward(to_network(inputs)))[..., 0]
 
 
 @functools.cache
@@ -526,7 +525,16 @@ def _mediastinum_contrast(small: np.ndarray, lung: np.ndarray, scale: float) -> 
 def image_facts(pixels: np.ndarray, prob: np.ndarray | None = None) -> ImageFacts:
     """Measure the flat background around the body and, given the lung probability mask
     (128 x 128), the contrast of the lung fields with their rim and with the mediastinum."""
-    small = resize_gray(np.asarray(pixels, np.float32), LUNG_SIZE)
+    return _facts_of_small(_small(pixels), prob)
+
+
+def _small(pixels: np.ndarray) -> np.ndarray:
+    """The image at the segmenter's size, unequalised: what both the segmenter's input and
+    the image facts are made from, so a large film is resized once."""
+    return resize_gray(np.asarray(pixels, np.float32), LUNG_SIZE)
+
+
+def _facts_of_small(small: np.ndarray, prob: np.ndarray | None) -> ImageFacts:
     span = float(small.max() - small.min())
     ring = np.concatenate([small[0], small[-1], small[1:-1, 0], small[1:-1, -1]])
     flat = np.abs(small - float(np.median(ring))) <= FLAT_TOLERANCE * max(span, 1e-6)
@@ -575,9 +583,13 @@ def assess_frontal(
 ) -> list[FrontalCheck]:
     """:class:`FrontalCheck` of each float32 [0, 1] image, with one batched forward pass."""
     seg = segmenter or default_segmenter()
+    if not images:
+        return []
+    smalls = [_small(p) for p in images]
+    masks = seg.masks_u8(np.stack([finish_u8(s, LUNG_SPEC.equalize) for s in smalls]))
     return [
-        frontal_check(LungFields.from_mask(m), image_facts(p, m))
-        for p, m in zip(images, seg.masks(images), strict=True)
+        frontal_check(LungFields.from_mask(m), _facts_of_small(s, m))
+        for s, m in zip(smalls, masks, strict=True)
     ]
 
 

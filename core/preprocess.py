@@ -63,11 +63,14 @@ def equalize_u8(image: np.ndarray) -> np.ndarray:
 def prepare(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """Radiograph -> uint8 (size, size) network input (before scaling to [0, 1])."""
     top, left, bottom, right = crop_box(*pixels.shape, spec.crop)
-    small = resize_gray(pixels[top:bottom, left:right], spec.size)
+    return finish_u8(resize_gray(pixels[top:bottom, left:right], spec.size), spec.equalize)
+
+
+def finish_u8(small: np.ndarray, equalize: bool) -> np.ndarray:
+    """The last step of :func:`prepare`: a resized float32 [0, 1] image to uint8,
+    optionally equalised (for callers that already hold the resized image)."""
     out = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
-    if spec.equalize:
-        out = equalize_u8(out)
-    return out
+    return equalize_u8(out) if equalize else out
 
 
 def to_network(batch_u8: np.ndarray) -> np.ndarray:

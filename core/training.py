@@ -59,7 +59,7 @@ class TrainConfig:
     #: Transfer learning (architecture lite0): start from the ImageNet backbone (else from
     #: random weights) and fine-tune from this block up; the blocks below stay frozen.
     start_from: str = "imagenet"
-    unfreeze_from: str = "block6a"
+    unfreeze_from: str = "block5a"
 
     @property
     def spec(self) -> PreprocessSpec:
@@ -68,10 +68,11 @@ class TrainConfig:
 
 def transfer_recipe(**overrides) -> TrainConfig:
     """The bundled model's recipe: the ImageNet EfficientNet-Lite0 backbone, head first on
-    cached features, then blocks 5a-7a fine-tuned at a low learning rate under strong
-    augmentation, on the central 80 % of the image, equalised, at 128 px (a resolution
-    bottleneck; models/README.md measures each choice). The training tab's "Start from: ImageNet backbone" and ``covidcxr train
-    --architecture lite0`` start from here."""
+    cached features, then blocks 5a-7a (``TrainConfig.unfreeze_from``) fine-tuned at a low
+    learning rate under strong augmentation, on the central 80 % of the image, equalised,
+    at 128 px (a resolution bottleneck; models/README.md measures each choice). The
+    training tab's "Start from: ImageNet backbone" and ``covidcxr train --architecture
+    lite0`` start from here."""
     base = TrainConfig(
         architecture="lite0",
         input_size=128,
@@ -81,8 +82,6 @@ def transfer_recipe(**overrides) -> TrainConfig:
         strong_augment=True,
         crop=0.8,
         equalize=True,
-        start_from="imagenet",
-        unfreeze_from="block5a",
     )
     return replace(base, **overrides)
 

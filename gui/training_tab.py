@@ -61,6 +61,11 @@ SCRATCH = "scratch"
 IMAGENET = "imagenet"
 MAX_LISTED = 200  # unreadable files / duplicate pairs listed one per row
 
+def _augment_key(cfg: TrainConfig) -> str:
+    """The augmentation combo's entry for a recipe."""
+    return "strong" if cfg.strong_augment else "flip" if cfg.flip else "none"
+
+
 TIPS = {
     "start": "Start from the weights of an existing model (fine-tuning: fastest, needs fewer "
              "images; its input size and preprocessing are kept), from the ImageNet backbone "
@@ -630,8 +635,7 @@ class TrainingTab(QWidget):
         self.lr_spin.setValue(DEFAULTS.learning_rate)
         self.patience_spin.setValue(DEFAULTS.patience)
         self.delta_spin.setValue(DEFAULTS.min_delta)
-        aug = "strong" if DEFAULTS.strong_augment else "flip" if DEFAULTS.flip else "none"
-        self.augment_combo.setCurrentIndex(self.augment_combo.findData(aug))
+        self.augment_combo.setCurrentIndex(self.augment_combo.findData(_augment_key(DEFAULTS)))
         self.weights_check.setChecked(DEFAULTS.class_weights)
 
     def _start_card(self) -> Any | None:
@@ -694,8 +698,7 @@ class TrainingTab(QWidget):
             self.lr_spin.setValue(recipe.learning_rate)
             self.epochs_spin.setValue(recipe.epochs)
             self.patience_spin.setValue(recipe.patience)
-            aug = "strong" if recipe.strong_augment else "flip" if recipe.flip else "none"
-            self.augment_combo.setCurrentIndex(self.augment_combo.findData(aug))
+            self.augment_combo.setCurrentIndex(self.augment_combo.findData(_augment_key(recipe)))
             self._transfer_recipe_shown = imagenet
         cfg = self.config()
         source = (
