@@ -338,10 +338,14 @@ def train(
                 on_progress,
             )
             transfer = {"start": "ImageNet EfficientNet-Lite0", **head.to_dict()}
+        elif not cfg.init_from:
+            # Random weights have no features worth keeping: every layer, batch norm
+            # included, trains (freezing below a block would freeze noise).
+            transfer = {"start": "random weights", "fine_tuned_from_block": "all layers"}
         else:
             n_train, n_frozen = freeze_below(net, cfg.unfreeze_from)
             transfer = {
-                "start": cfg.init_from or "random weights",
+                "start": cfg.init_from,
                 "fine_tuned_from_block": cfg.unfreeze_from,
                 "trainable_parameters": n_train,
                 "frozen_parameters": n_frozen,

@@ -112,3 +112,17 @@ def test_command_line_fills_the_architectures_recipe():
     assert tuned.learning_rate == transfer_recipe().learning_rate
     seed = config_from_arguments(p.parse_args(["data", "-o", "m.keras"]))
     assert seed == TrainConfig()
+
+
+def test_lite0_from_scratch_trains_every_layer(tiny_ds):
+    """Random weights are not frozen: freezing below a block would freeze noise."""
+    import keras
+
+    result = train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
+    net = result.keras_model
+    assert all(layer.trainable for layer in net.layers)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in net.layers)
+    assert result.card.training["transfer"] == {
+        "start": "random weights",
+        "fine_tuned_from_block": "all layers",
+    }
