@@ -48,6 +48,8 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     created: str = ""
     notes: str = ""
+    #: Set on a site profile (core.profiles): the local operating point's provenance.
+    site: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw P(COVID) through the card's recalibration (identity if none)."""

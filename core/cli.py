@@ -1,4 +1,4 @@
-"""Headless command line: ``covidcxr classify | train | evaluate | --self-test``.
+"""Headless command line: ``covidcxr classify | train | evaluate | validate | --self-test``.
 
 Never prints a traceback for a user error: a one-line reason and a non-zero exit code.
 """
@@ -6,9 +6,12 @@ Never prints a traceback for a user error: a one-line reason and a non-zero exit
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from core import __version__
@@ -16,7 +19,7 @@ from core.errors import CovidCXRError
 
 #: The headless sub-commands (besides ``--self-test``); the launcher sends these here and
 #: names them when a mistyped word or a missing display stops the window.
-COMMANDS = ("classify", "train", "evaluate")
+COMMANDS = ("classify", "train", "evaluate", "validate")
 
 
 class _Progress:
@@ -115,10 +118,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def _check_model(path: Path) -> None:
-    """Card present and hashes matching, checked without TensorFlow (load_model re-checks)."""
+    """Card present and hashes matching, checked without TensorFlow (load_model re-checks).
+    A site profile is checked against the weights it names."""
     from core.card import read_card, verify
+    from core.profiles import base_weights, is_profile, read_profile
 
-    verify(path, read_card(path))
+    if is_profile(path):
+        card = read_profile(path)
+        verify(base_weights(path, card), card)
+    else:
+        verify(path, read_card(path))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -131,6 +140,111 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.evaluation import run_evaluate_cli
 
     return run_evaluate_cli(args)
+
+
+#: Writes the PDF report of a validation: ``(path, analysis, metrics, card, model_path)``.
+#: The report is drawn with Qt, which core never imports; the launcher supplies it.
+ReportWriter = Callable[..., None]
+
+
+def cmd_validate(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
+    from core.validation import analyse, metrics_dict, open_labelled, provenance
+
+    for name in ("target_sensitivity", "target_specificity", "threshold", "prevalence"):
+        value = getattr(args, name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise CovidCXRError(f"--{name.replace('_', '-')} must be between 0 and 1")
+    if args.report and write_report is None:
+        raise CovidCXRError("--report needs the window's libraries (run it as `covidcxr`)")
+    if args.save_profile and not args.site:
+        raise CovidCXRError("--save-profile needs --site NAME (the site the profile is for)")
+    labelled = open_labelled(args.folder, args.labels, args.positive, args.split)
+    model_path = _resolve_model(args.model)
+    _check_model(model_path)
+
+    from core.atomic import write_text_atomic
+    from core.model import device_name, load_model
+    from core.profiles import make_profile, save_profile
+    from core.validation import run_validation
+
+    model = load_model(model_path)
+    counts = ", ".join(f"{k} {v}" for k, v in labelled.counts().items())
+    print(
+        f"model {model.display_name} on {device_name()}; {labelled.root} ({labelled.layout}): "
+        f"{counts}; positive class {labelled.positive}",
+        file=sys.stderr,
+    )
+    bar = _Progress()
+    run = run_validation(model, labelled, batch_size=args.batch_size, on_progress=bar)
+    bar.close()
+    assert run is not None  # nothing asks it to stop
+    analysis = analyse(run, resamples=args.resamples, seed=args.seed)
+    threshold, rule = model.threshold, f"the model's threshold ({model.card.threshold_rule})"
+    if args.threshold is not None:
+        threshold, rule = args.threshold, f"threshold {args.threshold} set by the user"
+    elif args.target_sensitivity is not None:
+        threshold = analysis.threshold_for(sensitivity=args.target_sensitivity)
+        rule = f"most specific threshold with sensitivity >= {args.target_sensitivity}"
+    elif args.target_specificity is not None:
+        threshold = analysis.threshold_for(specificity=args.target_specificity)
+        rule = f"most sensitive threshold with specificity >= {args.target_specificity}"
+    m = analysis.metrics(threshold, args.prevalence)
+    sys.stdout.write(format_site_metrics(m, labelled.positive))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(metrics_dict(m), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.save_profile:
+        from core.metrics import fit_platt
+
+        recal = fit_platt(analysis.y, analysis.p) if args.recalibrate else None
+        card = make_profile(model_path, args.site, threshold, provenance(analysis, m, rule),
+                            recal)
+        print(f"wrote site profile {save_profile(card, args.save_profile)} "
+              f"(threshold {card.threshold:.4f}; weights unchanged, "
+              f"sha256 {card.weights_sha256[:12]}…)")
+    if args.report:
+        write_report(args.report, analysis, m, model.card, model_path)
+        print(f"wrote {args.report}")
+    return 0
+
+
+def _ci(iv) -> str:
+    if not math.isfinite(iv.value):
+        return "n/a"
+    if not math.isfinite(iv.low):
+        return f"{iv.value:.3f}"
+    return f"{iv.value:.3f} ({iv.low:.3f}-{iv.high:.3f})"
+
+
+def format_site_metrics(m, positive: str) -> str:
+    """The validation figures as the command prints them (95% intervals in brackets)."""
+    pt = m.point
+    lines = [
+        "class            images  assessed  not assessed  errors",
+        *(f"{c.name + (' (positive)' if c.positive else ''):16s} {c.total:6d}  {c.assessed:8d}"
+          f"  {c.refused:12d}  {c.errors:6d}" for c in m.classes),
+        f"metrics on {m.assessed} assessed films, 95% bootstrap intervals "
+        f"({m.resamples} resamples of {'patients' if m.grouped else 'images'}):",
+        f"  ROC AUC       {_ci(m.auc)}",
+        f"  threshold     {pt.threshold:.4f}",
+        f"  sensitivity   {_ci(pt.sensitivity)}",
+        f"  specificity   {_ci(pt.specificity)}",
+        f"  PPV           {_ci(pt.ppv)}" + (f" at prevalence {pt.prevalence:.3f}"),
+        f"  NPV           {_ci(pt.npv)}",
+        f"  accuracy      {_ci(pt.accuracy)}",
+        f"  confusion     TP={pt.tp} FN={pt.fn} FP={pt.fp} TN={pt.tn}",
+        f"  ECE           {m.ece:.4f}",
+    ]
+    if m.subgroups:
+        lines.append("by sub-group (AUC; sensitivity; specificity):")
+        lines += [
+            f"  {s.key}={s.value}: {s.positives}+/{s.negatives}-"
+            + (f", {s.not_assessed} not assessed" if s.not_assessed else "")
+            + f": AUC {_ci(s.auc)}; sens {_ci(s.sensitivity)}; spec {_ci(s.specificity)}"
+            for s in m.subgroups
+        ]
+    lines += [f"warning: {w}" for w in m.warnings]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
@@ -208,10 +322,48 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="metrics of a model on a labelled folder")
     add_evaluate_arguments(e)
     e.set_defaults(func=cmd_evaluate)
+
+    v = sub.add_parser(
+        "validate",
+        help="measure the model on your own labelled films: intervals, operating point, "
+        "site profile, PDF report",
+    )
+    v.add_argument("folder", help="labelled folder: one sub-folder per class, or any folder "
+                   "with --labels")
+    v.add_argument("--labels", help="CSV of filename,label (optional patient and sub-group "
+                   "columns), names relative to the folder")
+    v.add_argument("--positive", help="the COVID class (default: the one named *covid*)")
+    v.add_argument("--split", choices=("train", "val", "test"),
+                   help="only this split of a train/val/test folder")
+    v.add_argument("--model", default=argparse.SUPPRESS,
+                   help="model .keras file or site profile .site.json")
+    point = v.add_mutually_exclusive_group()
+    point.add_argument("--threshold", type=float, help="operating point (default: the model's)")
+    point.add_argument("--target-sensitivity", type=float,
+                       help="the most specific threshold reaching this sensitivity")
+    point.add_argument("--target-specificity", type=float,
+                       help="the most sensitive threshold reaching this specificity")
+    v.add_argument("--prevalence", type=float,
+                   help="PPV and NPV at this share of COVID (default: the folder's own)")
+    v.add_argument("--resamples", type=_positive_int, default=2000,
+                   help="bootstrap resamples (default 2000)")
+    v.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    v.add_argument("--save-profile", metavar="FILE.site.json",
+                   help="write a site profile with this operating point (weights untouched)")
+    v.add_argument("--site", help="the site's name, for --save-profile")
+    v.add_argument("--recalibrate", action="store_true",
+                   help="with --save-profile: refit the calibration on these films")
+    v.add_argument("--report", metavar="REPORT.pdf", help="write a PDF report")
+    v.add_argument("--json", help="also write the metrics to this JSON file")
+    v.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH,
+                   help=f"files per network call (default {DEFAULT_BATCH})")
+    v.set_defaults(func=cmd_validate)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, write_report: ReportWriter | None = None) -> int:
+    """Run one sub-command; ``write_report`` draws ``validate --report`` (see
+    :data:`ReportWriter`)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -221,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        if args.func is cmd_validate:
+            return cmd_validate(args, write_report)
         return args.func(args)
     except CovidCXRError as exc:
         print(f"covidcxr: error: {exc}", file=sys.stderr)

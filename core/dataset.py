@@ -113,7 +113,7 @@ def scan(
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder not found: {root}")
-    manifest = _read_manifest(root / "manifest.csv")
+    manifest = read_manifest(root / "manifest.csv")
     split_dirs = [d for d in SPLITS if (root / d).is_dir()]
     layout_roots = [root / d for d in split_dirs] if split_dirs else [root]
     classes = class_folders(root)
@@ -177,7 +177,7 @@ def relabel(decoded: Decoded, index: DatasetIndex) -> Decoded:
     return Decoded(splits, decoded.unreadable)
 
 
-def _read_manifest(path: Path) -> dict[str, dict[str, str]]:
+def read_manifest(path: Path) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8") as fh:

@@ -24,6 +24,7 @@ from core.card import ModelCard, card_path, ood_path, read_card, sha256_file, ve
 from core.errors import ModelError  # noqa: E402
 from core.model_files import current_weights, replace_set  # noqa: E402
 from core.ood import OODModel  # noqa: E402
+from core.profiles import base_weights, is_profile, read_profile  # noqa: E402
 
 #: Name of the last convolution (Grad-CAM target) and of the penultimate features (OOD).
 LAST_CONV = "conv4"
@@ -195,9 +196,14 @@ def load_model(path: str | Path) -> LoadedModel:
     """Load a ``.keras`` file with ``safe_mode=True`` after checking it against its card.
 
     While a save replaces the model, its complete new set is read (:mod:`core.model_files`);
-    if that save finishes under us, the finished live files are read instead.
+    if that save finishes under us, the finished live files are read instead. A site
+    profile (:mod:`core.profiles`) loads the weights it names with its own card.
     """
     path = Path(path)
+    if is_profile(path):
+        card = read_profile(path)
+        weights = base_weights(path, card)
+        return _load_set(path, current_weights(weights), card)
     files = current_weights(path)
     try:
         return _load_set(path, files)
@@ -207,8 +213,9 @@ def load_model(path: str | Path) -> LoadedModel:
         return _load_set(path, path)
 
 
-def _load_set(path: Path, files: Path) -> LoadedModel:
-    card = read_card(files)
+def _load_set(path: Path, files: Path, card: ModelCard | None = None) -> LoadedModel:
+    """Load the weights ``files`` with ``card`` (default: their own card)."""
+    card = card if card is not None else read_card(files)
     verify(files, card)
     try:
         net = keras.saving.load_model(files, compile=False, safe_mode=True)

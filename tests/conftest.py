@@ -74,3 +74,32 @@ def tiny_model(tiny_model_path: Path):
     from core.model import load_model
 
     return load_model(tiny_model_path)
+
+
+def make_labelled_folder(root: Path, per_class: int = 12, seed: int = 0) -> Path:
+    """A labelled folder of real radiographs, ``COVID/`` and ``Normal/``, each file a
+    distinct variant (crop, flip, gamma, noise) of the three shipped test films, so the
+    frontal-film check accepts them and no two files are byte copies."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    sources = [np.asarray(Image.open(p).convert("L"), np.float32) / 255.0
+               for p in sorted(DATA_DIR.glob("*.png"))]
+    for cls in ("COVID", "Normal"):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            px = sources[(i + (cls == "Normal")) % len(sources)]
+            h, w = px.shape
+            t, l_ = rng.integers(0, h // 16, 2)
+            px = px[t : h - rng.integers(0, h // 16), l_ : w - rng.integers(0, w // 16)]
+            if rng.random() < 0.5:
+                px = px[:, ::-1]
+            px = np.clip(px ** rng.uniform(0.8, 1.25) + rng.normal(0, 0.01, px.shape), 0, 1)
+            Image.fromarray((px * 255).astype(np.uint8)).save(root / cls / f"{cls}-{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def labelled_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 COVID and 12 Normal real films (see :func:`make_labelled_folder`)."""
+    return make_labelled_folder(tmp_path_factory.mktemp("site") / "site")
