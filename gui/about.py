@@ -81,6 +81,8 @@ def card_html(card: ModelCard | None, model_note: str = "", device: str = "") ->
             "Weights sha256": card.weights_sha256[:16] + "…" if card.weights_sha256 else "",
             "Running on": device,
         }))
+        if card.site:
+            parts.append("<h3>Site profile</h3>" + _table(site_summary(card.site)))
         if card.training:
             parts.append("<h3>Training</h3>" + _table(card.training))
         if card.metrics:
@@ -90,6 +92,32 @@ def card_html(card: ModelCard | None, model_note: str = "", device: str = "") ->
         if model_note:
             parts.append(f"<p><i>{html.escape(model_note)}</i></p>")
     return "\n".join(parts)
+
+
+def site_summary(site: dict[str, Any]) -> dict[str, Any]:
+    """What a site profile records, in the words the About box uses."""
+    m = site.get("metrics", {})
+
+    def ci(key: str) -> str:
+        v = m.get(key) or {}
+        if not isinstance(v, dict) or v.get("value") is None:
+            return ""
+        return f"{v['value']:.3f} (95% CI {v.get('low', float('nan')):.3f}–" \
+               f"{v.get('high', float('nan')):.3f})"
+
+    return {
+        "Site": site.get("name", ""),
+        "Made": site.get("created", ""),
+        "Threshold rule": site.get("rule", ""),
+        "Recalibrated": "yes" if site.get("recalibrated") else "no",
+        "Validated on": site.get("folder", ""),
+        "Images per class": site.get("images_per_class", {}),
+        "File list sha256": (site.get("file_list_sha256") or "")[:16],
+        "Model it adjusts": site.get("base_name", ""),
+        "AUC": ci("auc"),
+        "Sensitivity": ci("sensitivity"),
+        "Specificity": ci("specificity"),
+    }
 
 
 class AboutDialog(QDialog):

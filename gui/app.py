@@ -37,11 +37,13 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
     from gui.main_window import MainWindow
     from gui.model_store import ModelStore
     from gui.training_tab import install as install_training_tab
+    from gui.validate_tab import install as install_validate_tab
 
     settings = Settings()
     models = ModelStore(settings.q)  # the model chosen in the training tab is remembered
     window = MainWindow(settings, model_path=args.model or models.active_path())
-    install_training_tab(window, models)
+    training = install_training_tab(window, models)
+    install_validate_tab(window, models, training)
     window.show()
     paths = args.paths
     if paths:

@@ -36,12 +36,21 @@ def missing_display(
     return f"no display to open the window on ({' and '.join(sorted(wanted))} not set)"
 
 
+def write_report(path, analysis, metrics, card, model_path) -> None:
+    """``covidcxr validate --report``: the PDF is drawn with Qt (core never imports it), on
+    the off-screen platform, so it works on a server without a display."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gui.report import write_report as write
+
+    write(path, analysis, metrics, card, model_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
         from core.cli import main as cli_main
 
-        return cli_main(argv)
+        return cli_main(argv, write_report=write_report)
     if argv and not argv[0].startswith("-") and not os.path.exists(argv[0]):
         # Neither a command nor something to open: most likely a typo of a command, which
         # must not start a window (on a server that ends in a Qt abort).

@@ -82,6 +82,18 @@ class ModelStore:
         path = Path(path)
         return _entry(path, bundled=path == self.bundled)
 
+    @property
+    def profiles_dir(self) -> Path:
+        """Where site profiles made in the window are kept (core.profiles)."""
+        return self.user_dir / "site-profiles"
+
+    def profiles(self) -> list[ModelEntry]:
+        """Every site profile, newest first (usable or not, so the user sees why)."""
+        from core.profiles import list_profiles
+
+        found = [_entry(p) for p in list_profiles(self.profiles_dir)]
+        return sorted(found, key=lambda e: e.created, reverse=True)
+
     # Active model --------------------------------------------------------------------
     def active_path(self) -> Path:
         """The model the classify window should use: the remembered one if it still
@@ -123,10 +135,25 @@ class ModelStore:
 
 
 def _entry(path: Path, bundled: bool = False) -> ModelEntry:
+    from core.profiles import base_weights, is_profile, read_profile
+
     if not path.is_file():
         return ModelEntry(path, path.stem, bundled=bundled, problem="not found")
     try:
+        if is_profile(path):
+            card = read_profile(path)
+            base_weights(path, card)  # its model must still be there, unchanged
+            site = card.site
+            notes = (f"threshold {card.threshold:.4f}, {site.get('rule', '')}; validated on "
+                     f"{site.get('folder', '?')} ({_counts(site.get('images_per_class'))})")
+            return ModelEntry(path, card.name, site.get("created", ""), notes)
         card = read_card(path)
     except ModelError as exc:
         return ModelEntry(path, path.stem, bundled=bundled, problem=str(exc))
     return ModelEntry(path, card.name or path.stem, card.created, card.notes, bundled)
+
+
+def _counts(per_class: Any) -> str:
+    if not isinstance(per_class, dict):
+        return ""
+    return ", ".join(f"{k} {v}" for k, v in per_class.items())

@@ -215,3 +215,15 @@ def save_job(control: Control, store: Any, result: Any, name: str, notes: str) -
     """Write the trained model and its card into the user's model folder."""
     path = store.save(result.keras_model, result.card, result.ood, name, notes)
     return Saved(path, result.card.name)
+
+
+def compare_job(control: Control, start_path: Path, result: Any, index: Any) -> list | None:
+    """The start model and a just-trained one (not yet saved) on the folder's test part,
+    through the validation engine (``core.validation.compare``)."""
+    from core.model import LoadedModel, bundled_anatomy, load_model
+    from core.validation import compare, labelled_from_split
+
+    before = load_model(start_path)
+    after = LoadedModel(result.keras_model, result.card, result.ood, None, bundled_anatomy())
+    return compare([("before", before), ("after", after)], labelled_from_split(index, "test"),
+                   on_progress=control.progress, should_stop=control.should_stop)

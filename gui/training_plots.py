@@ -26,7 +26,7 @@ OPERATING = "#D55E00"
 BATCH_SMOOTHING = 0.8
 
 
-def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     """A plot drawn in the window's palette (not pyqtgraph's black), mouse zoom off."""
     pal = QPalette()
     w = pg.PlotWidget(background=pal.color(QPalette.ColorRole.Base))
@@ -45,7 +45,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     return w
 
 
-def _legend(plot: pg.PlotWidget) -> pg.LegendItem:
+def add_legend(plot: pg.PlotWidget) -> pg.LegendItem:
     text = QPalette().color(QPalette.ColorRole.Text)
     return plot.getPlotItem().addLegend(offset=(-6, 6), labelTextColor=text,
                                         labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
@@ -57,10 +57,10 @@ class LiveTrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("Loss", "epoch", "binary cross-entropy")
-        self.acc_plot = _plot("Accuracy", "epoch", "accuracy")
-        _legend(self.loss_plot)
-        _legend(self.acc_plot)
+        self.loss_plot = make_plot("Loss", "epoch", "binary cross-entropy")
+        self.acc_plot = make_plot("Accuracy", "epoch", "accuracy")
+        add_legend(self.loss_plot)
+        add_legend(self.acc_plot)
         lp, ap = self.loss_plot.getPlotItem(), self.acc_plot.getPlotItem()
 
         def curve(plot, name, color, style=Qt.PenStyle.SolidLine, width=2, symbol="o"):

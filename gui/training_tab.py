@@ -52,7 +52,9 @@ from core.card import read_card
 from core.errors import CovidCXRError
 from core.training import TrainConfig, transfer_recipe
 from gui import training_jobs as tj
+from gui.banner import set_banner
 from gui.model_store import ModelStore
+from gui.validate_tab import RowsModel, ci_text, make_table
 from gui.workers import Worker, WorkerSet
 
 DEFAULTS = TrainConfig()  # the seed's recipe
@@ -304,6 +306,8 @@ class TrainingTab(QWidget):
     trainingFinished = Signal(object)
     #: A trained model was written (its path).
     modelSaved = Signal(str)
+    #: After "Fine-tune on this site": [before, after] ``core.validation.Compared``.
+    siteCompared = Signal(object)
 
     def __init__(self, store: ModelStore | None = None, workers: WorkerSet | None = None,
                  settings: Any = None, input_size: int | None = None,
@@ -336,6 +340,8 @@ class TrainingTab(QWidget):
         self._epochs_total = 0
         self._t_first_batch = 0.0
 
+        self._site: tuple[str, str, Path] | None = None  # folder, positive, validated model
+        self._pending_positive: str | None = None
         self._mine: set[Worker] = set()
         self._events = _TrainingEvents(self)
         self._events.epoch.connect(self._on_epoch)
@@ -602,6 +608,15 @@ class TrainingTab(QWidget):
         rv.addLayout(rhead)
         rv.addLayout(grid, 1)
         rv.addWidget(self.summary_label)
+        # "Fine-tune on this site": the start model and the new one on the kept-apart part.
+        self.compare_title = QLabel("")
+        self.compare_title.setWordWrap(True)
+        self.compare_model = RowsModel(("Measure", "Before", "After"), self)
+        self.compare_view = make_table(self.compare_model)
+        self.compare_view.setMaximumHeight(140)
+        for w in (self.compare_title, self.compare_view):
+            w.setVisible(False)
+            rv.addWidget(w)
         placeholder = QLabel("The confusion matrix, ROC curve, threshold and metrics appear "
                              "here when training ends.")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -748,10 +763,40 @@ class TrainingTab(QWidget):
         self._start_worker(worker)
         self._update_controls()
 
+    def prefill_site(self, folder: str | Path, positive: str, model_path: str | Path) -> None:
+        """"Fine-tune on this site" (Validate page): this folder, its positive class, and
+        the model that was validated as the start point. The seeded patient-grouped split
+        keeps a test part apart; after training, the start model and the new one are both
+        measured on it (:meth:`_start_compare`)."""
+        from core.profiles import base_weights, is_profile, read_profile
+
+        self.ensure_built()
+        start = Path(model_path)
+        if is_profile(start):
+            start = base_weights(start, read_profile(start))
+        self._site = (str(folder), positive, Path(model_path))
+        self._pending_positive = positive
+        self.set_dataset(folder)
+        try:
+            self.set_start_point(start)
+        except ValueError:
+            self._set_message(f"{start.name} is not among the models this page can start "
+                              "from; choose a start point.", "warning")
+            return
+        self._set_message(
+            "Fine-tuning on this site: starting from the validated model. A test part, split "
+            "by patient, is kept out of training; when training ends, the start model and "
+            "the fine-tuned one are both measured on it.", "info")
+
     def _on_scanned(self, token: int, scanned: tj.Scanned) -> None:
         if token != self._token:
             return
         self._scanner = None
+        pending, self._pending_positive = self._pending_positive, None
+        if pending and pending in scanned.index.classes and pending != scanned.index.positive:
+            self._positive_chosen = True
+            self._start_scan(str(scanned.index.root), pending)
+            return
         first = self._scanned is None
         self._scanned = scanned
         index = scanned.index
@@ -1047,6 +1092,46 @@ class TrainingTab(QWidget):
         self._show_results(result)
         self._set_message("Training finished. Look at the results, then “Save as…” to keep "
                           "the model; the active model is unchanged until you use it.", "ok")
+        self._start_compare(result)
+
+    def _start_compare(self, result: Any) -> None:
+        """After a fine-tune on a site: both models on the site's kept-apart test part."""
+        site, scanned = self._site, self._scanned
+        if site is None or scanned is None or str(scanned.index.root) != site[0]:
+            return
+        if not scanned.index.of_split("test"):
+            return
+        self.compare_title.setText("Measuring the start model and the fine-tuned one on this "
+                                   "site's test part…")
+        self.compare_title.setVisible(True)
+        worker = Worker(tj.compare_job, site[2], result, scanned.index, low_priority=True,
+                        parent=self)
+        worker.result.connect(self._on_compared)
+        worker.errored.connect(lambda e: self.compare_title.setText(
+            f"Before/after comparison failed: {e}"))
+        self._start_worker(worker)
+
+    def _on_compared(self, compared: Any) -> None:
+        if not compared:
+            return
+        before, after = compared
+        rows = []
+        for label, get in (("ROC AUC", lambda m: m.auc),
+                           ("Sensitivity", lambda m: m.point.sensitivity),
+                           ("Specificity", lambda m: m.point.specificity),
+                           ("Accuracy", lambda m: m.point.accuracy)):
+            rows.append((label, " ".join(ci_text(get(before.metrics))),
+                         " ".join(ci_text(get(after.metrics)))))
+        rows.append(("Threshold", f"{before.metrics.point.threshold:.4f}",
+                     f"{after.metrics.point.threshold:.4f}"))
+        rows.append(("Assessed films", str(before.metrics.assessed), str(after.metrics.assessed)))
+        self.compare_model.set_rows(rows)
+        self.compare_title.setText(
+            f"<b>Before/after on this site's test part</b> (kept out of training; 95% "
+            f"bootstrap intervals): before = {before.model_name}, after = the fine-tuned "
+            "model. Overlapping intervals mean the data cannot tell them apart.")
+        self.compare_view.setVisible(True)
+        self.siteCompared.emit(compared)
 
     @Slot(object)
     def _on_train_error(self, exc: BaseException) -> None:
@@ -1079,6 +1164,9 @@ class TrainingTab(QWidget):
         self.roc.set_metrics(None)
         self.metrics_model.set_metrics([])
         self.summary_label.setText("")
+        self.compare_model.set_rows([])
+        for w in (self.compare_title, self.compare_view):
+            w.setVisible(False)
 
     def _show_results(self, result: Any) -> None:
         self.split_combo.blockSignals(True)
@@ -1245,15 +1333,7 @@ class TrainingTab(QWidget):
 
     def _set_message(self, text: str, level: str = "info") -> None:
         """The tab's one place for news: info, ok, warning or error (never a traceback)."""
-        colors = {"info": ("palette(window-text)", "transparent"),
-                  "ok": ("#0b5d1e", "#e3f4e6"),
-                  "warning": ("#6b4a00", "#fff4d6"),
-                  "error": ("#8a1010", "#fde4e4")}
-        fg, bg = colors.get(level, colors["info"])
-        self.message.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; "
-                                   "border-radius: 4px; padding: 6px; }")
-        self.message.setText(text)
-        self.message.setProperty("level", level)
+        set_banner(self.message, text, level)
 
     @property
     def message_level(self) -> str:
