@@ -182,3 +182,43 @@ def test_cancel_leaves_no_results(qtbot, page, labelled_folder):
     # Either it was cancelled (None) or it had already finished: never a half result.
     assert done.args[0] is None or len(done.args[0].run.predictions) == 24
     qtbot.waitUntil(lambda: not tab.running, timeout=TIMEOUT_MS)
+
+
+@pytest.mark.slow
+def test_fine_tune_on_this_site_compares_before_and_after(qtbot, make_window, store,
+                                                          labelled_folder):
+    from gui.training_tab import install as install_training
+
+    window = make_window()
+    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
+        window.start()
+    training = install_training(window, store, input_size=64, max_train_batches=2)
+    tab = install(window, store, training)
+    window.tabs.setCurrentWidget(tab)
+    validate(qtbot, tab, labelled_folder)
+
+    with qtbot.waitSignal(training.datasetChecked, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.adapt_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is training
+    assert training.folder_edit.text() == str(labelled_folder)
+    assert training.positive_combo.currentText() == "COVID"
+    assert training.start_combo.currentData() == str(store.bundled)  # the validated model
+    test_part = training._scanned.index.of_split("test")
+    assert test_part and {s.label for s in test_part} == {0, 1}
+
+    training.epochs_spin.setValue(1)
+    training.batch_spin.setValue(4)
+    # The films are variants of three originals: near-duplicates across the splits, which
+    # the page blocks until the user allows them.
+    training.dups_check.setChecked(True)
+    assert training.run_button.isEnabled(), training.problems()
+    with qtbot.waitSignal(training.siteCompared, timeout=4 * TIMEOUT_MS) as compared:
+        qtbot.mouseClick(training.run_button, Qt.MouseButton.LeftButton)
+    before, after = compared.args[0]
+    assert before.label == "before" and after.label == "after"
+    assert before.model_name == "tiny-test"
+    assert before.metrics.assessed == after.metrics.assessed == len(test_part)
+    assert training.compare_view.isVisible()
+    shown = training.compare_model.cell("ROC AUC", 1)
+    assert shown.startswith(f"{before.metrics.auc.value:.3f}")
+    qtbot.waitUntil(lambda: not training.training, timeout=TIMEOUT_MS)
