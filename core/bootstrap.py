@@ -8,6 +8,7 @@ patient never count as independent evidence. Percentile intervals; seeded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,15 @@ class Interval:
 
     def contains(self, x: float) -> bool:
         return bool(self.low <= x <= self.high)
+
+    def texts(self, digits: int = 3) -> tuple[str, str]:
+        """("0.952", "0.921 – 0.976") as every page, report and command shows it; "n/a"
+        when undefined, an empty range when no resample defined it."""
+        if not math.isfinite(self.value):
+            return "n/a", ""
+        if not math.isfinite(self.low):
+            return f"{self.value:.{digits}f}", ""
+        return f"{self.value:.{digits}f}", f"{self.low:.{digits}f} – {self.high:.{digits}f}"
 
     def to_dict(self) -> dict[str, float]:
         return {"value": self.value, "low": self.low, "high": self.high}

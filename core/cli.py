@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -209,11 +208,8 @@ def cmd_validate(args: argparse.Namespace, write_report: ReportWriter | None = N
 
 
 def _ci(iv) -> str:
-    if not math.isfinite(iv.value):
-        return "n/a"
-    if not math.isfinite(iv.low):
-        return f"{iv.value:.3f}"
-    return f"{iv.value:.3f} ({iv.low:.3f}-{iv.high:.3f})"
+    value, span = iv.texts()
+    return f"{value} ({span})" if span else value
 
 
 def format_site_metrics(m, positive: str) -> str:

@@ -618,3 +618,52 @@ def provenance(analysis: SiteAnalysis, m: SiteMetrics, rule: str) -> dict:
         "validated_with": analysis.run.model_name,
         "metrics": metrics_dict(m),
     }
+
+
+def labelled_from_split(index, split: str = "test") -> LabelledSet:
+    """One split of a training folder (``core.dataset.DatasetIndex``) as a labelled set:
+    the local test part kept apart when fine-tuning on a site."""
+    files = tuple(
+        LabelledFile(s.path, s.class_name, s.label, s.group)
+        for s in index.samples if s.split == split
+    )
+    grouped = any(s.group != _relative(s.path, index.root) for s in index.samples)
+    return LabelledSet(
+        index.root, index.positive, tuple(index.classes), files,
+        f"{split} part ({index.split_source})", grouped,
+    )
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One model's figures on a shared labelled set (before/after a fine-tune)."""
+
+    label: str
+    model_name: str
+    metrics: SiteMetrics
+
+
+def compare(
+    models: list[tuple[str, LoadedModel]],
+    labelled: LabelledSet,
+    *,
+    resamples: int = RESAMPLES,
+    on_progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Compared] | None:
+    """Each model on the same films, each at its own threshold, with intervals from the
+    same bootstrap seed; None if stopped."""
+    out = []
+    total = len(models) * len(labelled.files)
+    for k, (label, model) in enumerate(models):
+        offset = k * len(labelled.files)
+
+        def progress(done: int, _total: int, message: str, offset: int = offset) -> None:
+            if on_progress:
+                on_progress(offset + done, total, message)
+
+        run = run_validation(model, labelled, on_progress=progress, should_stop=should_stop)
+        if run is None:
+            return None
+        out.append(Compared(label, run.model_name, analyse(run, resamples).metrics()))
+    return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -22,20 +21,12 @@ from PySide6.QtWidgets import QApplication
 
 from core import __version__
 from core.atomic import atomic_path
-from core.bootstrap import Interval
 from core.card import INTENDED_USE, ModelCard
 from core.validation import SiteAnalysis, SiteMetrics, not_assessed
 
 #: Files listed by name in the "not assessed" section (the rest are counted).
 LISTED_NOT_ASSESSED = 60
 FIGURE_WIDTH_PX = 250
-
-
-def _ci(iv: Interval, digits: int = 3) -> tuple[str, str]:
-    if not math.isfinite(iv.value):
-        return "n/a", ""
-    ci = "" if not math.isfinite(iv.low) else f"{iv.low:.{digits}f} – {iv.high:.{digits}f}"
-    return f"{iv.value:.{digits}f}", ci
 
 
 def _rows(rows: list[tuple[Any, ...]], header: tuple[str, ...] = ()) -> str:
@@ -64,10 +55,10 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
         f"from {m.resamples} resamples of {'patients' if m.grouped else 'images'} "
         f"(seed {analysis.seed}).</p>",
     ]
-    rows = [("ROC AUC", *_ci(m.auc)), ("threshold", f"{pt.threshold:.4f}", "")]
+    rows = [("ROC AUC", *m.auc.texts()), ("threshold", f"{pt.threshold:.4f}", "")]
     for label, iv in (("sensitivity", pt.sensitivity), ("specificity", pt.specificity),
                       ("PPV", pt.ppv), ("NPV", pt.npv), ("accuracy", pt.accuracy)):
-        rows.append((label, *_ci(iv)))
+        rows.append((label, *iv.texts()))
     parts.append(_rows(rows, ("measure", "value", "95% interval")))
     prevalence = (f"typed by the user: {pt.prevalence:.3f}" if pt.prevalence_given
                   else f"the folder's own: {pt.prevalence:.3f}")
@@ -84,7 +75,7 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
         parts.append("<h2>By sub-group</h2>")
         parts.append(_rows(
             [(f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-              " ".join(_ci(s.auc)), " ".join(_ci(s.sensitivity)), " ".join(_ci(s.specificity)))
+              " ".join(s.auc.texts()), " ".join(s.sensitivity.texts()), " ".join(s.specificity.texts()))
              for s in m.subgroups],
             ("sub-group", "COVID", "not COVID", "not assessed", "AUC (95% CI)",
              "sensitivity", "specificity")))

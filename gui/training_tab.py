@@ -53,8 +53,9 @@ from core.errors import CovidCXRError
 from core.training import TrainConfig, transfer_recipe
 from gui import training_jobs as tj
 from gui.banner import set_banner
+from gui.lazy_page import LazyPage
 from gui.model_store import ModelStore
-from gui.validate_tab import RowsModel, ci_text, make_table
+from gui.validate_tab import RowsModel, make_table
 from gui.workers import Worker, WorkerSet
 
 DEFAULTS = TrainConfig()  # the seed's recipe
@@ -289,7 +290,7 @@ class SaveModelDialog(QDialog):
         return self.notes_edit.toPlainText().strip()
 
 
-class TrainingTab(QWidget):
+class TrainingTab(LazyPage):
     """Choose a dataset, set the recipe, train, look at the results, save and use.
 
     ``input_size`` and ``max_train_batches`` override the from-scratch input size and cap
@@ -348,25 +349,13 @@ class TrainingTab(QWidget):
         self._events.batches.connect(self._on_batches)
         self._events.stage.connect(self._on_stage)
 
-        self._built = False
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         if not lazy:
             self.ensure_built()
 
-    def ensure_built(self) -> None:
-        """Build the widgets (imports pyqtgraph). A lazy tab does it when first shown, so
-        the window's start-up does not pay for a page the user may never open."""
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         self._build_ui()
         self._refresh_models()
         self._update_controls()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.ensure_built()
-        super().showEvent(event)
 
     # ---------------------------------------------------------------- construction
     def _build_ui(self) -> None:
@@ -1120,8 +1109,8 @@ class TrainingTab(QWidget):
                            ("Sensitivity", lambda m: m.point.sensitivity),
                            ("Specificity", lambda m: m.point.specificity),
                            ("Accuracy", lambda m: m.point.accuracy)):
-            rows.append((label, " ".join(ci_text(get(before.metrics))),
-                         " ".join(ci_text(get(after.metrics)))))
+            rows.append((label, " ".join(get(before.metrics).texts()),
+                         " ".join(get(after.metrics).texts())))
         rows.append(("Threshold", f"{before.metrics.point.threshold:.4f}",
                      f"{after.metrics.point.threshold:.4f}"))
         rows.append(("Assessed films", str(before.metrics.assessed), str(after.metrics.assessed)))

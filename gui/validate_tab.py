@@ -8,7 +8,6 @@ only the rates. Nothing is written until the user saves a profile or a report.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bootstrap import Interval
 from core.validation import (
     LabelledSet,
     SiteAnalysis,
@@ -49,6 +47,7 @@ from core.validation import (
     run_validation,
 )
 from gui.banner import set_banner
+from gui.lazy_page import LazyPage
 from gui.model_store import ModelStore
 from gui.workers import Control, Worker, WorkerSet
 
@@ -129,15 +128,6 @@ def make_table(model: RowsModel, stretch_last: bool = True) -> QTableView:
     return view
 
 
-def ci_text(iv: Interval) -> tuple[str, str]:
-    """(value, "low – high") as the page and the report show them."""
-    if not math.isfinite(iv.value):
-        return "n/a", ""
-    if not math.isfinite(iv.low):
-        return f"{iv.value:.3f}", ""
-    return f"{iv.value:.3f}", f"{iv.low:.3f} – {iv.high:.3f}"
-
-
 METRIC_TIPS = {
     "ROC AUC": "How well the scores rank COVID above not-COVID films, at any threshold",
     "Sensitivity": "Share of COVID films called COVID at this threshold",
@@ -179,7 +169,7 @@ class SaveProfileDialog(QDialog):
 # The page
 
 
-class ValidateTab(QWidget):
+class ValidateTab(LazyPage):
     """Open a labelled folder, validate, move the operating point, save and report."""
 
     #: The labels were read (a LabelledSet) or could not be (None; see ``message``).
@@ -214,24 +204,13 @@ class ValidateTab(QWidget):
         self._pending: tuple[Path | None, Any] = (None, None)
         self._threshold = 0.5
         self._on_cancel: Any = None
-        self._built = False
-        QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
         if not lazy:
             self.ensure_built()
 
-    def ensure_built(self) -> None:
-        """Build the widgets (imports pyqtgraph). A lazy page does it when first shown, so
-        the window's start-up does not pay for a page the user may never open."""
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         self._build_ui()
         self._refresh_profiles()
         self._update_controls()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.ensure_built()
-        super().showEvent(event)
 
     # ---------------------------------------------------------------- construction
     def _build_ui(self) -> None:
@@ -579,15 +558,15 @@ class ValidateTab(QWidget):
         m = a.metrics(self._threshold, prevalence)
         self._metrics = m
         pt = m.point
-        rows = [("ROC AUC", *ci_text(m.auc)), ("Threshold", f"{pt.threshold:.4f}", "")]
+        rows = [("ROC AUC", *m.auc.texts()), ("Threshold", f"{pt.threshold:.4f}", "")]
         for label, iv in (("Sensitivity", pt.sensitivity), ("Specificity", pt.specificity),
                           ("PPV", pt.ppv), ("NPV", pt.npv), ("Accuracy", pt.accuracy)):
-            rows.append((label, *ci_text(iv)))
+            rows.append((label, *iv.texts()))
         self.metrics_model.set_rows(rows, [METRIC_TIPS.get(r[0], "") for r in rows])
         self.subgroups_model.set_rows([
             (f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-             " ".join(ci_text(s.auc)), " ".join(ci_text(s.sensitivity)),
-             " ".join(ci_text(s.specificity))) for s in m.subgroups])
+             " ".join(s.auc.texts()), " ".join(s.sensitivity.texts()),
+             " ".join(s.specificity.texts())) for s in m.subgroups])
         prev = (f"typed prevalence {pt.prevalence:.3f}" if pt.prevalence_given
                 else f"this folder's prevalence {pt.prevalence:.3f}")
         self.summary_label.setText(

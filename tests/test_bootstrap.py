@@ -89,3 +89,11 @@ def test_auc_interval_covers_the_true_auc_about_95_percent_of_the_time():
 def test_interval_of_nothing_is_nan():
     iv = percentile_interval(float("nan"), np.array([0.5, 0.6]))
     assert math.isnan(iv.low) and math.isnan(iv.high)
+
+
+def test_interval_texts():
+    from core.bootstrap import Interval
+
+    assert Interval(0.95213, 0.9211, 0.97649).texts() == ("0.952", "0.921 – 0.976")
+    assert Interval(0.5, float("nan"), float("nan")).texts() == ("0.500", "")
+    assert Interval(float("nan"), 0.1, 0.2).texts() == ("n/a", "")
