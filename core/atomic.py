@@ -22,7 +22,7 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def _final_mode(target: Path) -> int:
+def final_mode(target: Path) -> int:
     """Permissions for the new file: the old file's, else what ``open()`` would have given
     (mkstemp makes 0600 files, which would hide a shared results folder from colleagues)."""
     try:
@@ -90,7 +90,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_path, _final_mode(target))
+        os.chmod(tmp_path, final_mode(target))
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

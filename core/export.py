@@ -21,18 +21,19 @@ COLUMNS = (
     "threshold",
     "model",
     "path",
+    "device",
 )
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:
     """Prefix a quote so spreadsheets show the text instead of evaluating it."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
-def row_for(p: Prediction, model_name: str = "") -> dict[str, str]:
+def row_for(p: Prediction, model_name: str = "", device: str = "") -> dict[str, str]:
     decision = p.decision
     return {
         "filename": p.filename,
@@ -46,33 +47,44 @@ def row_for(p: Prediction, model_name: str = "") -> dict[str, str]:
         "threshold": "" if p.threshold is None else f"{p.threshold:.4f}",
         "model": model_name,
         "path": p.path,
+        "device": device,
     }
 
 
-def to_csv_text(predictions: Iterable[Prediction], model_name: str = "") -> str:
+# Free-text cells a user controls; numbers are ours and safe.
+_TEXT_CELLS = ("filename", "message", "model", "path", "device")
+
+
+def header_row() -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(COLUMNS)
+    return buf.getvalue()
+
+
+def csv_rows(predictions: Iterable[Prediction], model_name: str = "", device: str = "") -> str:
+    """The CSV records of ``predictions`` (no header)."""
     buf = io.StringIO()
     # CRLF as RFC 4180 and spreadsheets expect; it also makes the writer quote a cell holding
     # a bare CR (legal in a file name), which with "\n" it would write raw, splitting the row.
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
     for p in predictions:
-        row = row_for(p, model_name)
-        # Numbers are ours and safe; neutralise the free-text cells a user controls.
-        writer.writerow(
-            [
-                neutralise(row[c]) if c in ("filename", "message", "model", "path") else row[c]
-                for c in COLUMNS
-            ]
-        )
+        row = row_for(p, model_name, device)
+        writer.writerow([neutralise(row[c]) if c in _TEXT_CELLS else row[c] for c in COLUMNS])
     return buf.getvalue()
 
 
+def to_csv_text(predictions: Iterable[Prediction], model_name: str = "",
+                device: str = "") -> str:
+    return header_row() + csv_rows(predictions, model_name, device)
+
+
 def write_csv(
-    path: str | os.PathLike[str], predictions: Iterable[Prediction], model_name: str = ""
+    path: str | os.PathLike[str], predictions: Iterable[Prediction], model_name: str = "",
+    device: str = "",
 ) -> int:
     """Write predicted.csv atomically; returns the number of rows written."""
     from core.atomic import write_text_atomic
 
     rows = list(predictions)
-    write_text_atomic(path, to_csv_text(rows, model_name))
+    write_text_atomic(path, to_csv_text(rows, model_name, device))
     return len(rows)

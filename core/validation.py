@@ -29,6 +29,7 @@ from core.bootstrap import (
     resample_weights,
     weighted_auc,
     weighted_rates,
+    wilson,
 )
 from core.card import NOT_ASSESSED
 from core.dataset import SPLITS, class_folders, find_positive, read_manifest
@@ -485,13 +486,21 @@ class SiteAnalysis:
         rates = weighted_rates(self.y, called, self.weights, prevalence)
         ci = {k: percentile_interval(float(point_rates[k][0]), rates[k]) for k in rates}
         yb = self.y.astype(bool)
+        tp, fn = int((yb & called).sum()), int((yb & ~called).sum())
+        fp, tn = int((~yb & called).sum()), int((~yb & ~called).sum())
+        counts = {"sensitivity": (tp, tp + fn), "specificity": (tn, tn + fp),
+                  "accuracy": (tp + tn, tp + tn + fp + fn)}
+        if prevalence is None:  # at a typed prevalence PPV/NPV are not plain proportions
+            counts.update(ppv=(tp, tp + fp), npv=(tn, tn + fn))
+        for key, (k, n) in counts.items():
+            if ci[key].low == ci[key].high:  # every resample agreed: see core.bootstrap.wilson
+                ci[key] = wilson(k, n)
         return OperatingPoint(
             float(threshold),
             self.sample_prevalence if prevalence is None else float(prevalence),
             prevalence is not None,
             ci["sensitivity"], ci["specificity"], ci["ppv"], ci["npv"], ci["accuracy"],
-            int((yb & called).sum()), int((yb & ~called).sum()),
-            int((~yb & called).sum()), int((~yb & ~called).sum()),
+            tp, fn, fp, tn,
         )
 
     def metrics(self, threshold: float | None = None,

@@ -410,7 +410,7 @@ class MainWindow(QMainWindow):
         from core.export import write_csv
 
         name = self._model.display_name if self._model is not None else ""
-        n = write_csv(path, self.results.predictions(), name)
+        n = write_csv(path, self.results.predictions(), name, self._device)
         pending = len(self.results.rows) - n
         extra = f" ({pending} files have no result yet)" if pending else ""
         self.statusBar().showMessage(f"wrote {n} rows to {path}{extra}", 8000)

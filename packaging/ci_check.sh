@@ -7,9 +7,10 @@
 #      promises, one row per sample, every row status ok; then a frozen `classify` of
 #      tests/data/jpeg-lossless.dcm (JPEG Lossless, the usual CR/DX compression), which the
 #      bundled python-gdcm must decode: status ok, a probability, no codec message
-#   4. the frozen window starts (offscreen Qt platform) and keeps running without a
+#   4. frozen `validate --report` of the samples, labelled by name: metrics and a PDF
+#   5. the frozen window starts (offscreen Qt platform) and keeps running without a
 #      traceback while it loads the model and classifies the samples
-#   5. if Xvfb and xdotool are installed: the time until the window is shown (reported)
+#   6. if Xvfb and xdotool are installed: the time until the window is shown (reported)
 # The frozen program runs from a scratch folder with a scratch HOME, so it cannot lean on
 # the source tree or on settings. Same environment variables as build.sh.
 set -euo pipefail
@@ -86,6 +87,16 @@ if r["status"] != "ok" or r["probability"] == "" or any(w in r["message"].lower(
     )
 print(f"JPEG Lossless DICOM ok: probability {r['probability']}, label {r['label']}")
 EOF
+
+echo "--- frozen validate with a PDF report (labelled copy of the samples)"
+mkdir -p site/COVID site/Normal
+cp "$samples"/covid-* site/COVID/
+cp "$samples"/normal-* site/Normal/
+"$cli" validate site --resamples 200 --report "$work/report.pdf" | tee validate.txt
+grep -q '^  ROC AUC' validate.txt || { echo "FAIL: frozen validate printed no AUC" >&2; exit 1; }
+head -c 5 "$work/report.pdf" | grep -q '%PDF-' \
+  || { echo "FAIL: frozen validate --report wrote no PDF" >&2; exit 1; }
+echo "report ok: $(wc -c < "$work/report.pdf") bytes"
 
 echo "--- frozen window (offscreen)"
 QT_QPA_PLATFORM=offscreen timeout 40 "$dist/covidcxr" "$samples" > gui.log 2>&1 && rc=0 || rc=$?

@@ -97,3 +97,13 @@ def test_interval_texts():
     assert Interval(0.95213, 0.9211, 0.97649).texts() == ("0.952", "0.921 – 0.976")
     assert Interval(0.5, float("nan"), float("nan")).texts() == ("0.500", "")
     assert Interval(float("nan"), 0.1, 0.2).texts() == ("n/a", "")
+
+
+def test_wilson_interval():
+    from core.bootstrap import wilson
+
+    iv = wilson(12, 12)
+    # 12 of 12: the 95% Wilson interval reaches down to about 0.76, not to 1.0.
+    assert iv.value == 1.0 and iv.high == 1.0 and iv.low == pytest.approx(0.7575, abs=1e-3)
+    iv = wilson(50, 100)
+    assert iv.low == pytest.approx(0.4038, abs=1e-3) and iv.high == pytest.approx(0.5962, abs=1e-3)

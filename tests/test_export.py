@@ -31,7 +31,7 @@ def test_column_order_is_the_contract():
     assert (
         header
         == "filename,prediction,probability,label,status,message,unusual,ood_score,threshold,"
-        "model,path"
+        "model,path,device"
     )
 
 

@@ -273,3 +273,13 @@ def test_report_needs_a_writer(tiny_model_path, labelled_folder, capsys):
     assert main(["validate", str(labelled_folder), "--model", str(tiny_model_path),
                  "--report", "r.pdf"]) == 1
     assert "--report needs the window's libraries" in capsys.readouterr().err
+
+
+def test_a_proportion_of_one_still_gets_an_honest_interval(site_run):
+    from core.bootstrap import wilson
+
+    a = analyse(site_run, resamples=300)
+    pt = a.point(float(a.p.max()) + 1e-6)  # nothing called COVID: specificity 12/12
+    assert pt.specificity.value == 1.0 and pt.sensitivity.value == 0.0
+    assert pt.specificity == wilson(12, 12) and pt.specificity.low < 0.8
+    assert pt.sensitivity == wilson(0, 12) and pt.sensitivity.high > 0.2

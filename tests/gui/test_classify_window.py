@@ -24,8 +24,10 @@ TIMEOUT = 60_000
 
 def core_csv(paths, model) -> str:
     """The CSV the command line would write for these inputs."""
+    from core.model import device_name
+
     preds = list(classify(list(iter_inputs(paths)), model))
-    return to_csv_text(preds, model.display_name)
+    return to_csv_text(preds, model.display_name, device_name())
 
 
 def row_named(window, name: str) -> int:
