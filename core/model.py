@@ -46,7 +46,8 @@ def build_seed(input_size: int = 256) -> keras.Model:
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(64, activation="relu", name=FEATURES)(x)
     x = layers.Dropout(0.35, name="drop_dense")(x)
-    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    # float32 even under a mixed-precision policy: a float16 sigmoid saturates early.
+    out = layers.Dense(1, activation="sigmoid", dtype="float32", name="prob")(x)
     return keras.Model(inputs, out, name="seed")
 
 
@@ -85,7 +86,8 @@ def build_seed_gap(input_size: int = 256) -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dense(64, activation="relu", name=FEATURES)(x)
     x = layers.Dropout(0.35, name="drop_dense")(x)
-    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    # float32 even under a mixed-precision policy: a float16 sigmoid saturates early.
+    out = layers.Dense(1, activation="sigmoid", dtype="float32", name="prob")(x)
     return keras.Model(inputs, out, name="seed_gap")
 
 
@@ -107,7 +109,8 @@ def build_lite0(input_size: int = 224) -> keras.Model:
     x = lite0_features(x)
     x = layers.GlobalAveragePooling2D(name=FEATURES)(x)
     x = layers.Dropout(0.2, name="drop_head")(x)
-    out = layers.Dense(1, activation="sigmoid", name="prob")(x)
+    # float32 even under a mixed-precision policy: a float16 sigmoid saturates early.
+    out = layers.Dense(1, activation="sigmoid", dtype="float32", name="prob")(x)
     return keras.Model(inputs, out, name="lite0")
 
 

@@ -60,6 +60,9 @@ class TrainConfig:
     #: random weights) and fine-tune from this block up; the blocks below stay frozen.
     start_from: str = "imagenet"
     unfreeze_from: str = "block5a"
+    #: Where to train (core.distribute.STRATEGIES); batch_size is per replica, so the
+    #: global batch grows with the number of devices.
+    strategy: str = "auto"
 
     @property
     def spec(self) -> PreprocessSpec:
@@ -96,6 +99,8 @@ class TrainResult:
     stopped_by_user: bool
     val: dict = field(default_factory=dict)
     test: dict = field(default_factory=dict)
+    #: False on the workers of a multi-worker run that must not write the model.
+    chief: bool = True
 
 
 def _keras_callback(
@@ -266,11 +271,18 @@ def train(
     should_stop: StopFn | None = None,
     decoded: Decoded | None = None,
 ) -> TrainResult:
-    """Train, calibrate, choose the threshold, fit the OOD detector, evaluate on test."""
+    """Train, calibrate, choose the threshold, fit the OOD detector, evaluate on test.
+
+    The network is built and fitted under ``cfg.strategy`` (:mod:`core.distribute`);
+    calibration, the OOD detector and the evaluation then run on a plain float32 copy of
+    the chosen weights, the same on every worker, so what is saved never depends on where
+    it was trained."""
     import keras
 
+    from core.distribute import choose, distribute_options, placed
     from core.model import build
 
+    placement = choose(cfg.strategy)  # first: a multi-worker strategy precedes all TF work
     t_start = time.monotonic()
     if cfg.init_from:
         # Fine-tuning inherits the starting model's contract: its architecture, input size
@@ -304,6 +316,7 @@ def train(
     tr, va = decoded.splits["train"], decoded.splits["val"]
 
     keras.utils.set_random_seed(cfg.seed)
+    start_weights = None
     if cfg.init_from:
         from core.model import load_model
 
@@ -312,51 +325,56 @@ def train(
             raise DatasetError(
                 f"starting model input {start.input_size} differs from {cfg.input_size}"
             )
-        net = build(start.card.architecture, cfg.input_size)
-        net.set_weights(start.keras_model.get_weights())
-    else:
+        start_weights = start.keras_model.get_weights()
+
+    # Every variable (network, optimizer, metrics) is made inside the strategy's scope.
+    with placed(placement):
         net = build(cfg.architecture, cfg.input_size)
+        if start_weights is not None:
+            net.set_weights(start_weights)
+        weights = None
+        if cfg.class_weights:
+            n, pos = len(tr.labels), int(tr.labels.sum())
+            w = {1: n / (2.0 * max(pos, 1)), 0: n / (2.0 * max(n - pos, 1))}
+            weights = np.where(tr.labels == 1, w[1], w[0])
+        transfer: dict = {}
+        if cfg.architecture == "lite0":
+            from core.transfer import freeze_below, start_from_imagenet
 
-    weights = None
-    if cfg.class_weights:
-        n, pos = len(tr.labels), int(tr.labels.sum())
-        w = {1: n / (2.0 * max(pos, 1)), 0: n / (2.0 * max(n - pos, 1))}
-        weights = np.where(tr.labels == 1, w[1], w[0])
-    transfer: dict = {}
-    if cfg.architecture == "lite0":
-        from core.transfer import freeze_below, start_from_imagenet
-
-        if cfg.start_from == "imagenet" and not cfg.init_from:
-            head = start_from_imagenet(
-                net,
-                tr.images,
-                tr.labels,
-                va.images,
-                va.labels,
-                cfg.unfreeze_from,
-                weights,
-                on_progress,
-            )
-            transfer = {"start": "ImageNet EfficientNet-Lite0", **head.to_dict()}
-        elif not cfg.init_from:
-            # Random weights have no features worth keeping: every layer, batch norm
-            # included, trains (freezing below a block would freeze noise).
-            transfer = {"start": "random weights", "fine_tuned_from_block": "all layers"}
-        else:
-            n_train, n_frozen = freeze_below(net, cfg.unfreeze_from)
-            transfer = {
-                "start": cfg.init_from,
-                "fine_tuned_from_block": cfg.unfreeze_from,
-                "trainable_parameters": n_train,
-                "frozen_parameters": n_frozen,
-            }
-    net.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
-    train_ds = make_dataset(tr.images, tr.labels, cfg, True, weights)
-    val_ds = make_dataset(va.images, va.labels, cfg, False)
+            if cfg.start_from == "imagenet" and not cfg.init_from:
+                head = start_from_imagenet(
+                    net,
+                    tr.images,
+                    tr.labels,
+                    va.images,
+                    va.labels,
+                    cfg.unfreeze_from,
+                    weights,
+                    on_progress,
+                )
+                transfer = {"start": "ImageNet EfficientNet-Lite0", **head.to_dict()}
+            elif not cfg.init_from:
+                # Random weights have no features worth keeping: every layer, batch norm
+                # included, trains (freezing below a block would freeze noise).
+                transfer = {"start": "random weights", "fine_tuned_from_block": "all layers"}
+            else:
+                n_train, n_frozen = freeze_below(net, cfg.unfreeze_from)
+                transfer = {
+                    "start": cfg.init_from,
+                    "fine_tuned_from_block": cfg.unfreeze_from,
+                    "trainable_parameters": n_train,
+                    "frozen_parameters": n_frozen,
+                }
+        net.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        )
+    # batch_size is per replica: the global batch grows with the devices.
+    per_step = replace(cfg, batch_size=cfg.batch_size * placement.replicas)
+    train_ds = distribute_options(
+        make_dataset(tr.images, tr.labels, per_step, True, weights), placement)
+    val_ds = distribute_options(make_dataset(va.images, va.labels, per_step, False), placement)
 
     progress_cb = _keras_callback(on_batch, on_epoch, should_stop)
     early = keras.callbacks.EarlyStopping(
@@ -365,21 +383,33 @@ def train(
         patience=cfg.patience,
         restore_best_weights=True,
     )
-    history = net.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=cfg.epochs,
-        verbose=0,
-        callbacks=[progress_cb, early],
-    )
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if placement.multiworker:
+        from core.distribute import fit_multiworker
+
+        hist = fit_multiworker(net, placement, train_ds, val_ds, cfg.epochs,
+                               [progress_cb, early], per_step.batch_size)
+    else:
+        history = net.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            verbose=0,
+            callbacks=[progress_cb, early],
+        )
+        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     if progress_cb.best_weights is not None and not progress_cb.stopped_by_user:
         # EarlyStopping restores only when it fired; keep the best epoch in every case.
         net.set_weights(progress_cb.best_weights)
     if progress_cb.stopped_by_user and progress_cb.best_weights is None:
         raise DatasetError("training was stopped before the first epoch finished")
+    if placement.replicas > 1 or placement.precision != "float32":
+        # A plain float32 copy: what is measured and saved carries neither the strategy's
+        # variables nor float16 layers (a mixed-precision model would run float16 on CPU).
+        plain = build(cfg.architecture, cfg.input_size)
+        plain.set_weights(net.get_weights())
+        net = plain
 
-    return finalize(
+    result = finalize(
         net,
         index,
         decoded,
@@ -392,6 +422,9 @@ def train(
         on_progress=on_progress,
         transfer=transfer,
     )
+    result.card.training.update(placement.describe())
+    result.chief = placement.chief
+    return result
 
 
 def reestimate_batchnorm(net, images: np.ndarray, batch_size: int = 64) -> bool:
@@ -588,6 +621,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="recompute batch-norm statistics on clean training images at the end",
     )
+    from core.distribute import STRATEGIES
+
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="where to train: auto (all GPUs when there are several, else one device), one, "
+        "mirrored (every GPU, or every logical CPU device), multiworker (machines named by "
+        "TF_CONFIG); --batch-size is per device (default auto)",
+    )
     p.add_argument("--name", help="model name for the card")
     p.add_argument("--notes", default="")
 
@@ -625,6 +667,11 @@ def run_training_cli(args: argparse.Namespace) -> int:
         print(f"  {msg}: {done}/{total}", file=sys.stderr, flush=True)
 
     result = train(index, cfg, on_epoch=epoch_line, on_progress=progress)
+    t = result.card.training
+    print(f"trained under {t['strategy']} ({t['replicas']} replica(s), {t['precision']})")
+    if not result.chief:
+        print(f"not the chief worker: {out} is written by the chief only")
+        return 0
     if args.name:
         result.card.name = args.name
     result.card.notes = args.notes

@@ -85,6 +85,9 @@ TIPS = {
     "augment": "Random changes to the training images so the network learns the lungs, not "
                "one scanner's look. Flips: the seed's left-right flips. Strong: flips plus "
                "contrast, gamma, blur, noise, JPEG, crop/scale and small rotations.",
+    "strategy": "Where to train (TensorFlow's tf.distribute). The batch size is per device, "
+                "so with two GPUs each step sees twice as many images. Several machines: "
+                "covidcxr train --strategy multiworker (see the README).",
     "weights": "Weight each class by its rarity so an imbalanced dataset does not teach the "
                "network to always answer the larger class.",
     "skip": "Leave unreadable files out of training (they are listed above).",
@@ -445,6 +448,10 @@ class TrainingTab(LazyPage):
         self.augment_combo.addItem("Left-right flips", "flip")
         self.augment_combo.addItem("Strong (flips, contrast, blur, noise…)", "strong")
         self.weights_check = QCheckBox("Balance classes")
+        self.strategy_combo = QComboBox()
+        self.strategy_combo.addItem("Automatic (every GPU when there are several)", "auto")
+        self.strategy_combo.addItem("One device", "one")
+        self.strategy_combo.addItem("Every GPU of this computer (mirrored)", "mirrored")
         self.defaults_button = QPushButton("Seed defaults")
         self.defaults_button.setToolTip("Put back the seed recipe's values")
         self.defaults_button.clicked.connect(self.reset_recipe)
@@ -460,6 +467,7 @@ class TrainingTab(LazyPage):
             ("Early-stop min change:", self.delta_spin, "delta"),
             ("Augmentation:", self.augment_combo, "augment"),
             ("Class weights:", self.weights_check, "weights"),
+            ("Devices:", self.strategy_combo, "strategy"),
         ):
             widget.setToolTip(TIPS[tip])
             if label:
@@ -681,7 +689,8 @@ class TrainingTab(LazyPage):
             positive=index.positive if index else None, init_from=init,
             ignore_duplicates=self.dups_check.isChecked(),
             skip_unreadable=self.skip_check.isChecked(),
-            max_train_batches=self._max_train_batches)
+            max_train_batches=self._max_train_batches,
+            strategy=self.strategy_combo.currentData() or DEFAULTS.strategy)
 
     def set_start_point(self, path: str | Path | None) -> None:
         """Start from this model's weights, from scratch (None), or from the ImageNet
@@ -1305,7 +1314,8 @@ class TrainingTab(LazyPage):
         busy_data = self._scanner is not None or self._checker is not None
         for w in (self.choose_button, self.start_combo, self.epochs_spin, self.batch_spin,
                   self.lr_spin, self.patience_spin, self.delta_spin, self.augment_combo,
-                  self.weights_check, self.defaults_button, self.skip_check, self.dups_check):
+                  self.weights_check, self.strategy_combo, self.defaults_button,
+                  self.skip_check, self.dups_check):
             w.setEnabled(not training)
         self.positive_combo.setEnabled(not training and not busy_data
                                        and self._scanned is not None)

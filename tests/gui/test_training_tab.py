@@ -388,3 +388,10 @@ def test_imagenet_start_point_brings_the_transfer_recipe(make_tab):
     assert cfg.architecture == seed.architecture and cfg.input_size == 64
     assert cfg.learning_rate == pytest.approx(seed.learning_rate)
     assert not cfg.strong_augment and cfg.epochs == seed.epochs
+
+
+def test_devices_field_sets_the_strategy(make_tab):
+    tab = make_tab()
+    assert tab.strategy_combo.currentData() == "auto" and tab.config().strategy == "auto"
+    tab.strategy_combo.setCurrentIndex(tab.strategy_combo.findData("mirrored"))
+    assert tab.config().strategy == "mirrored"
