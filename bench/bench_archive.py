@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 def run(args: list[str], cwd: Path) -> tuple[float, float]:
@@ -51,7 +53,10 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/fullres"))
     args = ap.parse_args()
 
-    originals = sorted(p for p in args.data.iterdir() if p.is_file() and p.suffix != ".md")
+    from core.discovery import IMAGE_SUFFIXES
+
+    originals = sorted(p for p in args.data.iterdir()
+                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         links = tmp / "archive"

@@ -39,8 +39,10 @@ class Interval:
             return f"{self.value:.{digits}f}", ""
         return f"{self.value:.{digits}f}", f"{self.low:.{digits}f} – {self.high:.{digits}f}"
 
-    def to_dict(self) -> dict[str, float]:
-        return {"value": self.value, "low": self.low, "high": self.high}
+    def to_dict(self) -> dict[str, float | None]:
+        """JSON-ready: an undefined number is null (JSON has no NaN)."""
+        return {k: (v if math.isfinite(v) else None)
+                for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
 
 
 def resample_weights(

@@ -124,7 +124,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         new += journal.append(batch)
     except BaseException:
         journal.close()  # kept for --resume
-        print(f"covidcxr: {len(journal.done)} files done so far are kept in "
+        print(f"covidcxr: {journal.kept + journal.written} files done so far are kept in "
               f"{journal.path.name}; run the same command with --resume to continue",
               file=sys.stderr)
         raise

@@ -111,8 +111,11 @@ class Journal:
         self.path = journal_path(output)
         self.model, self.device = model, device
         self.threshold = f"{threshold:.4f}"
+        #: Paths the earlier run finished (fixed at the start: a file named twice in the
+        #: inputs still gets two rows, as without --resume).
         self.done: set[str] = set()
         self.kept = 0  # rows carried over from the earlier run
+        self.written = 0  # rows added by this run
         self.resumed_from: Path | None = None
         self._since_sync, self._last_sync = 0, time.monotonic()
         self.output.parent.mkdir(parents=True, exist_ok=True)
@@ -160,8 +163,8 @@ class Journal:
         n = 0
         for p in predictions:
             self._fh.write(csv_rows([p], self.model, self.device))
-            self.done.add(p.path)
             n += 1
+        self.written += n
         self._fh.flush()
         self._since_sync += n
         if self._since_sync >= SYNC_EVERY or time.monotonic() - self._last_sync > SYNC_SECONDS:

@@ -102,8 +102,9 @@ def site_summary(site: dict[str, Any]) -> dict[str, Any]:
         v = m.get(key) or {}
         if not isinstance(v, dict) or v.get("value") is None:
             return ""
-        return f"{v['value']:.3f} (95% CI {v.get('low', float('nan')):.3f}–" \
-               f"{v.get('high', float('nan')):.3f})"
+        if v.get("low") is None or v.get("high") is None:
+            return f"{v['value']:.3f}"
+        return f"{v['value']:.3f} (95% CI {v['low']:.3f}–{v['high']:.3f})"
 
     return {
         "Site": site.get("name", ""),

@@ -149,7 +149,8 @@ class SaveProfileDialog(QDialog):
         self.recalibrate = QCheckBox("Refit the probabilities' calibration on these films")
         self.recalibrate.setToolTip(
             "The same films are called COVID either way; the probabilities shown become "
-            "those observed at this site")
+            "those observed at this site. Fitted on the films it is then judged on, so its "
+            "calibration looks better here than it will on new films.")
         form = QFormLayout(self)
         form.addRow("Site name", self.name_edit)
         form.addRow(QLabel(f"Threshold {threshold:.4f}. The model's weights and its own "

@@ -133,3 +133,10 @@ def test_resume_refuses_another_model_and_a_fresh_run_starts_over(
     assert classify(str(films), "-o", str(out), "--model", str(tiny_model_path),
                     "--resume") == 0
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_file_named_twice_gets_two_rows_as_before(films, tiny_model_path, tmp_path):
+    one = sorted(films.iterdir())[0]
+    out = tmp_path / "twice.csv"
+    assert classify(str(one), str(one), "-o", str(out), "--model", str(tiny_model_path)) == 0
+    assert [r["path"] for r in rows(out)] == [str(one), str(one)]
