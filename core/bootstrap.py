@@ -39,6 +39,11 @@ class Interval:
             return f"{self.value:.{digits}f}", ""
         return f"{self.value:.{digits}f}", f"{self.low:.{digits}f} – {self.high:.{digits}f}"
 
+    def text(self, digits: int = 3) -> str:
+        """"0.952 (0.921 – 0.976)" in one cell or line."""
+        value, span = self.texts(digits)
+        return f"{value} ({span})" if span else value
+
     def to_dict(self) -> dict[str, float | None]:
         """JSON-ready: an undefined number is null (JSON has no NaN)."""
         return {k: (v if math.isfinite(v) else None)

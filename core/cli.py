@@ -238,11 +238,6 @@ def cmd_validate(args: argparse.Namespace, write_report: ReportWriter | None = N
     return 0
 
 
-def _ci(iv) -> str:
-    value, span = iv.texts()
-    return f"{value} ({span})" if span else value
-
-
 def format_site_metrics(m, positive: str) -> str:
     """The validation figures as the command prints them (95% intervals in brackets)."""
     pt = m.point
@@ -252,13 +247,13 @@ def format_site_metrics(m, positive: str) -> str:
           f"  {c.refused:12d}  {c.errors:6d}" for c in m.classes),
         f"metrics on {m.assessed} assessed films, 95% bootstrap intervals "
         f"({m.resamples} resamples of {'patients' if m.grouped else 'images'}):",
-        f"  ROC AUC       {_ci(m.auc)}",
+        f"  ROC AUC       {m.auc.text()}",
         f"  threshold     {pt.threshold:.4f}",
-        f"  sensitivity   {_ci(pt.sensitivity)}",
-        f"  specificity   {_ci(pt.specificity)}",
-        f"  PPV           {_ci(pt.ppv)}" + (f" at prevalence {pt.prevalence:.3f}"),
-        f"  NPV           {_ci(pt.npv)}",
-        f"  accuracy      {_ci(pt.accuracy)}",
+        f"  sensitivity   {pt.sensitivity.text()}",
+        f"  specificity   {pt.specificity.text()}",
+        f"  PPV           {pt.ppv.text()}" + (f" at prevalence {pt.prevalence:.3f}"),
+        f"  NPV           {pt.npv.text()}",
+        f"  accuracy      {pt.accuracy.text()}",
         f"  confusion     TP={pt.tp} FN={pt.fn} FP={pt.fp} TN={pt.tn}",
         f"  ECE           {m.ece:.4f}",
     ]
@@ -267,7 +262,7 @@ def format_site_metrics(m, positive: str) -> str:
         lines += [
             f"  {s.key}={s.value}: {s.positives}+/{s.negatives}-"
             + (f", {s.not_assessed} not assessed" if s.not_assessed else "")
-            + f": AUC {_ci(s.auc)}; sens {_ci(s.sensitivity)}; spec {_ci(s.specificity)}"
+            + f": AUC {s.auc.text()}; sens {s.sensitivity.text()}; spec {s.specificity.text()}"
             for s in m.subgroups
         ]
     lines += [f"warning: {w}" for w in m.warnings]

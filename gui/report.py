@@ -75,7 +75,7 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
         parts.append("<h2>By sub-group</h2>")
         parts.append(_rows(
             [(f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-              " ".join(s.auc.texts()), " ".join(s.sensitivity.texts()), " ".join(s.specificity.texts()))
+              s.auc.text(), s.sensitivity.text(), s.specificity.text())
              for s in m.subgroups],
             ("sub-group", "COVID", "not COVID", "not assessed", "AUC (95% CI)",
              "sensitivity", "specificity")))

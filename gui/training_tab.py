@@ -781,6 +781,14 @@ class TrainingTab(LazyPage):
             self._set_message(f"{start.name} is not among the models this page can start "
                               "from; choose a start point.", "warning")
             return
+        card = self._start_card()
+        if card is not None and card.architecture == TRANSFER.architecture:
+            # Fine-tuning the ImageNet-based model: its own recipe, not the seed's
+            # (a learning rate of 1e-3 would undo what the backbone learnt).
+            self.lr_spin.setValue(TRANSFER.learning_rate)
+            self.epochs_spin.setValue(TRANSFER.epochs)
+            self.patience_spin.setValue(TRANSFER.patience)
+            self.augment_combo.setCurrentIndex(self.augment_combo.findData(_augment_key(TRANSFER)))
         self._set_message(
             "Fine-tuning on this site: starting from the validated model. A test part, split "
             "by patient, is kept out of training; when training ends, the start model and "
@@ -1118,8 +1126,7 @@ class TrainingTab(LazyPage):
                            ("Sensitivity", lambda m: m.point.sensitivity),
                            ("Specificity", lambda m: m.point.specificity),
                            ("Accuracy", lambda m: m.point.accuracy)):
-            rows.append((label, " ".join(get(before.metrics).texts()),
-                         " ".join(get(after.metrics).texts())))
+            rows.append((label, get(before.metrics).text(), get(after.metrics).text()))
         rows.append(("Threshold", f"{before.metrics.point.threshold:.4f}",
                      f"{after.metrics.point.threshold:.4f}"))
         rows.append(("Assessed films", str(before.metrics.assessed), str(after.metrics.assessed)))

@@ -566,8 +566,7 @@ class ValidateTab(LazyPage):
         self.metrics_model.set_rows(rows, [METRIC_TIPS.get(r[0], "") for r in rows])
         self.subgroups_model.set_rows([
             (f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-             " ".join(s.auc.texts()), " ".join(s.sensitivity.texts()),
-             " ".join(s.specificity.texts())) for s in m.subgroups])
+             s.auc.text(), s.sensitivity.text(), s.specificity.text()) for s in m.subgroups])
         prev = (f"typed prevalence {pt.prevalence:.3f}" if pt.prevalence_given
                 else f"this folder's prevalence {pt.prevalence:.3f}")
         self.summary_label.setText(

@@ -97,6 +97,8 @@ def test_interval_texts():
     assert Interval(0.95213, 0.9211, 0.97649).texts() == ("0.952", "0.921 – 0.976")
     assert Interval(0.5, float("nan"), float("nan")).texts() == ("0.500", "")
     assert Interval(float("nan"), 0.1, 0.2).texts() == ("n/a", "")
+    assert Interval(0.95213, 0.9211, 0.97649).text() == "0.952 (0.921 – 0.976)"
+    assert Interval(0.5, float("nan"), float("nan")).text() == "0.500"
 
 
 def test_wilson_interval():

@@ -41,6 +41,10 @@ def validate(qtbot, tab: ValidateTab, folder: Path, labels: Path | None = None):
     with qtbot.waitSignal(tab.validated, timeout=TIMEOUT_MS) as done:
         qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
     assert done.args[0] is not None, tab.message.text()
+    # The result arrives just before the worker's thread ends; the page's buttons come
+    # back when it has ended.
+    qtbot.waitUntil(lambda: not tab.running and tab.adapt_button.isEnabled(),
+                    timeout=TIMEOUT_MS)
     return done.args[0]
 
 
