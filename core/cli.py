@@ -93,7 +93,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
     _check_model(model_path)
 
     from core.inference import classify
-    from core.journal import count_rows
     from core.model import device_name, load_model
 
     model = load_model(model_path)
@@ -135,7 +134,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise CovidCXRError("no image files found in " + ", ".join(map(str, sources[:3])))
     out = journal.finish()
     elapsed = time.monotonic() - t0
-    counts = count_rows(out)
+    counts = journal.counts
     n = sum(counts.values())
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     if skipped.total:

@@ -164,7 +164,7 @@ def fit_multiworker(net: Any, placement: Placement, train_ds: Any, val_ds: Any, 
     dist_train = strategy.experimental_distribute_dataset(train_ds)
     dist_val = strategy.experimental_distribute_dataset(val_ds)
 
-    def sums(x, y, p, per_example):
+    def sums(y, p, per_example):
         called = tf.cast(p[:, 0] >= 0.5, tf.float32)
         correct = tf.reduce_sum(tf.cast(tf.equal(called, y), tf.float32))
         return tf.reduce_sum(per_example), correct, tf.cast(tf.shape(y)[0], tf.float32)
@@ -178,11 +178,12 @@ def fit_multiworker(net: Any, placement: Placement, train_ds: Any, val_ds: Any, 
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
         grads = tape.gradient(loss, net.trainable_variables)
         net.optimizer.apply_gradients(zip(grads, net.trainable_variables, strict=True))
-        return sums(x, y, p, bce(y[:, None], p))
+        # The weighted loss, as fit reports it with sample weights.
+        return sums(y, p, per_example)
 
     def replica_val(x, y):
         p = net(x, training=False)
-        return sums(x, y, p, bce(y[:, None], p))
+        return sums(y, p, bce(y[:, None], p))
 
     def reduced(values):
         return [strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for v in values]

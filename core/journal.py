@@ -116,6 +116,8 @@ class Journal:
         self.done: set[str] = set()
         self.kept = 0  # rows carried over from the earlier run
         self.written = 0  # rows added by this run
+        #: Rows per label ("error" for unreadable files), carried over and new.
+        self.counts: dict[str, int] = {}
         self.resumed_from: Path | None = None
         self._since_sync, self._last_sync = 0, time.monotonic()
         self.output.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +152,7 @@ class Journal:
                     f"run uses {self.model!r} at {self.threshold}; use the same model, or "
                     "start again without --resume")
             self.done.add(_unneutralise(row[col["path"]]))
+            self._count(row[col["label"]] if row[col["status"]] == "ok" else "error")
         self.kept = len(records) - 1
         self.resumed_from = source
         if source == self.path:
@@ -160,10 +163,11 @@ class Journal:
                 fh.writelines(records)
 
     def append(self, predictions: Iterable) -> int:
-        n = 0
-        for p in predictions:
-            self._fh.write(csv_rows([p], self.model, self.device))
-            n += 1
+        batch = list(predictions)
+        self._fh.write(csv_rows(batch, self.model, self.device))
+        for p in batch:
+            self._count(p.label if p.ok else "error")
+        n = len(batch)
         self.written += n
         self._fh.flush()
         self._since_sync += n
@@ -171,6 +175,9 @@ class Journal:
             os.fsync(self._fh.fileno())
             self._since_sync, self._last_sync = 0, time.monotonic()
         return n
+
+    def _count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
 
     def finish(self) -> Path:
         """Sync the journal and make it the output, in one rename."""
@@ -195,15 +202,3 @@ def _unneutralise(cell: str) -> str:
     from core.export import FORMULA_START
 
     return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_START else cell
-
-
-def count_rows(output: str | os.PathLike[str]) -> dict[str, int]:
-    """Rows per label (``error`` for unreadable files) in a finished CSV, streamed."""
-    counts: dict[str, int] = {}
-    with open(output, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for row in reader:
-            key = row["label"] if row["status"] == "ok" else "error"
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-

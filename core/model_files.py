@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -35,6 +36,21 @@ from core.atomic import atomic_path
 
 #: Folders from step 1 older than this process were left by a kill (a live save's are newer).
 _STARTED = time.time()
+
+
+def slug(name: str, default: str = "model") -> str:
+    """A file-name-safe stem for a name a user typed ("Ward 7 / v2" -> "Ward-7-v2")."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return s[:80] or default
+
+
+def free_path(folder: str | Path, name: str, suffix: str, default: str = "model") -> Path:
+    """``folder/STEM{suffix}`` for ``name``, or ``STEM-2``, ``STEM-3``... when taken."""
+    folder, stem = Path(folder), slug(name, default)
+    path, n = folder / f"{stem}{suffix}", 2
+    while path.exists():
+        path, n = folder / f"{stem}-{n}{suffix}", n + 1
+    return path
 
 
 def pending_dir(weights: str | Path) -> Path:

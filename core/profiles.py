@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from core.card import ModelCard, read_card, sha256_file, verify
 from core.errors import ModelError
 from core.metrics import apply_platt
-from core.model_files import current_weights
+from core.model_files import current_weights, free_path
 
 SUFFIX = ".site.json"
 
@@ -44,11 +43,13 @@ def read_profile(path: str | os.PathLike[str]) -> ModelCard:
     return card
 
 
-def base_weights(path: str | os.PathLike[str], card: ModelCard) -> Path:
+def base_weights(path: str | os.PathLike[str], card: ModelCard, check_hash: bool = True
+                 ) -> Path:
     """The ``.keras`` file a profile was made for: where it was (relative paths are taken
     from the profile's folder), else the bundled model, whichever has the profile's sha256.
     A moved app or a renamed folder therefore still finds its weights; other weights never
-    pass for them."""
+    pass for them. ``check_hash=False`` (listing profiles on the GUI thread) only looks for
+    the named file, without reading 14 MB per profile; loading always checks."""
     from core.resources import default_model_path
 
     named = Path(card.site["base_model"])
@@ -56,7 +57,7 @@ def base_weights(path: str | os.PathLike[str], card: ModelCard) -> Path:
         named = Path(path).parent / named
     for candidate in (named, default_model_path()):
         files = current_weights(candidate)
-        if files.is_file() and sha256_file(files) == card.weights_sha256:
+        if files.is_file() and (not check_hash or sha256_file(files) == card.weights_sha256):
             return candidate
     raise ModelError(
         f"site profile {Path(path).name}: the model it was made for "
@@ -121,12 +122,7 @@ def make_profile(
 
 def profile_path(folder: str | os.PathLike[str], site_name: str) -> Path:
     """A free ``NAME.site.json`` path in ``folder`` for a site called ``site_name``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", site_name.strip()).strip("-.")[:80] or "site"
-    folder = Path(folder)
-    path, n = folder / f"{stem}{SUFFIX}", 2
-    while path.exists():
-        path, n = folder / f"{stem}-{n}{SUFFIX}", n + 1
-    return path
+    return free_path(folder, site_name, SUFFIX, default="site")
 
 
 def save_profile(card: ModelCard, path: str | os.PathLike[str]) -> Path:

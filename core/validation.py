@@ -17,6 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -457,7 +458,17 @@ class SiteAnalysis:
         return float(self.y.mean()) if self.y.size else float("nan")
 
     def roc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._roc
+
+    # What does not depend on the operating point is computed once per run, not on
+    # every drag of the point.
+    @cached_property
+    def _roc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return roc_curve(self.y, self.p)
+
+    @cached_property
+    def _calibration(self) -> dict:
+        return calibration(self.y, self.p)
 
     def precision_recall(self) -> tuple[np.ndarray, np.ndarray]:
         """(recall, precision) at each distinct threshold, highest threshold first."""
@@ -506,13 +517,14 @@ class SiteAnalysis:
     def metrics(self, threshold: float | None = None,
                 prevalence: float | None = None) -> SiteMetrics:
         thr = self.run.threshold if threshold is None else float(threshold)
-        cal = calibration(self.y, self.p)
+        cal = self._calibration
         return SiteMetrics(
-            self.auc, self.point(thr, prevalence), self._class_counts(),
+            self.auc, self.point(thr, prevalence), self._class_counts,
             self._subgroups(thr), cal["ece"], tuple(cal["reliability"]),
             self._warnings(), self.resamples, self.run.labelled.grouped,
         )
 
+    @cached_property
     def _class_counts(self) -> tuple[ClassCount, ...]:
         out = []
         ls = self.run.labelled

@@ -8,7 +8,6 @@ it can always be restored. Reading the list needs only the cards (no TensorFlow)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from PySide6.QtCore import QSettings, QStandardPaths
 
 from core.card import read_card
 from core.errors import ModelError
+from core.model_files import free_path
 from core.resources import default_model_path
 
 ACTIVE_KEY = "models/active"
@@ -47,12 +47,6 @@ class ModelEntry:
 def default_user_dir() -> Path:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base) / "models"
-
-
-def slug(name: str) -> str:
-    """A file-name-safe stem for a model name ("Ward 7 / v2" -> "Ward-7-v2")."""
-    s = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
-    return s[:80] or "model"
 
 
 class ModelStore:
@@ -114,13 +108,7 @@ class ModelStore:
     # Saving --------------------------------------------------------------------------
     def new_path(self, name: str) -> Path:
         """A free ``.keras`` path in the user folder for a model called ``name``."""
-        stem = slug(name)
-        path = self.user_dir / f"{stem}.keras"
-        n = 2
-        while path.exists():
-            path = self.user_dir / f"{stem}-{n}.keras"
-            n += 1
-        return path
+        return free_path(self.user_dir, name, ".keras")
 
     def save(self, keras_model: Any, card: Any, ood: Any, name: str, notes: str = "") -> Path:
         """Write a trained model and its card (atomically, via ``core.model.save_model``).
@@ -142,7 +130,7 @@ def _entry(path: Path, bundled: bool = False) -> ModelEntry:
     try:
         if is_profile(path):
             card = read_profile(path)
-            base_weights(path, card)  # its model must still be there, unchanged
+            base_weights(path, card, check_hash=False)  # loading checks the sha256
             site = card.site
             notes = (f"threshold {card.threshold:.4f}, {site.get('rule', '')}; validated on "
                      f"{site.get('folder', '?')} ({_counts(site.get('images_per_class'))})")

@@ -268,27 +268,36 @@ class RocPlot(pg.PlotWidget):
 
     def set_metrics(self, m: dict | None, split: str = "") -> None:
         """A ``core.metrics.summary`` dict (its ``roc`` list and chosen threshold)."""
-        p = self.getPlotItem()
         if not m or not m.get("roc"):
+            self.set_curve(None, None)
+            return
+        self.set_curve([r["fpr"] for r in m["roc"]], [r["tpr"] for r in m["roc"]],
+                       float(m["auc"]), f", {split} (n = {m['n']})" if split else "")
+        self.set_point(float(m["sensitivity"]), float(m["specificity"]), m["threshold"])
+
+    def set_curve(self, fpr, tpr, auc: float | None = None, where: str = "") -> None:
+        """The curve and its AUC in the title; ``fpr`` None clears the plot."""
+        p = self.getPlotItem()
+        if fpr is None:
             self.auc = None
             self.curve.setData([], [])
             self.point.setData([], [])
             self.point_label.setText("")
             p.setTitle("ROC", color=self._text_color, size="10pt")
             return
-        fpr = np.array([r["fpr"] for r in m["roc"]])
-        tpr = np.array([r["tpr"] for r in m["roc"]])
-        self.curve.setData(fpr, tpr)
-        self.auc = float(m["auc"])
-        where = f", {split} (n = {m['n']})" if split else ""
-        p.setTitle(f"ROC{where}: AUC {self.auc:.3f}", color=self._text_color, size="10pt")
-        x, y = 1.0 - float(m["specificity"]), float(m["sensitivity"])
+        self.curve.setData(np.asarray(fpr), np.asarray(tpr))
+        self.auc = auc
+        p.setTitle(f"ROC{where}: AUC {auc:.3f}", color=self._text_color, size="10pt")
+
+    def set_point(self, sensitivity: float, specificity: float, threshold: float) -> None:
+        """The operating point and its label (hidden when undefined)."""
+        x, y = 1.0 - specificity, sensitivity
         if math.isfinite(x) and math.isfinite(y):
             self.point.setData([x], [y])
             # In the bottom-right corner: below the chance line, where a ROC never is.
             self.point_label.setHtml(
                 f"<div style='text-align:right; color:{OPERATING}'>● threshold "
-                f"{m['threshold']:.3f}<br>sensitivity {y:.2f}, specificity {1 - x:.2f}</div>")
+                f"{threshold:.3f}<br>sensitivity {y:.2f}, specificity {1 - x:.2f}</div>")
         else:
             self.point.setData([], [])
             self.point_label.setText("")

@@ -503,10 +503,8 @@ class ValidateTab(LazyPage):
 
     def _on_error(self, exc: BaseException) -> None:
         set_banner(self.message, str(exc), "error")
-        if isinstance(exc, Exception) and self._labelled is None:
-            self.labelsRead.emit(None)
-        else:
-            self.validated.emit(None)
+        # Reading the labels failed, or (with labels read) the validation did.
+        (self.labelsRead if self._labelled is None else self.validated).emit(None)
 
     def _on_finished(self, worker: Worker) -> None:
         if worker is self._task:
@@ -572,7 +570,7 @@ class ValidateTab(LazyPage):
         self.summary_label.setText(
             f"At threshold {pt.threshold:.4f}: TP {pt.tp}, FN {pt.fn}, FP {pt.fp}, "
             f"TN {pt.tn}. PPV and NPV at {prev}. Calibration error (ECE) {m.ece:.3f}.")
-        self.plots.set_point(pt, m)
+        self.plots.set_point(pt)
         self.pointChanged.emit(m)
 
     @Slot(float)

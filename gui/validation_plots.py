@@ -152,23 +152,14 @@ class ValidationPlots(QWidget):
             scores = analysis.p[analysis.y == cls]
             counts, _ = np.histogram(scores, edges)
             item.setData(edges, counts / max(len(scores), 1))
-        self._roc_fpr, self._roc_tpr = fpr, tpr
-        self.set_point(m.point, m)
+        self.roc.set_curve(fpr, tpr, m.auc.value, f", assessed films (n = {analysis.y.size})")
+        self.set_point(m.point)
 
-    def set_point(self, pt: OperatingPoint, m: SiteMetrics | None = None) -> None:
+    def set_point(self, pt: OperatingPoint) -> None:
         """Move the marks to an operating point (the curves stay)."""
-        analysis = self._analysis
-        if analysis is None:
+        if self._analysis is None:
             return
-        fpr, tpr = self._roc_fpr, self._roc_tpr
-        self.roc.set_metrics({
-            "roc": [{"fpr": float(a), "tpr": float(b)} for a, b in zip(fpr, tpr, strict=True)],
-            "auc": (m.auc.value if m is not None else analysis.auc.value),
-            "n": int(analysis.y.size),
-            "sensitivity": pt.sensitivity.value,
-            "specificity": pt.specificity.value,
-            "threshold": pt.threshold,
-        }, "assessed films")
+        self.roc.set_point(pt.sensitivity.value, pt.specificity.value, pt.threshold)
         ppv = pt.tp / (pt.tp + pt.fp) if pt.tp + pt.fp else math.nan
         if math.isfinite(ppv):
             self.pr_point.setData([pt.sensitivity.value], [ppv])

@@ -17,7 +17,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from core.errors import DatasetError
-from gui.model_store import ModelStore, slug
+from core.model_files import slug
+from gui.model_store import ModelStore
 from gui.training_tab import TrainingTab, install
 
 TRAIN_TIMEOUT_MS = 180_000
