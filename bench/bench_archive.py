@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/fullres"))
     args = ap.parse_args()
 
-    from core.discovery import IMAGE_SUFFIXES
+    from core.files.discovery import IMAGE_SUFFIXES
 
     originals = sorted(p for p in args.data.iterdir()
                        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -5,11 +5,11 @@ COVID-CXNet JPEG/PNG of assorted sizes), repeated through symlinks to a few hund
 and prints in one run:
 
 - decode + preprocess + the frontal-film (lung-field) check alone on one thread
-  (``core.inference.load_one``), img/s;
+  (``core.model.inference.load_one``), img/s;
 - the network alone on preprocessed tensors (``LoadedModel.forward`` in batches), img/s;
 - the pipeline bound 1 / (decode_time / cores + model_time): what perfect overlap of
   decoding on every core with the network would reach;
-- end to end, ``core.inference.classify`` (reading, preprocessing, network, OOD), img/s;
+- end to end, ``core.model.inference.classify`` (reading, preprocessing, network, OOD), img/s;
 - a naive loop as tutorials write it: per file PIL open, convert("L"), resize to 256,
   ``model.predict`` on a batch of one;
 - the ratios end-to-end / bound and end-to-end / naive;
@@ -74,10 +74,11 @@ def bench_model_path(arg: str | None, workdir: Path) -> Path:
     import keras
     import numpy as np
 
-    from core.card import ModelCard
-    from core.model import build, save_model
-    from core.ood import fit_ood
-    from core.preprocess import THUMB_SIZE, PreprocessSpec
+    from core.model.card import ModelCard
+    from core.model.loading import save_model
+    from core.model.networks import build
+    from core.model.ood import fit_ood
+    from core.model.preprocess import THUMB_SIZE, PreprocessSpec
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -137,8 +138,8 @@ def child_rss(
 def rss_child(listing: Path, model_path: Path, batch: int) -> None:
     import numpy as np
 
-    from core.inference import classify
-    from core.model import load_model
+    from core.model.inference import classify
+    from core.model.loading import load_model
 
     files = listing.read_text(encoding="utf-8").split()
     model = load_model(model_path)
@@ -158,7 +159,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--files", type=int, default=520, help="files to classify (>= 500)")
     parser.add_argument("--naive-files", type=int, default=80, help="files for the naive loop")
-    parser.add_argument("--batch-size", type=int, help="default: core.inference.DEFAULT_BATCH")
+    parser.add_argument("--batch-size", type=int, help="default: core.model.inference.DEFAULT_BATCH")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=2, help="best of N interleaved rounds")
     parser.add_argument("--rss-counts", default="250,1000", help="file counts for peak RSS")
@@ -168,7 +169,7 @@ def main() -> None:
 
     import numpy as np
 
-    from core.inference import DEFAULT_BATCH, classify, load_one
+    from core.model.inference import DEFAULT_BATCH, classify, load_one
 
     batch = args.batch_size or DEFAULT_BATCH
     if args.rss_child:
@@ -177,8 +178,8 @@ def main() -> None:
 
     from PIL import Image
 
-    from core.model import device_name, load_model
-    from core.preprocess import to_network
+    from core.model.loading import device_name, load_model
+    from core.model.preprocess import to_network
 
     cores = os.cpu_count() or 1
     originals = source_files(args.data)

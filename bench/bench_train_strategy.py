@@ -29,7 +29,8 @@ if logical > 1:
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * logical)
-from core.training import TrainConfig, train
+from core.training.recipe import TrainConfig
+from core.training.fit import train
 ends = []
 cfg = TrainConfig(architecture="seed", input_size=size, epochs=3, batch_size=16 // logical,
                   patience=10, min_delta=0.0, strategy=strategy, class_weights=True)
@@ -54,7 +55,7 @@ def main() -> int:
             for i in range(args.images // 2):
                 img = np.clip(rng.normal(level, 0.2, (args.size, args.size)), 0, 1)
                 Image.fromarray((img * 255).astype(np.uint8)).save(data / cls / f"{i:04d}.png")
-        from core.dataset import scan
+        from core.files.dataset import scan
 
         n_train = len(scan(data).of_split("train"))
         env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}

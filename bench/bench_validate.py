@@ -4,7 +4,7 @@ the same files alone, and the bootstrap on its own.
 Builds a labelled folder of N distinct real films (symlinks to the first N/2 COVID and N/2
 Normal films of ``cxr/train``), then in one run times:
 
-- ``core.inference.classify`` over the files (the classify engine alone);
+- ``core.model.inference.classify`` over the files (the classify engine alone);
 - ``covidcxr validate``'s work: reading the labels (with the duplicate check),
   ``run_validation`` (the same engine), ``analyse`` (2,000 resamples) and the metrics;
 - the bootstrap alone on N synthetic scores: drawing the weights, the AUC and the rates
@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 def bootstrap_alone(n: int, resamples: int, rounds: int = 5) -> tuple[float, float]:
     import numpy as np
 
-    from core.bootstrap import resample_weights, weighted_auc, weighted_rates
+    from core.evaluation.bootstrap import resample_weights, weighted_auc, weighted_rates
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, n)
@@ -66,9 +66,9 @@ def main() -> int:
           f"{t_boot * 1000:.0f} ms (weights + AUC + rates); moving the point: "
           f"{t_point * 1000:.0f} ms")
 
-    from core.inference import classify
-    from core.model import device_name, load_model
-    from core.validation import analyse, open_labelled, run_validation
+    from core.evaluation.validation import analyse, open_labelled, run_validation
+    from core.model.inference import classify
+    from core.model.loading import device_name, load_model
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"

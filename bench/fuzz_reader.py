@@ -1,4 +1,4 @@
-"""A long seeded mutation campaign over the single-file reader ``core.reader.read_xray``.
+"""A long seeded mutation campaign over the single-file reader ``core.files.reader.read_xray``.
 
     PYTHONPATH=. nice -n 19 .venv/bin/python bench/fuzz_reader.py              # 100,000 inputs
     PYTHONPATH=. .venv/bin/python bench/fuzz_reader.py --inputs 5000 --seed 7 --workers 2
@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_fuzz import _mutate, _seeds  # noqa: E402
 
 from core.errors import CovidCXRError, ImageReadError  # noqa: E402
-from core.reader import read_xray  # noqa: E402
+from core.files.reader import read_xray  # noqa: E402
 
 MAX_SECONDS = 2.0
 MAX_RSS_BYTES = 1024**3

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import __version__
-from core.card import INTENDED_USE, ModelCard
+from core.model.card import INTENDED_USE, ModelCard
 
 NOTICE_TITLE = "CovidCXR — research use only"
 NOTICE_TEXT = (

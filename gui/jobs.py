@@ -1,7 +1,7 @@
 """The jobs the classify window runs on workers: plain functions over ``core``.
 
 Each takes a :class:`gui.workers.Control` first. They return or yield small frozen records
-and never touch a widget. ``core.model`` (and so TensorFlow) is imported only here, inside
+and never touch a widget. ``core.model.networks`` (and so TensorFlow) is imported only here, inside
 the jobs, so the window opens before TensorFlow has loaded.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QImage
 
-from core.discovery import Skipped, iter_inputs
+from core.files.discovery import Skipped, iter_inputs
 from gui.workers import Control
 
 THUMB_PIXELS = 48
@@ -27,14 +27,14 @@ THUMB_PIXELS = 48
 @dataclass(frozen=True)
 class ModelReady:
     path: Path
-    model: Any  # core.model.LoadedModel
+    model: Any  # core.model.loading.LoadedModel
     device: str
 
 
 def load_model_job(control: Control, path: Path) -> ModelReady:
     """Import TensorFlow, load and verify the model, and trace its forward pass once so
     the first batch does not pay for it."""
-    from core.model import device_name, load_model
+    from core.model.loading import device_name, load_model
 
     model = load_model(path)
     control.check()
@@ -44,7 +44,7 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
 
 
 def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skipped]:
-    """Files to classify: files as given, folders walked recursively (``core.discovery``),
+    """Files to classify: files as given, folders walked recursively (``core.files.discovery``),
     and what the walk left out, for the status bar."""
     found: list[Path] = []
     skipped = Skipped()
@@ -58,9 +58,9 @@ def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skippe
 
 def classify_job(control: Control, paths: list[Path], model: Any,
                  batch_size: int = 8) -> Iterator[Any]:
-    """Stream ``core.inference.classify``: one Prediction per file, in order. Small batches
+    """Stream ``core.model.inference.classify``: one Prediction per file, in order. Small batches
     keep rows arriving steadily; the network still sees several images per call."""
-    from core.inference import classify
+    from core.model.inference import classify
 
     total = len(paths)
     control.progress(0, total, "")
@@ -116,7 +116,7 @@ def thumbnail_loop(control: Control, requests: Requests,
     from PIL import Image
 
     from core.errors import CovidCXRError
-    from core.reader import read_xray
+    from core.files.reader import read_xray
 
     while (path := requests.get(control)) is not None:
         try:
@@ -142,7 +142,7 @@ class LoadedImage:
     token: int
     path: str
     pixels: np.ndarray | None
-    info: Any  # core.reader.ImageInfo | None
+    info: Any  # core.files.xray.ImageInfo | None
     error: str = ""
 
 
@@ -159,7 +159,7 @@ class HeatMap:
 def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | HeatMap]:
     """Full-resolution image for the viewer, then (when a model is given) its Grad-CAM."""
     from core.errors import CovidCXRError
-    from core.reader import read_xray
+    from core.files.reader import read_xray
 
     while (req := requests.get(control)) is not None:
         try:
@@ -177,10 +177,10 @@ def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | H
 
 
 def _heatmap(req: ViewRequest, pixels: np.ndarray) -> HeatMap:
-    from core.card import NEGATIVE, POSITIVE
-    from core.gradcam import gradcam, heatmap_box
-    from core.model import last_conv_layer
-    from core.preprocess import prepare, to_network
+    from core.model.card import NEGATIVE, POSITIVE
+    from core.model.gradcam import gradcam, heatmap_box
+    from core.model.networks import last_conv_layer
+    from core.model.preprocess import prepare, to_network
 
     spec = req.model.card.spec
     box = heatmap_box(*pixels.shape, spec.crop)

@@ -1,4 +1,4 @@
-"""The ``covidcxr`` command: headless sub-commands go to :mod:`core.cli` without importing
+"""The ``covidcxr`` command: headless sub-commands go to :mod:`core.cli.main` without importing
 Qt; with no sub-command the window opens (on any files or folders given)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from core.cli import COMMANDS  # no Qt, no TensorFlow behind it
+from core.cli.main import COMMANDS  # no Qt, no TensorFlow behind it
 
 HEADLESS = {*COMMANDS, "--self-test", "-h", "--help", "--version"}
 _HEADLESS_LIST = ", ".join((*COMMANDS, "--self-test"))
@@ -48,7 +48,7 @@ def write_report(path, analysis, metrics, card, model_path) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
-        from core.cli import main as cli_main
+        from core.cli.main import main as cli_main
 
         return cli_main(argv, write_report=write_report)
     if argv and not argv[0].startswith("-") and not os.path.exists(argv[0]):

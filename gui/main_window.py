@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.discovery import IMAGE_SUFFIXES, Skipped
-from core.gradcam import HEATMAP_NOTE
+from core.files.discovery import IMAGE_SUFFIXES, Skipped
+from core.model.gradcam import HEATMAP_NOTE
 from core.resources import default_model_path
 from gui import jobs
 from gui.about import AboutDialog
@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
 
     @property
     def model(self) -> Any:
-        """The loaded ``core.model.LoadedModel``, or None."""
+        """The loaded ``core.model.loading.LoadedModel``, or None."""
         return self._model
 
     @property
@@ -406,8 +406,8 @@ class MainWindow(QMainWindow):
             self._maybe_idle()
 
     def export_csv(self, path: str | Path) -> int:
-        """Write predicted.csv (``core.export.write_csv``) for every finished file."""
-        from core.export import write_csv
+        """Write predicted.csv (``core.files.export.write_csv``) for every finished file."""
+        from core.files.export import write_csv
 
         name = self._model.display_name if self._model is not None else ""
         n = write_csv(path, self.results.predictions(), name, self._device)
@@ -739,8 +739,8 @@ class MainWindow(QMainWindow):
         if self._model is not None:
             card = self._model.card
         else:
-            from core.card import read_card
             from core.errors import ModelError
+            from core.model.card import read_card
 
             try:
                 card = read_card(self._model_path)

@@ -1,6 +1,6 @@
 """The metadata panel: the selected file's facts and its result.
 
-Facts come from ``core.reader.describe`` (size, bit depth, DICOM modality, view position,
+Facts come from ``core.files.reader.describe`` (size, bit depth, DICOM modality, view position,
 photometric interpretation...). Identifying DICOM fields (patient name, ID, birth date)
 stay hidden unless the user ticks "Show identifying fields"; the choice is not remembered.
 """
@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.inference import Prediction
-from core.reader import ImageInfo, describe
+from core.files.reader import describe
+from core.files.xray import ImageInfo
+from core.model.inference import Prediction
 
 
 class MetadataPanel(QWidget):

@@ -1,7 +1,7 @@
 """The models a user can choose from: the bundled one, always, and the ones they trained.
 
 Trained models live in the user's data folder (``QStandardPaths.AppDataLocation``/models),
-each as ``.keras`` + ``.card.json`` + ``.ood.npz`` written by :func:`core.model.save_model`.
+each as ``.keras`` + ``.card.json`` + ``.ood.npz`` written by :func:`core.model.loading.save_model`.
 Which one is active is remembered in ``QSettings``; the bundled model is the fallback, so
 it can always be restored. Reading the list needs only the cards (no TensorFlow).
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from core.card import read_card
 from core.errors import ModelError
-from core.model_files import free_path
+from core.model.card import read_card
+from core.model.store import free_path
 from core.resources import default_model_path
 
 ACTIVE_KEY = "models/active"
@@ -64,7 +64,7 @@ class ModelStore:
         user's models, newest first."""
         out = [_entry(self.bundled, bundled=True)]
         if self.user_dir.is_dir():
-            # Hidden names are a save's temporaries (core.atomic, core.model_files), never
+            # Hidden names are a save's temporaries (core.files.atomic, core.model.store), never
             # a model of the user's.
             mine = [
                 _entry(p) for p in self.user_dir.glob("*.keras") if not p.name.startswith(".")
@@ -78,12 +78,12 @@ class ModelStore:
 
     @property
     def profiles_dir(self) -> Path:
-        """Where site profiles made in the window are kept (core.profiles)."""
+        """Where site profiles made in the window are kept (core.model.profiles)."""
         return self.user_dir / "site-profiles"
 
     def profiles(self) -> list[ModelEntry]:
         """Every site profile, newest first (usable or not, so the user sees why)."""
-        from core.profiles import list_profiles
+        from core.model.profiles import list_profiles
 
         found = [_entry(p) for p in list_profiles(self.profiles_dir)]
         return sorted(found, key=lambda e: e.created, reverse=True)
@@ -111,10 +111,10 @@ class ModelStore:
         return free_path(self.user_dir, name, ".keras")
 
     def save(self, keras_model: Any, card: Any, ood: Any, name: str, notes: str = "") -> Path:
-        """Write a trained model and its card (atomically, via ``core.model.save_model``).
+        """Write a trained model and its card (atomically, via ``core.model.loading.save_model``).
 
         Imports TensorFlow: call it from a worker."""
-        from core.model import save_model
+        from core.model.loading import save_model
 
         self.user_dir.mkdir(parents=True, exist_ok=True)
         card.name = name.strip() or card.name
@@ -123,7 +123,7 @@ class ModelStore:
 
 
 def _entry(path: Path, bundled: bool = False) -> ModelEntry:
-    from core.profiles import base_weights, is_profile, read_profile
+    from core.model.profiles import base_weights, is_profile, read_profile
 
     if not path.is_file():
         return ModelEntry(path, path.stem, bundled=bundled, problem="not found")

@@ -20,9 +20,9 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from core import __version__
-from core.atomic import atomic_path
-from core.card import INTENDED_USE, ModelCard
-from core.validation import SiteAnalysis, SiteMetrics, not_assessed
+from core.evaluation.validation import SiteAnalysis, SiteMetrics, not_assessed
+from core.files.atomic import atomic_path
+from core.model.card import INTENDED_USE, ModelCard
 
 #: Files listed by name in the "not assessed" section (the rest are counted).
 LISTED_NOT_ASSESSED = 60

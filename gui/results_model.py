@@ -23,8 +23,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.inference import Prediction
+from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.inference import Prediction
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DECISION_ROLE = Qt.ItemDataRole.UserRole + 1

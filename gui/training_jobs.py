@@ -1,9 +1,9 @@
-"""The jobs the training tab runs on workers: plain functions over ``core.dataset`` and
-``core.training``.
+"""The jobs the training tab runs on workers: plain functions over ``core.files.dataset`` and
+``core.training.fit``.
 
 Each takes a :class:`gui.workers.Control` first and never touches a widget. Training
 reports epochs and batches through two callables the tab hands in (they emit Qt signals,
-which Qt queues to the GUI thread). TensorFlow is imported only inside ``core.training``.
+which Qt queues to the GUI thread). TensorFlow is imported only inside ``core.training.fit``.
 """
 
 from __future__ import annotations
@@ -17,18 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from core.dataset import (
-    DatasetIndex,
-    Decoded,
-    class_folders,
-    decode,
-    find_positive,
-    near_duplicates,
-    scan,
-)
-from core.dataset import relabel as relabel_decoded
 from core.errors import CovidCXRError, DatasetError
-from core.preprocess import PreprocessSpec
+from core.files.dataset import DatasetIndex, class_folders, find_positive, scan
+from core.model.cache import Decoded, decode, near_duplicates
+from core.model.cache import relabel as relabel_decoded
+from core.model.preprocess import PreprocessSpec
 from gui.workers import Cancelled, Control
 
 #: How often batch losses reach the GUI (they are buffered in between, none is lost).
@@ -107,7 +100,7 @@ class TrainingRequest:
     opposed to the worker's cancel (the window is closing: abandon the run)."""
 
     index: DatasetIndex
-    config: Any  # core.training.TrainConfig
+    config: Any  # core.training.recipe.TrainConfig
     decoded: Decoded | None = None
     on_epoch: Callable[[dict], None] | None = None
     on_batches: Callable[[list[tuple[int, int, float]]], None] | None = None
@@ -116,12 +109,12 @@ class TrainingRequest:
 
 
 def train_job(control: Control, req: TrainingRequest) -> Any:
-    """Run ``core.training.train`` and return its ``TrainResult``.
+    """Run ``core.training.fit.train`` and return its ``TrainResult``.
 
     Failures come back as :class:`TrainingFailed` with a message for the tab, and a Stop
     before the first epoch as :class:`TrainingCancelled`.
     """
-    from core.training import train
+    from core.training.fit import train
 
     buffer: list[tuple[int, int, float]] = []
     last_flush = [time.monotonic()]
@@ -219,9 +212,9 @@ def save_job(control: Control, store: Any, result: Any, name: str, notes: str) -
 
 def compare_job(control: Control, start_path: Path, result: Any, index: Any) -> list | None:
     """The start model and a just-trained one (not yet saved) on the folder's test part,
-    through the validation engine (``core.validation.compare``)."""
-    from core.model import LoadedModel, bundled_anatomy, load_model
-    from core.validation import compare, labelled_from_split
+    through the validation engine (``core.evaluation.validation.compare``)."""
+    from core.evaluation.validation import compare, labelled_from_split
+    from core.model.loading import LoadedModel, bundled_anatomy, load_model
 
     before = load_model(start_path)
     after = LoadedModel(result.keras_model, result.card, result.ood, None, bundled_anatomy())

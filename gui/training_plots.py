@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from core.card import NEGATIVE, POSITIVE
+from core.model.card import NEGATIVE, POSITIVE
 
 # Colour-blind-safe pairs (Okabe-Ito): training blue, validation orange, best green.
 TRAIN = "#0072B2"
@@ -129,7 +129,7 @@ class LiveTrainingPlots(QWidget):
         self._fit_x()
 
     def add_epoch(self, e: dict) -> None:
-        """One ``on_epoch`` report from ``core.training.train`` (epoch counted from 0)."""
+        """One ``on_epoch`` report from ``core.training.fit.train`` (epoch counted from 0)."""
         self._epochs.append(float(e["epoch"] + 1))
         x = np.asarray(self._epochs)
         for key, c in (("loss", self.loss), ("val_loss", self.val_loss),
@@ -213,7 +213,7 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         self.set_confusion(None)
 
     def set_confusion(self, c: dict[str, int] | None) -> None:
-        """``{tp, fp, tn, fn}`` from ``core.metrics.confusion``, or None to clear."""
+        """``{tp, fp, tn, fn}`` from ``core.evaluation.metrics.confusion``, or None to clear."""
         self.counts = dict(c or {})
         c = c or {"tp": 0, "fn": 0, "fp": 0, "tn": 0}
         rows = ((c["tp"], c["fn"]), (c["fp"], c["tn"]))
@@ -267,7 +267,7 @@ class RocPlot(pg.PlotWidget):
         self.set_metrics(None)
 
     def set_metrics(self, m: dict | None, split: str = "") -> None:
-        """A ``core.metrics.summary`` dict (its ``roc`` list and chosen threshold)."""
+        """A ``core.evaluation.metrics.summary`` dict (its ``roc`` list and chosen threshold)."""
         if not m or not m.get("roc"):
             self.set_curve(None, None)
             return

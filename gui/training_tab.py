@@ -4,7 +4,7 @@ Left: the dataset (classes, counts per split, positive class, problems), the rec
 seed's values by default) and one Start/Stop button. Right: live loss and accuracy curves,
 then the confusion matrix, ROC, threshold, metrics and unusual-film cut-offs, with "Save as…" and
 "Use this model". Scanning, decoding, training and saving run on ``gui.workers.Worker``;
-the numbers come from ``core`` (``core.training.TrainConfig`` defaults, the model cards).
+the numbers come from ``core`` (``core.training.recipe.TrainConfig`` defaults, the model cards).
 Nothing is written, and the active model does not change, until the user saves and
 chooses to use the new model.
 """
@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.card import read_card
 from core.errors import CovidCXRError
-from core.training import TrainConfig, transfer_recipe
+from core.model.card import read_card
+from core.training.recipe import TrainConfig, transfer_recipe
 from gui import training_jobs as tj
 from gui.banner import set_banner
 from gui.lazy_page import LazyPage
@@ -304,13 +304,13 @@ class TrainingTab(LazyPage):
     model_activated = Signal(str)
     #: The dataset was scanned and its images checked (or that failed: see ``problems``).
     datasetChecked = Signal()
-    #: One epoch ended: the ``core.training`` epoch report.
+    #: One epoch ended: the ``core.training.fit`` epoch report.
     epochFinished = Signal(object)
-    #: A run ended: its ``core.training.TrainResult``, or None (failed or cancelled).
+    #: A run ended: its ``core.training.finalise.TrainResult``, or None (failed or cancelled).
     trainingFinished = Signal(object)
     #: A trained model was written (its path).
     modelSaved = Signal(str)
-    #: After "Fine-tune on this site": [before, after] ``core.validation.Compared``.
+    #: After "Fine-tune on this site": [before, after] ``core.evaluation.validation.Compared``.
     siteCompared = Signal(object)
 
     def __init__(self, store: ModelStore | None = None, workers: WorkerSet | None = None,
@@ -641,7 +641,7 @@ class TrainingTab(LazyPage):
     # ---------------------------------------------------------------- recipe
     @Slot()
     def reset_recipe(self) -> None:
-        """The seed's values (``core.training.TrainConfig`` defaults)."""
+        """The seed's values (``core.training.recipe.TrainConfig`` defaults)."""
         self.epochs_spin.setValue(DEFAULTS.epochs)
         self.batch_spin.setValue(DEFAULTS.batch_size)
         self.lr_spin.setValue(DEFAULTS.learning_rate)
@@ -661,7 +661,7 @@ class TrainingTab(LazyPage):
             return None
 
     def config(self) -> TrainConfig:
-        """The recipe as ``core.training.TrainConfig``. A starting model brings its own
+        """The recipe as ``core.training.recipe.TrainConfig``. A starting model brings its own
         architecture, input size and preprocessing (its card's), so its weights fit."""
         card = self._start_card()
         start_from = DEFAULTS.start_from
@@ -766,7 +766,7 @@ class TrainingTab(LazyPage):
         the model that was validated as the start point. The seeded patient-grouped split
         keeps a test part apart; after training, the start model and the new one are both
         measured on it (:meth:`_start_compare`)."""
-        from core.profiles import base_weights, is_profile, read_profile
+        from core.model.profiles import base_weights, is_profile, read_profile
 
         self.ensure_built()
         start = Path(model_path)

@@ -1,7 +1,7 @@
 """The Validate page: measure the active model on the site's own labelled films, choose an
 operating point, keep the evidence (site profile, PDF report), and adapt when it falls short.
 
-A thin skin over :mod:`core.validation`: the files are classified by the classify engine on
+A thin skin over :mod:`core.evaluation.validation`: the files are classified by the classify engine on
 a worker, the bootstrap is drawn once per run, and moving the operating point recomputes
 only the rates. Nothing is written until the user saves a profile or a report.
 """
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.validation import (
+from core.evaluation.validation import (
     LabelledSet,
     SiteAnalysis,
     SiteMetrics,
@@ -632,8 +632,8 @@ class ValidateTab(LazyPage):
     def save_profile(self, site: str, recalibrate: bool = False) -> Path | None:
         """Write a site profile of the model that was validated (not of whichever model is
         active now) with the current operating point."""
-        from core.metrics import fit_platt
-        from core.profiles import make_profile, profile_path, save_profile
+        from core.model.calibration import fit_platt
+        from core.model.profiles import make_profile, profile_path, save_profile
 
         a, m = self._analysis, self._metrics
         if a is None or m is None or self._run_model_path is None:
@@ -683,7 +683,7 @@ class ValidateTab(LazyPage):
 
     @Slot()
     def remove_selected_profile(self) -> None:
-        from core.profiles import remove_profile
+        from core.model.profiles import remove_profile
 
         path = self.profiles_combo.currentData()
         if not path:

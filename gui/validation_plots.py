@@ -17,7 +17,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from core.validation import OperatingPoint, SiteAnalysis, SiteMetrics
+from core.evaluation.validation import OperatingPoint, SiteAnalysis, SiteMetrics
 from gui.training_plots import (
     OPERATING,
     TRAIN,

@@ -19,8 +19,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
-from core.card import NEGATIVE, POSITIVE
-from core.inference import Prediction
+from core.model.card import NEGATIVE, POSITIVE
+from core.model.inference import Prediction
 
 CONTROLS_SHORT = (
     "Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · "

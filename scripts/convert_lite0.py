@@ -43,7 +43,7 @@ def main() -> int:
     )
     args = ap.parse_args()
 
-    from core.lite0 import keras_weights_from_torch, read_legacy_pth, save_weights_npz
+    from core.model.lite0 import keras_weights_from_torch, read_legacy_pth, save_weights_npz
 
     try:
         pth = args.pth or wheel_pth()

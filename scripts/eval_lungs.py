@@ -38,8 +38,9 @@ for _p in (REPO, REPO / "scripts"):
         sys.path.insert(0, str(_p))
 
 from core.errors import ImageReadError  # noqa: E402
-from core.evaluation import synthetic_non_xrays  # noqa: E402
-from core.lungs import (  # noqa: E402
+from core.evaluation.nonxray import synthetic_non_xrays  # noqa: E402
+from core.files.reader import read_xray  # noqa: E402
+from core.model.lungs import (  # noqa: E402
     FrontalCheck,
     LungFields,
     LungSegmenter,
@@ -48,8 +49,7 @@ from core.lungs import (  # noqa: E402
     image_facts,
     prepare_lungs,
 )
-from core.preprocess import resize_gray  # noqa: E402
-from core.reader import read_xray  # noqa: E402
+from core.model.preprocess import resize_gray  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CHUNK = 16  # images read and segmented together: bounds memory with full-size originals

@@ -44,7 +44,7 @@ from eval_lungs import (  # noqa: E402
     text_pages,
 )
 
-from core.evaluation import answer_rates, assess_pixels, synthetic_non_xrays  # noqa: E402
+from core.evaluation.nonxray import answer_rates, assess_pixels, synthetic_non_xrays  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CHUNK = 32
@@ -81,7 +81,7 @@ def mixed_auc(sets: dict[str, dict]) -> dict:
     and the specificity at the thresholds giving 0.90 and 0.95 sensitivity on newsite.
     Half of it is internal (the negatives come from training collections), so it is a
     proxy for an external AUC, not one; it is threshold-free, unlike newsite sensitivity."""
-    from core.metrics import roc_auc
+    from core.evaluation.metrics import roc_auc
 
     pos = np.array(sets["newsite (COVID only)"]["_probabilities"])
     neg = np.concatenate(
@@ -98,8 +98,9 @@ def mixed_auc(sets: dict[str, dict]) -> dict:
 
 
 def internal(model, data: Path) -> dict:
-    from core.dataset import decode, scan
-    from core.evaluation import evaluate_decoded
+    from core.evaluation.evaluate import evaluate_decoded
+    from core.files.dataset import scan
+    from core.model.cache import decode
 
     index = scan(data / "cxr")
     decoded = decode(index, model.card.spec, skip_unreadable=True)
@@ -160,7 +161,7 @@ def table(sets: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.model import load_model
+    from core.model.loading import load_model
     from core.resources import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -212,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=float) + "\n")
     if args.write_card:
-        from core.atomic import write_text_atomic
-        from core.card import card_path
+        from core.files.atomic import write_text_atomic
+        from core.model.card import card_path
 
         card = model.card
         card.metrics["external"] = {

@@ -42,17 +42,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from core.errors import ImageReadError  # noqa: E402
-from core.evaluation import source_probe  # noqa: E402
-from core.metrics import (  # noqa: E402
+from core.evaluation.metrics import (  # noqa: E402
     at_threshold,
     choose_threshold,
     fit_logistic,
     predict_logistic,
     roc_auc,
 )
-from core.preprocess import PreprocessSpec, crop_box, prepare  # noqa: E402
-from core.reader import read_xray  # noqa: E402
-from core.transfer import HEAD_L2  # noqa: E402
+from core.evaluation.probes import source_probe  # noqa: E402
+from core.files.reader import read_xray  # noqa: E402
+from core.model.preprocess import PreprocessSpec, crop_box, prepare  # noqa: E402
+from core.training.transfer import HEAD_L2  # noqa: E402
 
 SIZE = 224
 #: Newsite originals reach 3342 x 4095; the longest side is cut to this right after reading.
@@ -147,7 +147,7 @@ def lung_variant(segmenter, stats: dict) -> Callable[[list[np.ndarray]], np.ndar
     """The lung box plus a margin, equalised; the central 80 % where the segmenter is unsure.
 
     ``stats`` collects, per call, how often the fallback was taken and why."""
-    from core.lungs import LungFields
+    from core.model.lungs import LungFields
 
     spec = PreprocessSpec(size=SIZE, crop=1.0, equalize=True)
 
@@ -237,7 +237,7 @@ def evaluate(feats: dict[str, np.ndarray], sets: Sets) -> dict:
 
 
 def run_variant(net, make_cache: Callable, sets: Sets) -> tuple[dict, dict]:
-    from core.transfer import pooled_features
+    from core.training.transfer import pooled_features
 
     t0 = time.perf_counter()
     caches = {k: make_cache(v) for k, v in sets.pixels.items()}
@@ -255,7 +255,7 @@ def run_variant(net, make_cache: Callable, sets: Sets) -> tuple[dict, dict]:
 def try_segmenter():
     """The bundled lung segmenter, or (None, why) while it is missing or does not load."""
     try:
-        lungs = importlib.import_module("core.lungs")
+        lungs = importlib.import_module("core.model.lungs")
         if not lungs.default_segmenter_path().is_file():
             return None, "models/lungs.keras not found"
         seg = lungs.LungSegmenter.load()
@@ -316,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from core.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
-    from core.model import build_lite0
+    from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
+    from core.model.networks import build_lite0
 
     start = time.perf_counter()
     sets = read_sets(args.data)

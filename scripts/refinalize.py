@@ -27,10 +27,13 @@ def main() -> int:
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
 
-    from core.dataset import decode, scan
-    from core.evaluation import print_report
-    from core.model import load_model, save_model
-    from core.training import TrainConfig, check_dataset, finalize
+    from core.cli.report import print_report
+    from core.files.dataset import scan
+    from core.model.cache import decode
+    from core.model.loading import load_model, save_model
+    from core.training.finalise import finalize
+    from core.training.fit import check_dataset
+    from core.training.recipe import TrainConfig
 
     src = load_model(args.model)
     old = src.card

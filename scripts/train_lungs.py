@@ -1,7 +1,7 @@
 """Train the lung-field U-Net on ../shared/data/lungs and bundle it as models/lungs.keras.
 
 A compact U-Net (~0.4 M parameters, built-in Keras layers only so it loads with
-``safe_mode=True``) maps the 128 x 128 equalised image of :func:`core.lungs.prepare_lungs` to
+``safe_mode=True``) maps the 128 x 128 equalised image of :func:`core.model.lungs.prepare_lungs` to
 a lung probability per pixel. Loss: binary cross-entropy + soft Dice. Augmentation (numpy +
 Pillow, redrawn every epoch, seeded): horizontal flip, small rotation / anisotropic scale /
 shift, gamma and contrast, blur, noise, a few bright wires and occasional black collimation
@@ -41,10 +41,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from core.atomic import atomic_path, write_text_atomic  # noqa: E402
-from core.card import sha256_file  # noqa: E402
-from core.lungs import LUNG_SIZE, LUNG_SPEC, card_path_for, prepare_lungs  # noqa: E402
-from core.preprocess import resize_gray  # noqa: E402
+from core.files.atomic import atomic_path, write_text_atomic  # noqa: E402
+from core.model.card import sha256_file  # noqa: E402
+from core.model.lungs import LUNG_SIZE, LUNG_SPEC, card_path_for, prepare_lungs  # noqa: E402
+from core.model.preprocess import resize_gray  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "lungs"
 
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "output": "per-pixel lung probability, (N, 128, 128, 1); both lungs are one class",
         "preprocessing": {
             **LUNG_SPEC.to_dict(),
-            "function": "core.lungs.prepare_lungs (core.preprocess.prepare: whole image, "
+            "function": "core.model.lungs.prepare_lungs (core.model.preprocess.prepare: whole image, "
             "bilinear resize to 128 x 128, uint8, global histogram equalisation)",
         },
         "metrics": {

@@ -45,10 +45,11 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import keras
 
-    from core.card import ModelCard
-    from core.model import build, save_model
-    from core.ood import fit_ood
-    from core.preprocess import THUMB_SIZE, PreprocessSpec
+    from core.model.card import ModelCard
+    from core.model.loading import save_model
+    from core.model.networks import build
+    from core.model.ood import fit_ood
+    from core.model.preprocess import THUMB_SIZE, PreprocessSpec
 
     keras.utils.set_random_seed(1234)
     net = build("seed", input_size=TINY_SIZE)
@@ -70,8 +71,8 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_path: Path):
-    """The tiny model loaded once per session (a ``core.model.LoadedModel``)."""
-    from core.model import load_model
+    """The tiny model loaded once per session (a ``core.model.loading.LoadedModel``)."""
+    from core.model.loading import load_model
 
     return load_model(tiny_model_path)
 

@@ -3,6 +3,9 @@
 Two checks, as napari keeps for its model layer: a static one over the source (every
 ``import``, ``from ... import`` and ``importlib.import_module("...")`` in core/) and a
 dynamic one that imports every core module in a fresh interpreter where Qt cannot load.
+The layers themselves are import-linter contracts in pyproject.toml (``lint-imports`` in
+scripts/run_tests.sh); here, what import-linter has no contract for: no module imports
+itself through a circle, and no private name is imported from another module.
 """
 
 from __future__ import annotations
@@ -42,7 +45,38 @@ def imported_names(source: str) -> list[tuple[int, str]]:
 
 
 def core_modules() -> list[str]:
-    return sorted(f"core.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__")
+    return sorted(
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in CORE.rglob("*.py")
+    )
+
+
+def import_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports (lazy imports included), by grimp,
+    the library import-linter is built on."""
+    import grimp
+
+    graph = grimp.build_graph(package)
+    return {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle, each as the path that closes it (depth-first search)."""
+    found, state = [], {}  # state: 1 on the current path, 2 done
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                found.append(path[path.index(n):] + [m, n] if n in path else [m, n])
+            elif n not in state:
+                visit(n, [*path, m])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [])
+    return found
 
 
 def test_contract_names_qt_and_gui():
@@ -63,10 +97,37 @@ def test_scanner_sees_every_kind_of_import():
 def test_no_core_module_imports_qt_or_gui():
     banned = set(forbidden())
     offences = []
-    for path in sorted(CORE.glob("*.py")):
+    for path in sorted(CORE.rglob("*.py")):
         for line, module in imported_names(path.read_text(encoding="utf-8")):
             if module.split(".")[0] in banned:
-                offences.append(f"core/{path.name}:{line} imports {module}")
+                offences.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert offences == []
+
+
+def test_circle_finder_finds_circles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert sorted(map(tuple, circles(graph))) == [("a", "b", "c", "a"), ("e", "e")]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles_in_core_or_gui():
+    for package in ("core", "gui"):
+        assert circles(import_graph(package)) == [], package
+
+
+def test_no_private_name_is_imported_from_another_module():
+    offences = []
+    for folder in ("core", "gui"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    ("core", "gui")
+                ):
+                    offences += [
+                        f"{path.relative_to(REPO)}:{node.lineno} {node.module}.{a.name}"
+                        for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")
+                    ]
     assert offences == []
 
 
@@ -97,5 +158,6 @@ def test_every_core_module_imports_with_qt_blocked():
 
 def test_core_modules_listed():
     names = core_modules()
-    for required in ("core.reader", "core.dicom", "core.inference", "core.export", "core.cli"):
+    for required in ("core.files.reader", "core.files.dicom", "core.model.inference",
+                     "core.files.export", "core.cli.main", "core.training.fit"):
         assert required in names

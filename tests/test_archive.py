@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.journal import JOURNAL_SUFFIX, in_shard, parse_shard
+from core.files.journal import JOURNAL_SUFFIX, in_shard, parse_shard
 from tests.test_kill import _finish, _launch
 
 COPIES = 20  # of each of the three radiographs: 60 files
@@ -36,7 +36,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def classify(*args: str) -> int:
-    from core.cli import main
+    from core.cli.main import main
 
     return main(["classify", *args])
 
@@ -118,13 +118,13 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(films, whole, tiny_mod
 
 def test_resume_refuses_another_model_and_a_fresh_run_starts_over(
         films, whole, tiny_model_path, tmp_path):
-    from core.profiles import make_profile, save_profile
+    from core.model.profiles import make_profile, save_profile
 
     out = tmp_path / "predicted.csv"
     shutil.copyfile(whole, out)
     other = save_profile(make_profile(tiny_model_path, "Elsewhere", 0.3, {}),
                          tmp_path / "else.site.json")
-    from core.cli import main
+    from core.cli.main import main
 
     assert main(["classify", str(films), "-o", str(out), "--model", str(other),
                  "--resume"]) == 1

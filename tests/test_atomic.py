@@ -1,12 +1,12 @@
-"""core.atomic: temporary files a killed save left behind are cleaned by the next save."""
+"""core.files.atomic: temporary files a killed save left behind are cleaned by the next save."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from core import atomic
-from core.atomic import atomic_path, write_text_atomic
+from core.files import atomic
+from core.files.atomic import atomic_path, write_text_atomic
 
 
 def aged(path, seconds_ago: float, text: str = "half a file"):

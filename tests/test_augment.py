@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.preprocess import equalize_u8
+from core.model.preprocess import equalize_u8
 
 tf = pytest.importorskip("tensorflow")
 
 
 def test_tf_equalize_matches_inference_lut():
-    from core.augment import equalize
+    from core.training.augment import equalize
 
     rng = np.random.default_rng(0)
     img = (rng.random((64, 64)) ** 2 * 200 + 20).astype(np.uint8)
@@ -20,7 +20,7 @@ def test_tf_equalize_matches_inference_lut():
 
 
 def test_strong_augmentation_shape_range_and_variety():
-    from core.augment import augment
+    from core.training.augment import augment
 
     tf.random.set_seed(0)
     x = tf.constant(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1))

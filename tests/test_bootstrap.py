@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from core.bootstrap import (
+from core.evaluation.bootstrap import (
     percentile_interval,
     resample_weights,
     weighted_auc,
     weighted_rates,
 )
-from core.metrics import roc_auc
+from core.evaluation.metrics import roc_auc
 
 
 def test_unit_weights_give_the_plain_auc_with_ties():
@@ -92,7 +92,7 @@ def test_interval_of_nothing_is_nan():
 
 
 def test_interval_texts():
-    from core.bootstrap import Interval
+    from core.evaluation.bootstrap import Interval
 
     assert Interval(0.95213, 0.9211, 0.97649).texts() == ("0.952", "0.921 – 0.976")
     assert Interval(0.5, float("nan"), float("nan")).texts() == ("0.500", "")
@@ -102,7 +102,7 @@ def test_interval_texts():
 
 
 def test_wilson_interval():
-    from core.bootstrap import wilson
+    from core.evaluation.bootstrap import wilson
 
     iv = wilson(12, 12)
     # 12 of 12: the 95% Wilson interval reaches down to about 0.76, not to 1.0.

@@ -1,4 +1,4 @@
-"""core.card and core.model save/load: a model loads only with the card it was saved with."""
+"""core.model.card and core.model.networks save/load: a model loads only with the card it was saved with."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.atomic import atomic_path, write_text_atomic, write_with
-from core.card import INTENDED_USE, ModelCard, card_path, ood_path, read_card, sha256_file
 from core.errors import ModelError
+from core.files.atomic import atomic_path, write_text_atomic, write_with
+from core.model.card import INTENDED_USE, ModelCard, card_path, ood_path, read_card, sha256_file
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_load_model_round_trip(tiny_model, tiny_model_path):
 
 
 def test_modified_weights_are_refused(model_copy):
-    from core.model import load_model
+    from core.model.loading import load_model
 
     data = bytearray(model_copy.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -57,7 +57,7 @@ def test_modified_weights_are_refused(model_copy):
 
 
 def test_modified_ood_statistics_are_refused(model_copy):
-    from core.model import load_model
+    from core.model.loading import load_model
 
     with open(ood_path(model_copy), "ab") as fh:
         fh.write(b"\0")
@@ -66,7 +66,7 @@ def test_modified_ood_statistics_are_refused(model_copy):
 
 
 def test_missing_card_is_refused(model_copy):
-    from core.model import load_model
+    from core.model.loading import load_model
 
     card_path(model_copy).unlink()
     with pytest.raises(ModelError, match=r"model card tiny\.card\.json is missing"):
@@ -74,7 +74,7 @@ def test_missing_card_is_refused(model_copy):
 
 
 def test_missing_model_file_is_refused(model_copy):
-    from core.model import load_model
+    from core.model.loading import load_model
 
     model_copy.unlink()
     with pytest.raises(ModelError, match="model file not found"):
@@ -102,7 +102,8 @@ def test_card_json_round_trip_ignores_unknown_fields():
 
 
 def test_save_model_needs_keras_suffix(tmp_path):
-    from core.model import build, save_model
+    from core.model.loading import save_model
+    from core.model.networks import build
 
     with pytest.raises(ModelError, match=r"must end in \.keras"):
         save_model(build("seed", 64), ModelCard(name="x", input_size=64), tmp_path / "m.h5")
@@ -112,7 +113,8 @@ def test_failed_save_leaves_the_previous_model_intact(model_copy, monkeypatch):
     """A crash while writing the new weights must not damage the working model."""
     import keras
 
-    from core.model import build, load_model, save_model
+    from core.model.loading import load_model, save_model
+    from core.model.networks import build
 
     before = {p: p.read_bytes() for p in model_copy.parent.iterdir()}
 
@@ -159,7 +161,7 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from core import atomic
+    from core.files import atomic
 
     target = tmp_path / "shared.csv"
     write_text_atomic(target, "x")
@@ -174,8 +176,8 @@ def test_ood_structure_gate_refuses_smooth_images():
     """A linear gradient passes a layout test but has no edges: the structure cut refuses it."""
     import numpy as np
 
-    from core.ood import fit_ood, structure
-    from core.preprocess import thumbnail
+    from core.model.ood import fit_ood, structure
+    from core.model.preprocess import thumbnail
 
     rng = np.random.default_rng(0)
     # "Radiograph-like" training thumbnails: smooth layout plus edges.

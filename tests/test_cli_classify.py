@@ -14,7 +14,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from core.card import card_path, ood_path
+from core.model.card import card_path, ood_path
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.dataset import decode, find_positive, near_duplicates, scan
 from core.errors import DatasetError
-from core.preprocess import PreprocessSpec
+from core.files.dataset import find_positive, scan
+from core.model.cache import decode, near_duplicates
+from core.model.preprocess import PreprocessSpec
 
 
 def _blob(seed: int, size: int = 64) -> Image.Image:

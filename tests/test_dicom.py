@@ -1,4 +1,4 @@
-"""core.dicom through core.reader.read_xray, on DICOM files written with pydicom."""
+"""core.files.dicom through core.files.reader.read_xray, on DICOM files written with pydicom."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from core import dicom
 from core.errors import (
     DicomError,
     ImageReadError,
@@ -29,7 +28,8 @@ from core.errors import (
     MissingCodecError,
     NotARadiographError,
 )
-from core.reader import read_xray
+from core.files import dicom
+from core.files.reader import read_xray
 
 
 def ramp12(h: int = 40, w: int = 48) -> np.ndarray:
@@ -434,8 +434,9 @@ def test_training_skips_malformed_dicoms_with_their_reason(tmp_path):
     """`train --skip-unreadable` lists a bad DICOM instead of dying on it."""
     from PIL import Image
 
-    from core.dataset import decode, scan
-    from core.preprocess import PreprocessSpec
+    from core.files.dataset import scan
+    from core.model.cache import decode
+    from core.model.preprocess import PreprocessSpec
 
     rng = np.random.default_rng(0)
     for cls in ("COVID-19", "Normal"):

@@ -26,7 +26,7 @@ from core.errors import (
     NotAnImageError,
     NotARadiographError,
 )
-from core.reader import read_xray
+from core.files.reader import read_xray
 
 ROOT = Path(get_testdata_file("CT_small.dcm")).parent
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pydicom.uid import JPEGLosslessSV1
 
-from core.reader import read_xray
+from core.files.reader import read_xray
 
 pytest.importorskip("gdcm")
 

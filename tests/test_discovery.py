@@ -1,4 +1,4 @@
-"""core.discovery.iter_inputs: what a chosen folder expands to."""
+"""core.files.discovery.iter_inputs: what a chosen folder expands to."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.discovery import IMAGE_SUFFIXES, Skipped, iter_inputs
 from core.errors import NotAnImageError
-from core.reader import read_xray
+from core.files.discovery import IMAGE_SUFFIXES, Skipped, iter_inputs
+from core.files.reader import read_xray
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:
@@ -94,8 +94,8 @@ def test_fifos_in_a_folder_are_skipped_counted_and_never_opened(tmp_path):
 
 @needs_fifo
 def test_a_fifo_given_by_name_is_refused_without_opening_it(tmp_path):
-    from core.inference import load_one
-    from core.preprocess import PreprocessSpec
+    from core.model.inference import load_one
+    from core.model.preprocess import PreprocessSpec
 
     fifo = tmp_path / "scan0001"
     os.mkfifo(fifo)

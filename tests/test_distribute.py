@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.distribute import is_chief, precision_for
+from core.training.distribute import is_chief, precision_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,9 +25,10 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from core.inference import classify
-from core.model import load_model, save_model
-from core.training import TrainConfig, train
+from core.model.inference import classify
+from core.model.loading import load_model, save_model
+from core.training.recipe import TrainConfig
+from core.training.fit import train
 
 data, out, strategy = sys.argv[1:4]
 batches = []
@@ -113,9 +114,9 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path, sample_i
     assert sorted(p.name for p in out.parent.iterdir()) == [
         "m.card.json", "m.keras", "m.ood.npz"]
 
-    from core.card import read_card
-    from core.inference import classify
-    from core.model import load_model
+    from core.model.card import read_card
+    from core.model.inference import classify
+    from core.model.loading import load_model
 
     assert read_card(out).training["replicas"] == 2
     pred = next(classify([sample_images[0]], load_model(out)))
@@ -142,8 +143,8 @@ def test_mixed_precision_only_with_tensor_cores():
 
 
 def test_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
-    from core.distribute import choose
     from core.errors import CovidCXRError
+    from core.training.distribute import choose
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(CovidCXRError, match="needs TF_CONFIG"):

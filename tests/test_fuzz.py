@@ -21,7 +21,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from core.errors import CovidCXRError
-from core.reader import read_xray
+from core.files.reader import read_xray
 
 SEED = 20261126
 INPUTS_PER_SEED = 400  # x 7 seeds: 2,800 inputs, a few seconds

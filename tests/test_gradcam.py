@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.gradcam import gradcam, heatmap_box, place_heatmap
-from core.preprocess import crop_box
+from core.model.gradcam import gradcam, heatmap_box, place_heatmap
+from core.model.preprocess import crop_box
 
 
 def _input(size: int, seed: int = 0) -> np.ndarray:
@@ -17,7 +17,7 @@ def _input(size: int, seed: int = 0) -> np.ndarray:
 
 
 def test_gradcam_shape_range_and_determinism(tiny_model):
-    from core.model import LAST_CONV
+    from core.model.networks import LAST_CONV
 
     x = _input(64)
     heat = gradcam(tiny_model.keras_model, x, LAST_CONV)

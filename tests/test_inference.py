@@ -1,4 +1,4 @@
-"""core.inference.classify: order, error records, cancel, progress, bounded memory."""
+"""core.model.inference.classify: order, error records, cancel, progress, bounded memory."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import inference
-from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.inference import Prediction, classify, decide, error_record, load_one
-from core.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
-from core.preprocess import to_network
+from core.model import inference
+from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.inference import Prediction, classify, decide, error_record, load_one
+from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
+from core.model.preprocess import to_network
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.test_dataset import make_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 COPIES = 10  # of each of the three radiographs: 30 files
-CSV_TEMP = ".predicted.csv.*"  # core.atomic: ".NAME." + 8 random characters + ".csv"
+CSV_TEMP = ".predicted.csv.*"  # core.files.atomic: ".NAME." + 8 random characters + ".csv"
 
 
 def _launch(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
@@ -143,7 +143,7 @@ def test_killed_classify_leaves_the_old_csv_or_a_complete_new_one(
 
 @pytest.mark.slow
 def test_killed_train_always_leaves_a_loadable_model(tiny_model_path, tmp_path):
-    from core.model import copy_model, load_model
+    from core.model.loading import copy_model, load_model
 
     dataset = make_dataset(tmp_path / "ds", per_class=16)
     model = copy_model(tiny_model_path, tmp_path / "models" / "model.keras")
@@ -166,7 +166,7 @@ def test_killed_train_always_leaves_a_loadable_model(tiny_model_path, tmp_path):
     folder = model.parent
 
     def saving(before: set[str]) -> bool:
-        # core.model_files: the new set is staged in ".NAME.saving-*", committed as ".next".
+        # core.model.store: the new set is staged in ".NAME.saving-*", committed as ".next".
         # A staging folder an earlier kill left behind is not a sign of this run's save.
         names = {p.name for p in folder.glob(f".{model.name}.*")} - before
         return any(n.startswith(f".{model.name}.saving-") or n.endswith(".next") for n in names)

@@ -72,7 +72,7 @@ def test_which_platforms_need_a_display():
 
 
 def test_commands_listed_are_the_parsers_sub_commands():
-    from core.cli import COMMANDS, build_parser
+    from core.cli.main import COMMANDS, build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.lite0 import (
+from core.model.lite0 import (
     BLOCKS,
     IMAGENET_CLASSIFIER,
     IMAGENET_WEIGHTS,

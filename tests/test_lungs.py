@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from core.lungs import (
+from core.files.reader import read_xray
+from core.model.lungs import (
     FULL_IMAGE,
     LungFields,
     LungSegmenter,
@@ -20,7 +21,6 @@ from core.lungs import (
     is_frontal_chest,
     label_components,
 )
-from core.reader import read_xray
 
 S = 128
 
@@ -197,7 +197,7 @@ def test_blank_noise_and_text_are_not_frontal_films(segmenter):
 
 def test_load_refuses_a_modified_model(tmp_path):
     from core.errors import ModelError
-    from core.lungs import card_path_for, default_segmenter_path
+    from core.model.lungs import card_path_for, default_segmenter_path
 
     src = default_segmenter_path()
     bad = tmp_path / "lungs.keras"

@@ -7,16 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from core.metrics import (
-    apply_platt,
+from core.evaluation.metrics import (
     at_threshold,
     calibration,
     choose_threshold,
-    fit_platt,
     roc_auc,
     roc_curve,
     summary,
 )
+from core.model.calibration import apply_platt, fit_platt
 
 
 def test_auc_perfect_random_and_inverted():
@@ -104,7 +103,7 @@ def test_summary_has_everything_evaluate_prints():
 
 
 def test_fit_logistic_recovers_known_weights():
-    from core.metrics import fit_logistic, predict_logistic
+    from core.evaluation.metrics import fit_logistic, predict_logistic
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 3))
@@ -121,7 +120,7 @@ def test_fit_logistic_recovers_known_weights():
 
 
 def test_cross_validated_auc_separable_and_not():
-    from core.metrics import cross_validated_auc
+    from core.evaluation.metrics import cross_validated_auc
 
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 200)
@@ -132,7 +131,7 @@ def test_cross_validated_auc_separable_and_not():
 
 
 def test_source_probe_uses_negatives_of_the_two_sources_only():
-    from core.evaluation import source_probe
+    from core.evaluation.probes import source_probe
 
     rng = np.random.default_rng(2)
     n = 120

@@ -1,11 +1,12 @@
-"""core.preprocess: the one path from radiograph to network input."""
+"""core.model.preprocess: the one path from radiograph to network input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.preprocess import (
+from core.files.reader import read_xray
+from core.model.preprocess import (
     THUMB_SIZE,
     PreprocessSpec,
     crop_box,
@@ -15,7 +16,6 @@ from core.preprocess import (
     thumbnail,
     to_network,
 )
-from core.reader import read_xray
 
 
 @pytest.mark.parametrize(

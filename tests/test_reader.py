@@ -1,4 +1,4 @@
-"""core.reader: every raster branch, every refusal, on files written by the tests."""
+"""core.files.reader: every raster branch, every refusal, on files written by the tests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import reader
 from core.errors import (
     EmptyFileError,
     ImageReadError,
@@ -21,7 +20,8 @@ from core.errors import (
     NotARadiographError,
     TruncatedFileError,
 )
-from core.reader import describe, is_dicom, read_xray
+from core.files import reader, xray
+from core.files.reader import describe, is_dicom, read_xray
 
 
 def ramp(h: int = 48, w: int = 64) -> np.ndarray:
@@ -275,9 +275,10 @@ def test_header_claiming_a_huge_image_is_refused_before_decoding(tmp_path):
 
 
 def test_image_just_over_our_budget_is_refused(tmp_path, monkeypatch):
-    # Between the budget and twice it Pillow only warns. core.reader makes that warning an
+    # Between the budget and twice it Pillow only warns. core.files.reader makes that warning an
     # error process-wide at import; pytest resets filters per test, so restate it here.
     monkeypatch.setattr(reader, "MAX_PIXELS", 10_000)
+    monkeypatch.setattr(xray, "MAX_PIXELS", 10_000)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
     warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
     path = save(Image.fromarray(np.zeros((120, 120), np.uint8)), tmp_path / "big.png")

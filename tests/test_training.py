@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import scan
 from core.errors import DatasetError
-from core.training import TrainConfig, train
+from core.files.dataset import scan
+from core.training.fit import train
+from core.training.recipe import TrainConfig
 from tests.test_dataset import make_dataset
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
     assert result.val["sensitivity"] >= 0.95  # the threshold rule, on validation
     assert "probe" in result.test and "ood" in result.test
 
-    from core.model import load_model, save_model
+    from core.model.loading import load_model, save_model
 
     path = save_model(result.keras_model, card, tmp_path / "m.keras", result.ood)
     loaded = load_model(path)
@@ -70,16 +71,16 @@ def test_stop_keeps_best_weights(tiny_ds):
 def test_stop_keeps_exactly_the_best_completed_epoch(tiny_ds, monkeypatch):
     """After Stop, the weights kept are the best completed epoch's (lowest validation
     loss; the epoch cut short never counts) and the card names that epoch."""
-    import core.model
+    import core.model.networks
 
     nets, snapshots = [], {}
-    real_build = core.model.build
+    real_build = core.model.networks.build
 
     def keep_net(*args, **kwargs):
         nets.append(real_build(*args, **kwargs))
         return nets[-1]
 
-    monkeypatch.setattr(core.model, "build", keep_net)
+    monkeypatch.setattr(core.model.networks, "build", keep_net)
 
     def on_epoch(e):  # called at the end of each epoch, before any other callback
         if not e["partial"]:
@@ -132,8 +133,8 @@ def test_leaky_dataset_refused(tmp_path):
 def test_batchnorm_statistics_reestimated_on_clean_images():
     import keras
 
-    from core.model import build
-    from core.training import reestimate_batchnorm
+    from core.model.networks import build
+    from core.training.finalise import reestimate_batchnorm
 
     net = build("seed_gap", 32)
     bn = next(la for la in net.layers if isinstance(la, keras.layers.BatchNormalization))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.training import TrainConfig, train, transfer_recipe
+from core.training.fit import train
+from core.training.recipe import TrainConfig, transfer_recipe
 from tests.test_dataset import make_dataset
 
 pytestmark = pytest.mark.slow
@@ -23,8 +24,8 @@ def _cfg(**kw) -> TrainConfig:
 def test_freeze_below_keeps_batch_norm_and_lower_blocks_frozen():
     import keras
 
-    from core.model import build
-    from core.transfer import freeze_below
+    from core.model.networks import build
+    from core.training.transfer import freeze_below
 
     net = build("lite0", 64)
     n_train, n_frozen = freeze_below(net, "block6a")
@@ -43,11 +44,11 @@ def test_freeze_below_keeps_batch_norm_and_lower_blocks_frozen():
 
 
 def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
-    from core.lite0 import IMAGENET_WEIGHTS
-    from core.model import build
+    from core.model.lite0 import IMAGENET_WEIGHTS
+    from core.model.networks import build
 
     imagenet = build("lite0", 64)
-    from core.lite0 import load_backbone_weights
+    from core.model.lite0 import load_backbone_weights
 
     load_backbone_weights(imagenet, IMAGENET_WEIGHTS)
     progress = []
@@ -81,8 +82,9 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
 
 
 def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
-    from core.gradcam import gradcam
-    from core.model import last_conv_layer, load_model, save_model
+    from core.model.gradcam import gradcam
+    from core.model.loading import load_model, save_model
+    from core.model.networks import last_conv_layer
 
     result = train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
     path = save_model(result.keras_model, result.card, tmp_path / "m.keras", result.ood)
@@ -98,7 +100,7 @@ def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
 def test_command_line_fills_the_architectures_recipe():
     import argparse
 
-    from core.training import add_train_arguments, config_from_arguments
+    from core.cli.train import add_train_arguments, config_from_arguments
 
     p = argparse.ArgumentParser()
     add_train_arguments(p)

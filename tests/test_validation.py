@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError, ModelError
-from core.validation import MIN_RELIABLE, analyse, not_assessed, open_labelled, run_validation
+from core.evaluation.validation import (
+    MIN_RELIABLE,
+    analyse,
+    not_assessed,
+    open_labelled,
+    run_validation,
+)
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
@@ -167,7 +173,7 @@ def test_subgroup_breakdown(tiny_model, labelled_folder, tmp_path):
 
 
 def test_numbers_agree_with_evaluate(tiny_model_path, labelled_folder, tmp_path):
-    from core.cli import main
+    from core.cli.main import main
 
     ev, va = tmp_path / "evaluate.json", tmp_path / "validate.json"
     # An operating point inside the scores, so that both classes are called.
@@ -188,16 +194,16 @@ def test_numbers_agree_with_evaluate(tiny_model_path, labelled_folder, tmp_path)
 
 # ------------------------------------------------------------------ site profiles
 def _model_copy(tiny_model_path: Path, folder: Path) -> Path:
-    from core.model import copy_model
+    from core.model.loading import copy_model
 
     return copy_model(tiny_model_path, folder / "m.keras")
 
 
 def test_cli_saves_a_profile_that_classifies_at_the_local_threshold(
         tiny_model_path, labelled_folder, tmp_path):
-    from core.card import card_path, sha256_file
-    from core.cli import main
-    from core.model import load_model
+    from core.cli.main import main
+    from core.model.card import card_path, sha256_file
+    from core.model.loading import load_model
 
     model = _model_copy(tiny_model_path, tmp_path)
     card_before = card_path(model).read_bytes()
@@ -228,9 +234,9 @@ def test_cli_saves_a_profile_that_classifies_at_the_local_threshold(
 
 
 def test_recalibrated_profile_calls_the_same_films(tiny_model_path, labelled_folder, tmp_path):
-    from core.metrics import fit_platt
-    from core.model import load_model
-    from core.profiles import make_profile, save_profile
+    from core.model.calibration import fit_platt
+    from core.model.loading import load_model
+    from core.model.profiles import make_profile, save_profile
 
     model = _model_copy(tiny_model_path, tmp_path)
     base = load_model(model)
@@ -245,19 +251,20 @@ def test_recalibrated_profile_calls_the_same_films(tiny_model_path, labelled_fol
         ("COVID" if q.probability >= t else "NOT COVID") for q in run.predictions]
     # ...and its probabilities are the site's recalibrated ones.
     probs = np.array([p.probability for p in again.predictions])
-    from core.metrics import apply_platt
+    from core.model.calibration import apply_platt
 
     expected = apply_platt(np.array([q.probability for q in run.predictions]), *recal)
     assert np.allclose(probs, expected, atol=1e-4)
 
 
 def test_profile_refuses_other_weights(tiny_model_path, labelled_folder, tmp_path):
-    from core.model import build, load_model, save_model
-    from core.profiles import make_profile, save_profile
+    from core.model.loading import load_model, save_model
+    from core.model.networks import build
+    from core.model.profiles import make_profile, save_profile
 
     model = _model_copy(tiny_model_path, tmp_path)
     prof = save_profile(make_profile(model, "C", 0.4, {}), tmp_path / "c.site.json")
-    from core.card import read_card
+    from core.model.card import read_card
 
     # Replace the model with other weights under the same name.
     save_model(build("seed", 64), read_card(model), model)
@@ -268,7 +275,7 @@ def test_profile_refuses_other_weights(tiny_model_path, labelled_folder, tmp_pat
 
 
 def test_report_needs_a_writer(tiny_model_path, labelled_folder, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     assert main(["validate", str(labelled_folder), "--model", str(tiny_model_path),
                  "--report", "r.pdf"]) == 1
@@ -276,7 +283,7 @@ def test_report_needs_a_writer(tiny_model_path, labelled_folder, capsys):
 
 
 def test_a_proportion_of_one_still_gets_an_honest_interval(site_run):
-    from core.bootstrap import wilson
+    from core.evaluation.bootstrap import wilson
 
     a = analyse(site_run, resamples=300)
     pt = a.point(float(a.p.max()) + 1e-6)  # nothing called COVID: specificity 12/12

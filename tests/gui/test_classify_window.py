@@ -12,10 +12,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel
 
-from core.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.discovery import iter_inputs
-from core.export import to_csv_text
-from core.inference import classify
+from core.files.discovery import iter_inputs
+from core.files.export import to_csv_text
+from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.inference import classify
 from gui import jobs
 from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
@@ -24,7 +24,7 @@ TIMEOUT = 60_000
 
 def core_csv(paths, model) -> str:
     """The CSV the command line would write for these inputs."""
-    from core.model import device_name
+    from core.model.loading import device_name
 
     preds = list(classify(list(iter_inputs(paths)), model))
     return to_csv_text(preds, model.display_name, device_name())
@@ -252,7 +252,7 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
 
 
 def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
-    from core.gradcam import heatmap_box
+    from core.model.gradcam import heatmap_box
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     with qtbot.waitSignal(window.heatmapShown, timeout=TIMEOUT):
@@ -398,7 +398,7 @@ def test_settings_are_remembered(make_window, qtbot, gui_settings, xray_folder):
 
 def test_set_model_path_reclassifies_with_the_new_model(window, qtbot, xray_folder,
                                                         tiny_model_path, tmp_path):
-    from core.model import copy_model
+    from core.model.loading import copy_model
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     before = [r.prediction.probability for r in window.results.rows]
@@ -412,7 +412,7 @@ def test_set_model_path_reclassifies_with_the_new_model(window, qtbot, xray_fold
 
 
 def test_about_shows_card_and_intended_use(window, qtbot):
-    from core.card import INTENDED_USE
+    from core.model.card import INTENDED_USE
 
     qtbot.waitUntil(lambda: window.model is not None, timeout=TIMEOUT)
     text = window.about_dialog().browser.toPlainText()

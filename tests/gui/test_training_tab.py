@@ -1,7 +1,7 @@
 """The training tab: dataset check, live plots, Stop, results, save, activate, classify.
 
 The dataset is made here: 64-pixel networks, a dozen images per class and two batches per
-epoch keep a real training run to seconds. The failure tests replace ``core.training.train``
+epoch keep a real training run to seconds. The failure tests replace ``core.training.fit.train``
 so they need no TensorFlow.
 """
 
@@ -17,7 +17,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from core.errors import DatasetError
-from core.model_files import slug
+from core.model.store import slug
 from gui.model_store import ModelStore
 from gui.training_tab import TrainingTab, install
 
@@ -161,7 +161,7 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
         dialog.accept()
     path = Path(saved.args[0])
     assert path.parent == tmp_path / "user_models" and path.is_file()
-    from core.card import read_card
+    from core.model.card import read_card
 
     card = read_card(path)
     assert (card.name, card.notes) == ("Ward 7 retrain", "two epochs, test run")
@@ -183,8 +183,8 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     wait_done(qtbot, window, lambda: window.open_paths([str(image)]))
     pred = window.results.row(0).prediction
     assert pred is not None and pred.ok
-    from core.inference import classify
-    from core.model import load_model
+    from core.model.inference import classify
+    from core.model.loading import load_model
 
     expected = next(classify([image], load_model(path)))
     assert pred.probability == pytest.approx(expected.probability, abs=1e-5)
@@ -267,7 +267,7 @@ def test_positive_class_is_asked_when_no_folder_says_covid(qtbot, make_tab, tmp_
 
 
 def _fake_train(behaviour):
-    """A stand-in for core.training.train that reports one epoch or none, then acts."""
+    """A stand-in for core.training.fit.train that reports one epoch or none, then acts."""
 
     def train(index, cfg, *, on_progress=None, on_batch=None, on_epoch=None,
               should_stop=None, decoded=None):
@@ -281,7 +281,7 @@ def test_out_of_memory_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypatch
     def oom(**_):
         raise MemoryError
 
-    monkeypatch.setattr("core.training.train", _fake_train(oom))
+    monkeypatch.setattr("core.training.fit.train", _fake_train(oom))
     tab = make_tab()
     load(qtbot, tab, write_dataset(tmp_path / "d"))
     with qtbot.waitSignal(tab.trainingFinished, timeout=TIMEOUT_MS) as fin:
@@ -299,7 +299,7 @@ def test_vanished_folder_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypat
         shutil.rmtree(index.root)
         raise FileNotFoundError(2, "No such file or directory", str(index.root / "x.png"))
 
-    monkeypatch.setattr("core.training.train", _fake_train(vanish))
+    monkeypatch.setattr("core.training.fit.train", _fake_train(vanish))
     data = write_dataset(tmp_path / "d")
     tab = make_tab()
     load(qtbot, tab, data)
@@ -324,7 +324,7 @@ def test_stop_before_the_first_epoch_cancels_and_keeps_the_model(qtbot, make_tab
             threading.Event().wait(0.01)
         raise DatasetError("training was stopped before the first epoch finished")
 
-    monkeypatch.setattr("core.training.train", _fake_train(wait_for_stop))
+    monkeypatch.setattr("core.training.fit.train", _fake_train(wait_for_stop))
     tab = make_tab()
     load(qtbot, tab, write_dataset(tmp_path / "d"))
     tab.start()
@@ -368,7 +368,7 @@ def test_imagenet_start_point_brings_the_transfer_recipe(make_tab):
     """'Start from: ImageNet backbone' is the bundled model's recipe: lite0 at its own
     input and crop, a low learning rate and strong augmentation; switching back restores
     the seed's values."""
-    from core.training import TrainConfig, transfer_recipe
+    from core.training.recipe import TrainConfig, transfer_recipe
     from gui.training_tab import IMAGENET
 
     tab = make_tab()

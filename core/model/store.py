@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from core.atomic import atomic_path
+from core.files.atomic import atomic_path
 
 #: Folders from step 1 older than this process were left by a kill (a live save's are newer).
 _STARTED = time.time()

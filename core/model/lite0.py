@@ -34,7 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from core.atomic import write_with  # noqa: E402
+from core.files.atomic import write_with  # noqa: E402
 from core.resources import resource_path  # noqa: E402
 
 #: The backbone's ImageNet weights (no classifier), shipped in ``models/``.

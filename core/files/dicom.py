@@ -12,7 +12,7 @@ from pydicom.pixels import apply_modality_lut, get_decoder
 from pydicom.uid import UID, JPEGExtended12Bit
 
 from core.errors import DicomError, ImageTooLargeError, MissingCodecError
-from core.reader import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, _check_budget
+from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
 
 # Which pip package decodes which compressed transfer syntax (pydicom's plugins). The app
 # ships python-gdcm (a dependency), which covers every syntax a radiograph arrives in;
@@ -77,7 +77,7 @@ def read_dicom(path: Path, size: int) -> XRay:
             f"multi-frame DICOM ({frames} frames) is not a single radiograph; export one frame"
         )
     rows, cols = _header_int(ds, "Rows", 0), _header_int(ds, "Columns", 0)
-    _check_budget((cols, rows))
+    check_budget((cols, rows))
     samples = _header_int(ds, "SamplesPerPixel", 1) or 1
     allocated = _header_int(ds, "BitsAllocated", 16) or 16
     for keyword in ("BitsStored", "HighBit", "PixelRepresentation"):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PIL import Image, features
 
-from core.reader import IMAGE_SUFFIXES as _DICOM_AND_BASE_SUFFIXES
-from core.reader import is_dicom
+from core.files.reader import IMAGE_SUFFIXES as _DICOM_AND_BASE_SUFFIXES
+from core.files.reader import is_dicom
 
 #: Pillow formats a radiograph can plausibly arrive in, and that the reader decodes to
 #: grayscale. Left out on purpose: formats Pillow only writes (PDF) or only opens through an

@@ -72,7 +72,7 @@ def _jpeg(x: tf.Tensor) -> tf.Tensor:
 
 
 def equalize(x: tf.Tensor) -> tf.Tensor:
-    """Histogram equalisation in TensorFlow, the same LUT as ``core.preprocess.equalize_u8``
+    """Histogram equalisation in TensorFlow, the same LUT as ``core.model.preprocess.equalize_u8``
     (applied to the image quantised to 8 bits), so augmented training images have exactly
     the intensity distribution inference gives the network."""
     u8 = tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.int32)

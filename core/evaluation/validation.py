@@ -5,7 +5,7 @@ Metrics come with bootstrap intervals (patients resampled when the data names th
 the model's threshold or at an operating point the user picks; PPV and NPV at the
 prevalence the user expects; a breakdown per sub-group (scanner, site, view...) so a weak
 one shows. Files are classified by the same engine as ``covidcxr classify``
-(:func:`core.inference.classify`): a film it refuses is counted as *not assessed*, never
+(:func:`core.model.inference.classify`): a film it refuses is counted as *not assessed*, never
 scored behind the user's back, and an unreadable file is counted as an error.
 """
 
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.bootstrap import (
+from core.errors import DatasetError
+from core.evaluation.bootstrap import (
     RESAMPLES,
     Interval,
     percentile_interval,
@@ -32,15 +33,14 @@ from core.bootstrap import (
     weighted_rates,
     wilson,
 )
-from core.card import NOT_ASSESSED
-from core.dataset import SPLITS, class_folders, find_positive, read_manifest
-from core.discovery import iter_inputs
-from core.errors import DatasetError
-from core.inference import DEFAULT_BATCH, Prediction, classify
-from core.metrics import calibration, choose_threshold, roc_auc, roc_curve
+from core.evaluation.metrics import calibration, choose_threshold, roc_auc, roc_curve
+from core.files.dataset import SPLITS, class_folders, find_positive, read_manifest
+from core.files.discovery import iter_inputs
+from core.model.card import NOT_ASSESSED
+from core.model.inference import DEFAULT_BATCH, Prediction, classify
 
 if TYPE_CHECKING:
-    from core.model import LoadedModel
+    from core.model.loading import LoadedModel
 
 #: Below this many images in a class, intervals are shown with a warning that they are
 #: too wide to rely on (a 95% interval for a sensitivity of 0.9 on 20 films is ~0.7-1.0).
@@ -504,7 +504,7 @@ class SiteAnalysis:
         if prevalence is None:  # at a typed prevalence PPV/NPV are not plain proportions
             counts.update(ppv=(tp, tp + fp), npv=(tn, tn + fn))
         for key, (k, n) in counts.items():
-            if ci[key].low == ci[key].high:  # every resample agreed: see core.bootstrap.wilson
+            if ci[key].low == ci[key].high:  # every resample agreed: see core.evaluation.bootstrap.wilson
                 ci[key] = wilson(k, n)
         return OperatingPoint(
             float(threshold),
@@ -642,7 +642,7 @@ def provenance(analysis: SiteAnalysis, m: SiteMetrics, rule: str) -> dict:
 
 
 def labelled_from_split(index, split: str = "test") -> LabelledSet:
-    """One split of a training folder (``core.dataset.DatasetIndex``) as a labelled set:
+    """One split of a training folder (``core.files.dataset.DatasetIndex``) as a labelled set:
     the local test part kept apart when fine-tuning on a site."""
     files = tuple(
         LabelledFile(s.path, s.class_name, s.label, s.group)

@@ -2,7 +2,7 @@
 
 One entry point, :func:`read_xray`. Raster formats go through Pillow with its
 decompression-bomb guard on; DICOM is recognised by content and handled in
-:mod:`core.dicom`. Every refusal is a :class:`core.errors.ImageReadError` subclass whose
+:mod:`core.files.dicom`. Every refusal is a :class:`core.errors.ImageReadError` subclass whose
 message says what is wrong with *this* file.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,63 +26,37 @@ from core.errors import (
     NotARadiographError,
     TruncatedFileError,
 )
-
-#: Largest image we decode, in pixels. A 43x43 cm detector at 100 um is ~18.5 Mpx; anything
-#: far above is a decompression bomb or not an X-ray.
-MAX_PIXELS = 80_000_000
-
-#: Largest decode, in bytes: pixels x bytes per sample x samples, as the file declares them.
-#: The pixel cap alone let an 80 Mpx 16-bit PNG cost 640 MB and a deflated float32 TIFF
-#: 1.9 GB, because reading then makes float working copies of 4-8 bytes a pixel. A real
-#: chest radiograph is far below: a 43 x 43 cm detector at 100 um, 16-bit, is 37 MB. 128 MiB
-#: still admits an 8-bit scan up to the pixel cap and keeps several parallel reads within a
-#: desktop's memory.
-MAX_DECODE_BYTES = 128 * 1024 * 1024
+from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
 
 #: Images whose longer side is at least twice this are decoded reduced by a whole factor
 #: (JPEG in the decoder itself, others with ``Image.reduce`` after loading) so that the
 #: longer side stays at or above it: the network sees 1024 px at most, the viewer a screen.
 DECODE_SIDE = 4096
 
+
 # Keep Pillow's own guard on and aligned with ours. Pillow warns above this value and raises
-# above twice it; we refuse above it (``_check_budget``), so its warning becomes an error.
+# above twice it; we refuse above it (``check_budget``), so its warning becomes an error.
 # A process-wide filter, not ``warnings.catch_warnings`` around each read: that context
 # manager is not thread-safe and files are read on a thread pool.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
 
 #: Extensions the folder walker picks up. Reading itself goes by content, not by name.
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".tif", ".tiff", ".dcm", ".dicom", ".dic"}
 )
 
+
 # A colour photograph: more than this share of pixels with chroma above CHROMA_LEVEL.
 # A radiograph saved as RGB has equal channels (plus JPEG chroma noise); small coloured
 # annotations (arrows, rulers) stay well under the share.
 CHROMA_LEVEL = 0.12
+
+
 CHROMA_SHARE = 0.05
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """Facts about a file, for the metadata panel and the CSV. Never the patient's name."""
-
-    path: str
-    format: str
-    width: int
-    height: int
-    bit_depth: int
-    mode: str
-    file_size: int
-    dicom: dict[str, str] = field(default_factory=dict)
-    #: Identifying DICOM fields (patient name, ID, birth date); shown only on request.
-    identifying: dict[str, str] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class XRay:
-    pixels: np.ndarray  # float32, (H, W), [0, 1], bone white
-    info: ImageInfo
 
 
 def is_dicom(path: str | os.PathLike[str]) -> bool:
@@ -108,7 +81,7 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
         raise EmptyFileError("empty file (0 bytes)")
     try:
         if is_dicom(path):
-            from core.dicom import read_dicom
+            from core.files.dicom import read_dicom
 
             return read_dicom(path, size)
         return _read_raster(path, size)
@@ -127,7 +100,7 @@ def _read_raster(path: Path, size: int) -> XRay:
             header_read = True
             fmt = img.format or "unknown"
             # Before any pixel is decoded: Pillow's guard only refuses at twice the budget.
-            _check_budget(img.size)
+            check_budget(img.size)
             full_size, info_mode = img.size, img.mode
             factor = max(img.size) // DECODE_SIDE
             if factor > 1 and img.format == "JPEG":
@@ -196,17 +169,6 @@ def _sniff(path: Path) -> str:
     except OSError:
         return ""
     return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), "")
-
-
-def _check_budget(size: tuple[int, int]) -> None:
-    w, h = size
-    if w * h > MAX_PIXELS:
-        raise ImageTooLargeError(
-            f"image is too large to be a radiograph ({w}x{h} = {w * h / 1e6:.0f} megapixels; "
-            f"limit {MAX_PIXELS // 1_000_000})"
-        )
-    if w < 32 or h < 32:
-        raise NotARadiographError(f"image is too small to assess ({w}x{h} pixels)")
 
 
 def _same_orientation(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
@@ -320,3 +282,4 @@ def describe(info: ImageInfo) -> dict[str, Any]:
     }
     facts.update(info.dicom)
     return facts
+

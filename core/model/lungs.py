@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
-from core.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
+from core.model.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
 from core.resources import models_dir
 
 #: The segmenter's input: the whole image (no crop: the lungs reach the borders of a tight
@@ -111,7 +111,7 @@ class LungSegmenter:
         refuse a file whose sha256 differs from its card, when the card is there."""
         import keras
 
-        from core.card import sha256_file
+        from core.model.card import sha256_file
 
         path = Path(path) if path is not None else default_segmenter_path()
         if not path.is_file():

@@ -57,8 +57,8 @@ def pooled_features(net, images: np.ndarray, batch_size: int = 32) -> np.ndarray
     import keras
     import tensorflow as tf
 
-    from core.model import FEATURES
-    from core.preprocess import to_network
+    from core.model.networks import FEATURES
+    from core.model.preprocess import to_network
 
     extractor = keras.Model(net.input, net.get_layer(FEATURES).output)
     fn = tf.function(lambda x: extractor(x, training=False), autograph=False)
@@ -85,7 +85,7 @@ def fit_head(
     would need a learning rate and epochs; the strength of its L2 penalty is chosen on the
     validation split.
     """
-    from core.metrics import fit_logistic, predict_logistic, roc_auc
+    from core.evaluation.metrics import fit_logistic, predict_logistic, roc_auc
 
     if on_progress:
         on_progress(0, 2, "backbone features of the training images")
@@ -115,7 +115,7 @@ def freeze_below(net, block: str) -> tuple[int, int]:
     returns (trainable, frozen) parameter counts."""
     import keras
 
-    from core.lite0 import BLOCKS
+    from core.model.lite0 import BLOCKS
 
     if block not in BLOCKS and block != "top":
         raise DatasetError(f"unknown block {block!r}; choose one of {', '.join(BLOCKS)}, top")
@@ -144,7 +144,7 @@ def start_from_imagenet(
     on_progress: ProgressFn | None = None,
 ) -> HeadFit:
     """Stage 1: ImageNet weights in, head fitted on frozen features, top blocks unfrozen."""
-    from core.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
+    from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
 
     load_backbone_weights(net, IMAGENET_WEIGHTS)
     l2, loss, auc = fit_head(

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from core.model.calibration import sigmoid
+
 
 def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fpr, tpr, thresholds), thresholds descending; predicting positive when p >= t."""
@@ -128,54 +130,6 @@ def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50
     return out
 
 
-def fit_platt(y: np.ndarray, p: np.ndarray, iters: int = 100) -> tuple[float, float]:
-    """Logistic recalibration p' = sigmoid(a * logit(p) + b), fitted on log-loss by Newton's
-    method with step halving (plain Newton overshoots when the scores are overconfident).
-    Class weights in training shift probabilities; this restores calibration."""
-    y = np.asarray(y, dtype=np.float64)
-    z = logit(np.asarray(p, dtype=np.float64))
-
-    def loss(a: float, b: float) -> float:
-        q = np.clip(_sigmoid(a * z + b), 1e-12, 1 - 1e-12)
-        return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
-
-    a, b = 1.0, 0.0
-    current = loss(a, b)
-    for _ in range(iters):
-        q = _sigmoid(a * z + b)
-        g = np.array([np.sum((q - y) * z), np.sum(q - y)])
-        w = q * (1 - q) + 1e-9
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-        step = np.linalg.solve(h + np.eye(2) * 1e-6, g)
-        t = 1.0
-        while t > 1e-6:
-            na, nb = a - t * step[0], b - t * step[1]
-            new = loss(na, nb)
-            if new <= current:
-                break
-            t *= 0.5
-        else:
-            break
-        converged = current - new < 1e-12
-        a, b, current = na, nb, new
-        if converged:
-            break
-    return float(a), float(b)
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
-
-
-def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
-    return _sigmoid(a * logit(np.asarray(p, dtype=np.float64)) + b)
-
-
 def fit_logistic(
     x: np.ndarray,
     y: np.ndarray,
@@ -207,7 +161,7 @@ def fit_logistic(
 
     current = objective(theta)
     for _ in range(iters):
-        q = _sigmoid(xb @ theta)
+        q = sigmoid(xb @ theta)
         grad = xb.T @ (sw * (q - y)) + reg * theta
         hess = (xb * (sw * q * (1 - q))[:, None]).T @ xb + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
@@ -228,7 +182,7 @@ def fit_logistic(
 
 
 def predict_logistic(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
-    return _sigmoid(np.asarray(x, dtype=np.float64) @ weights + bias)
+    return sigmoid(np.asarray(x, dtype=np.float64) @ weights + bias)
 
 
 def cross_validated_auc(
@@ -252,3 +206,4 @@ def cross_validated_auc(
         w, b = fit_logistic((x[~test] - mu) / sd, y[~test], l2=l2)
         scores[test] = predict_logistic((x[test] - mu) / sd, w, b)
     return roc_auc(y, scores)
+

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
-from core.metrics import apply_platt
-from core.model_files import current_weights
-from core.preprocess import PreprocessSpec
+from core.model.calibration import apply_platt
+from core.model.preprocess import PreprocessSpec
+from core.model.store import current_weights
 
 POSITIVE = "COVID"
 NEGATIVE = "NOT COVID"
@@ -48,7 +48,7 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     created: str = ""
     notes: str = ""
-    #: Set on a site profile (core.profiles): the local operating point's provenance.
+    #: Set on a site profile (core.model.profiles): the local operating point's provenance.
     site: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
@@ -103,7 +103,7 @@ def sha256_file(path: str | Path) -> str:
 
 def read_card(model_path: str | Path) -> ModelCard:
     """The card of the model named ``model_path`` (of its new set while a save installs it:
-    see :mod:`core.model_files`)."""
+    see :mod:`core.model.store`)."""
     cp = card_path(current_weights(model_path))
     if not cp.is_file():
         raise ModelError(f"model card {cp.name} is missing beside {Path(model_path).name}")

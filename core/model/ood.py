@@ -10,7 +10,7 @@ no longer refuses anything; it *flags*:
   training set's principal components, above its 99.5th percentile on the training
   images. The score is the larger ratio to its cut-off; above 1.0 the file is flagged.
 - **Not a frontal chest X-ray** (refused, NOT ASSESSED) only for what is plainly not one:
-  the anatomy check of :mod:`core.lungs` (two lung fields either side of the midline),
+  the anatomy check of :mod:`core.model.lungs` (two lung fields either side of the midline),
   and here the structure test: the RMS Laplacian of the standardised thumbnail under the
   training set's 0.1th percentile (smooth images, gradients, blanks have no heart border
   and no diaphragm; on ../shared/data/cxr the training minimum is 0.17, linear gradients

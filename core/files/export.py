@@ -6,8 +6,36 @@ import csv
 import io
 import os
 from collections.abc import Iterable
+from typing import Protocol
 
-from core.inference import Prediction
+
+class Prediction(Protocol):
+    """What a row needs from one file's outcome (:class:`core.model.inference.Prediction`).
+
+    Structural, so that writing files does not depend on the model layer above it."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def decision(self) -> int | None: ...
+    @property
+    def probability(self) -> float | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def unusual(self) -> bool: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def ood_score(self) -> float | None: ...
+    @property
+    def threshold(self) -> float | None: ...
 
 COLUMNS = (
     "filename",
@@ -83,7 +111,7 @@ def write_csv(
     device: str = "",
 ) -> int:
     """Write predicted.csv atomically; returns the number of rows written."""
-    from core.atomic import write_text_atomic
+    from core.files.atomic import write_text_atomic
 
     rows = list(predictions)
     write_text_atomic(path, to_csv_text(rows, model_name, device))

@@ -5,7 +5,7 @@ site's own labelled films, plus the provenance of that choice: when, on which fo
 many films per class, a hash of the file list and the metrics with their intervals. It
 names the weights by path *and* sha256 and never touches them, nor the model's own card:
 the bundled model stays as shipped, and a profile that no longer matches its weights is
-refused like a tampered model. Profiles are ``NAME.site.json`` files; ``core.model.
+refused like a tampered model. Profiles are ``NAME.site.json`` files; ``core.model.networks.
 load_model`` loads one like a model.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.card import ModelCard, read_card, sha256_file, verify
 from core.errors import ModelError
-from core.metrics import apply_platt
-from core.model_files import current_weights, free_path
+from core.model.calibration import apply_platt
+from core.model.card import ModelCard, read_card, sha256_file, verify
+from core.model.store import current_weights, free_path
 
 SUFFIX = ".site.json"
 
@@ -128,7 +128,7 @@ def profile_path(folder: str | os.PathLike[str], site_name: str) -> Path:
 def save_profile(card: ModelCard, path: str | os.PathLike[str]) -> Path:
     """Write a profile atomically; only ever a ``.site.json`` file, so no model card can
     be overwritten by one."""
-    from core.atomic import write_text_atomic
+    from core.files.atomic import write_text_atomic
 
     path = Path(path)
     if not is_profile(path):

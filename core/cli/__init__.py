@@ -1,0 +1,1 @@
+"""The command line: one module per sub-command, one map from the project's errors to exit codes."""

@@ -1,0 +1,97 @@
+"""``covidcxr classify``: files, folders or a list into ``predicted.csv``, resumable and shardable."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+from core.cli.common import Progress, check_model, resolve_model
+from core.errors import CovidCXRError
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from core.files.discovery import Skipped, iter_inputs
+    from core.files.journal import Journal, in_shard, parse_shard, read_list
+
+    # Every user error is found before TensorFlow is imported, so it is reported at once
+    # and on one line (TensorFlow writes its own start-up lines to stderr).
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CovidCXRError("--threshold must be between 0 and 1")
+    if not args.paths and not args.files_from:
+        raise CovidCXRError("name files or folders to classify, or --files-from LIST")
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise CovidCXRError(f"no such file or folder: {missing[0]}")
+    shard = parse_shard(args.shard) if args.shard else (1, 1)
+    if args.files_from and args.files_from != "-" and not Path(args.files_from).is_file():
+        raise CovidCXRError(f"no such file list: {args.files_from}")
+    # Listed lazily (an archive may hold 100,000s of files): only the first is looked at
+    # before the model loads, so "nothing to classify" is said at once.
+    skipped = Skipped()
+    sources = [*args.paths, *(read_list(args.files_from) if args.files_from else ())]
+    listing = (f for f in iter_inputs(sources, skipped) if in_shard(f, *shard))
+    first = next(listing, None)
+    if first is None and not args.resume:
+        left_out = f": {skipped.describe()}" if skipped.total else ""
+        shard_note = f" for shard {args.shard}" if args.shard else ""
+        raise CovidCXRError(f"no image files found{shard_note} in "
+                            + ", ".join(map(str, sources[:3])) + left_out)
+    model_path = resolve_model(args.model)
+    check_model(model_path)
+
+    from core.model.inference import classify
+    from core.model.loading import device_name, load_model
+
+    model = load_model(model_path)
+    threshold = model.threshold if args.threshold is None else args.threshold
+    device = device_name()
+    print(f"model {model.display_name} (threshold {threshold:.4f}) on {device}", file=sys.stderr)
+    journal = Journal(args.output, model.display_name, threshold, device, resume=args.resume)
+    if journal.resumed_from is not None:
+        print(f"resuming: {journal.kept} files already classified in "
+              f"{journal.resumed_from.name}", file=sys.stderr)
+    elif args.resume:
+        print(f"nothing to resume in {args.output}: starting from the first file",
+              file=sys.stderr)
+
+    files = (f for f in itertools.chain([first] if first else [], listing)
+             if str(f) not in journal.done)
+    bar = Progress()
+    t0 = time.monotonic()
+    new = 0
+    try:
+        batch: list = []
+        for pred in classify(files, model, threshold=args.threshold,
+                             batch_size=args.batch_size, on_progress=bar):
+            batch.append(pred)
+            if len(batch) >= args.batch_size:
+                new += journal.append(batch)
+                batch = []
+        new += journal.append(batch)
+    except BaseException:
+        journal.close()  # kept for --resume
+        print(f"covidcxr: {journal.kept + journal.written} files done so far are kept in "
+              f"{journal.path.name}; run the same command with --resume to continue",
+              file=sys.stderr)
+        raise
+    bar.close()
+    if not new and not journal.kept:
+        journal.close()
+        journal.path.unlink(missing_ok=True)
+        raise CovidCXRError("no image files found in " + ", ".join(map(str, sources[:3])))
+    out = journal.finish()
+    elapsed = time.monotonic() - t0
+    counts = journal.counts
+    n = sum(counts.values())
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    if skipped.total:
+        summary += f"; {skipped.describe()}"
+    if journal.kept:
+        summary += f"; {journal.kept} carried over from the interrupted run"
+    print(f"{n} files in {elapsed:.1f} s ({new / max(elapsed, 1e-9):.1f} img/s): {summary}")
+    print(f"wrote {out}")
+    return 0
+

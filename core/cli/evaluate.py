@@ -1,0 +1,67 @@
+"""``covidcxr evaluate``: a model's metrics, probes and refusal rates on a labelled folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from core.cli.report import print_report
+from core.evaluation.evaluate import evaluate_decoded
+
+
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "dataset", help="labelled folder (one sub-folder per class, optionally train/val/test)"
+    )
+    p.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
+    p.add_argument(
+        "--split",
+        default=None,
+        help="which split to evaluate (default: test when the folder has splits, else every image)",
+    )
+    p.add_argument("--positive", help="positive class folder (default: *covid*)")
+    p.add_argument("--threshold", type=float, help="override the card's threshold")
+    p.add_argument("--json", help="also write the metrics to this JSON file")
+
+
+def run_evaluate_cli(args: argparse.Namespace) -> int:
+    from core.cli.common import resolve_model
+    from core.files.atomic import write_text_atomic
+    from core.files.dataset import scan
+    from core.model.cache import DecodedSplit, decode
+    from core.model.loading import device_name, load_model
+
+    model = load_model(resolve_model(getattr(args, "model", None)))
+    if args.threshold is not None:
+        model.card.threshold = float(args.threshold)
+    index = scan(args.dataset, positive=args.positive)
+    has_splits = not index.split_source.startswith("seeded")
+    split = args.split or ("test" if has_splits and index.of_split("test") else None)
+    decoded = decode(index, model.card.spec, skip_unreadable=True)
+    if split:
+        part = decoded.splits[split]
+    else:
+        parts = list(decoded.splits.values())
+        part = DecodedSplit(
+            np.concatenate([q.images for q in parts]),
+            np.concatenate([q.labels for q in parts]),
+            np.concatenate([q.thumbs for q in parts]),
+            [x for q in parts for x in q.paths],
+        )
+    if len(set(part.labels.tolist())) < 2:
+        print("covidcxr: error: the evaluated images must include both classes", file=sys.stderr)
+        return 1
+    print(
+        f"model {model.display_name} on {device_name()}; dataset {index.root} "
+        f"({split or 'all images'}); unreadable skipped: {len(decoded.unreadable)}"
+    )
+    m = evaluate_decoded(model, part, index)
+    print_report(m, split or "all")
+    if args.json:
+        write_text_atomic(args.json, json.dumps(m, indent=2, default=float) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+

@@ -1,0 +1,59 @@
+"""An X-ray as read (float32 pixels and facts about the file) and the size budget every reader checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import (
+    ImageTooLargeError,
+    NotARadiographError,
+)
+
+#: Largest image we decode, in pixels. A 43x43 cm detector at 100 um is ~18.5 Mpx; anything
+#: far above is a decompression bomb or not an X-ray.
+MAX_PIXELS = 80_000_000
+
+
+#: Largest decode, in bytes: pixels x bytes per sample x samples, as the file declares them.
+#: The pixel cap alone let an 80 Mpx 16-bit PNG cost 640 MB and a deflated float32 TIFF
+#: 1.9 GB, because reading then makes float working copies of 4-8 bytes a pixel. A real
+#: chest radiograph is far below: a 43 x 43 cm detector at 100 um, 16-bit, is 37 MB. 128 MiB
+#: still admits an 8-bit scan up to the pixel cap and keeps several parallel reads within a
+#: desktop's memory.
+MAX_DECODE_BYTES = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """Facts about a file, for the metadata panel and the CSV. Never the patient's name."""
+
+    path: str
+    format: str
+    width: int
+    height: int
+    bit_depth: int
+    mode: str
+    file_size: int
+    dicom: dict[str, str] = field(default_factory=dict)
+    #: Identifying DICOM fields (patient name, ID, birth date); shown only on request.
+    identifying: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class XRay:
+    pixels: np.ndarray  # float32, (H, W), [0, 1], bone white
+    info: ImageInfo
+
+
+def check_budget(size: tuple[int, int]) -> None:
+    w, h = size
+    if w * h > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f"image is too large to be a radiograph ({w}x{h} = {w * h / 1e6:.0f} megapixels; "
+            f"limit {MAX_PIXELS // 1_000_000})"
+        )
+    if w < 32 or h < 32:
+        raise NotARadiographError(f"image is too small to assess ({w}x{h} pixels)")
+

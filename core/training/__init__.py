@@ -1,0 +1,1 @@
+"""Training: the recipe, augmentation, callbacks, fitting on one or many devices, transfer learning, finalising."""

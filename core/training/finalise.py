@@ -1,0 +1,156 @@
+"""After fitting: calibrate, choose the threshold, fit the OOD detector, measure, write the card."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core.files.dataset import DatasetIndex
+from core.model.cache import Decoded
+from core.model.card import ModelCard
+from core.model.inference import predict_u8
+from core.training.recipe import ProgressFn, TrainConfig
+
+
+@dataclass
+class TrainResult:
+    keras_model: object
+    card: ModelCard
+    ood: object
+    history: dict[str, list[float]]
+    best_epoch: int
+    stopped_by_user: bool
+    val: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+    #: False on the workers of a multi-worker run that must not write the model.
+    chief: bool = True
+
+
+def reestimate_batchnorm(net, images: np.ndarray, batch_size: int = 64) -> bool:
+    """Recompute batch-norm statistics on clean (unaugmented) training images.
+
+    The moving averages learned during training describe augmented images (blurred, noisy,
+    re-contrasted); inference sees clean ones. With them, run d's validation predictions
+    flipped between all-positive and all-negative from one epoch to the next. A pass over
+    the clean training set with a fast momentum recomputes them ("precise BN"). On run d's
+    best weights it did not help (validation AUC 0.914 -> 0.902), so it is opt-in
+    (``TrainConfig.reestimate_bn``). Returns False when the network has no batch norm.
+    """
+    import keras
+
+    bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not bns or not len(images):
+        return False
+    saved = [bn.momentum for bn in bns]
+    trainable = net.trainable
+    try:
+        for bn in bns:
+            bn.momentum = 0.9
+        order = np.random.default_rng(0).permutation(len(images))
+        for _ in range(2):
+            for i in range(0, len(order), batch_size):
+                x = images[np.sort(order[i : i + batch_size])].astype(np.float32)[..., None] / 255.0
+                net(x, training=True)  # updates moving statistics; no gradient step
+    finally:
+        for bn, m in zip(bns, saved, strict=True):
+            bn.momentum = m
+        net.trainable = trainable
+    return True
+
+
+def finalize(
+    net,
+    index: DatasetIndex,
+    decoded: Decoded,
+    cfg: TrainConfig,
+    *,
+    history: dict,
+    best_epoch: int,
+    stopped_by_user: bool,
+    warnings: list[str],
+    seconds: float,
+    on_progress: ProgressFn | None = None,
+    transfer: dict | None = None,
+) -> TrainResult:
+    """After the weights are chosen: batch-norm statistics, calibration, threshold, OOD
+    detector, test evaluation and the model card."""
+    from core.evaluation.evaluate import evaluate_decoded
+    from core.evaluation.metrics import choose_threshold, summary
+    from core.model.calibration import apply_platt, fit_platt
+    from core.model.loading import device_name
+    from core.model.ood import UNUSUAL_PERCENTILE, fit_ood
+
+    hist = history
+    tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
+    spec = cfg.spec
+    t_start = time.monotonic() - seconds
+    if on_progress:
+        on_progress(0, 1, "calibrating and fitting the OOD detector")
+    bn_fixed = cfg.reestimate_bn and reestimate_batchnorm(net, tr.images)
+    val_raw, val_feats = predict_u8(net, va.images)
+    a, b = fit_platt(va.labels, val_raw)
+    val_p = apply_platt(val_raw, a, b)
+    threshold = choose_threshold(va.labels, val_p, cfg.min_sensitivity)
+    _, train_feats = predict_u8(net, tr.images)
+    ood = fit_ood(train_feats, tr.thumbs, held_out=(val_feats, va.thumbs))
+
+    elapsed = time.monotonic() - t_start
+    card = ModelCard(
+        name=f"covidcxr-{cfg.architecture}-{_dt.datetime.now():%Y%m%d-%H%M}",
+        architecture=cfg.architecture,
+        input_size=cfg.input_size,
+        threshold=float(threshold),
+        threshold_rule=(
+            f"lowest false-positive rate with sensitivity >= {cfg.min_sensitivity}"
+            " on the validation split (after calibration)"
+        ),
+        calibration={"method": "platt", "a": a, "b": b, "fitted_on": "validation split"},
+        preprocess=spec.to_dict(),
+        training={
+            "dataset": str(index.root),
+            "split_source": index.split_source,
+            "classes": index.classes,
+            "positive_class": index.positive,
+            "counts": index.counts(),
+            "sources": index.sources(),
+            "warnings": warnings,
+            "config": {k: v for k, v in asdict(cfg).items()},
+            "epochs_run": len(hist.get("loss", [])),
+            "best_epoch": best_epoch + 1,
+            "stopped_by_user": stopped_by_user,
+            "batchnorm_reestimated_on_clean_train": bn_fixed,
+            "transfer": transfer or {},
+            "seconds": round(elapsed, 1),
+            "hardware": f"{device_name()}; {platform.platform()}",
+            "history": hist,
+        },
+        ood={
+            "percentile": UNUSUAL_PERCENTILE,
+            "cut_offs_from": "validation split (fitted on the training split)",
+            "method": "unusual (assessed, flagged): max(feature Mahalanobis, thumbnail PCA "
+            "residual) / cut-off > 1; not a frontal chest X-ray (NOT ASSESSED): the lung-field "
+            "anatomy check, or no radiograph structure",
+        },
+    )
+    result = TrainResult(net, card, ood, hist, best_epoch, stopped_by_user)
+    # Validation metrics at the chosen threshold (what the threshold was tuned on).
+    result.val = summary(va.labels, val_p, threshold)
+    if len(te.labels) and len(set(te.labels.tolist())) == 2:
+        if on_progress:
+            on_progress(0, 1, "evaluating on the test split")
+        from core.model.loading import LoadedModel, bundled_anatomy
+
+        model = LoadedModel(net, card, ood, anatomy=bundled_anatomy())
+        result.test = evaluate_decoded(model, te, index)
+    card.metrics = {"validation": _slim(result.val), "test": _slim(result.test)}
+    return result
+
+
+def _slim(m: dict) -> dict:
+    """Metrics for the card: drop the long ROC list, keep the rest."""
+    return {k: v for k, v in m.items() if k != "roc"} if m else {}
+
