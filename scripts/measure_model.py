@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import sys
@@ -65,7 +66,7 @@ def rates_for(model, items, transform=None) -> dict:
             chunk.clear()
     if chunk:
         answers.extend(assess_pixels(model, chunk))
-    out = answer_rates(answers)
+    out: dict = dataclasses.asdict(answer_rates(answers))
     out["unreadable"] = sum(unreadable.values())
     if unreadable:
         out["unreadable_by_reason"] = dict(unreadable)
@@ -104,8 +105,8 @@ def internal(model, data: Path) -> dict:
 
     index = scan(data / "cxr")
     decoded = decode(index, model.card.spec, skip_unreadable=True)
-    m = evaluate_decoded(model, decoded.splits["test"], index)
-    return {k: v for k, v in m.items() if k not in ("roc", "reliability")}
+    m = evaluate_decoded(model, decoded.splits["test"], index).to_dict(roc=False)
+    return {k: v for k, v in m.items() if k != "reliability"}
 
 
 def external_sets(model, data: Path, icu_n: int) -> dict[str, dict]:

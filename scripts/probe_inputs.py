@@ -26,7 +26,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -73,6 +73,11 @@ class Sets:
     sources: dict[str, list[str]]
     newsite_refused: dict[str, str]
 
+
+
+def _probe_dict(probe) -> dict:
+    """A source probe as JSON (empty when there were too few films)."""
+    return {} if probe is None else {**asdict(probe), "sources": list(probe.sources)}
 
 def _downscale(pixels: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     h, w = pixels.shape
@@ -213,11 +218,11 @@ def evaluate(feats: dict[str, np.ndarray], sets: Sets) -> dict:
     by_source: dict[str, list[float]] = collections.defaultdict(list)
     for src, prob in zip(sets.sources["test"], p["test"], strict=True):
         by_source[src].append(float(prob))
-    pooled = source_probe(
+    pooled = _probe_dict(source_probe(
         np.concatenate([feats["val"], feats["test"]]),
         sets.sources["val"] + sets.sources["test"],
         np.concatenate([y["val"], y["test"]]),
-    )
+    ))
     return {
         "l2": l2,
         "val_loss": val_loss,
@@ -230,7 +235,8 @@ def evaluate(feats: dict[str, np.ndarray], sets: Sets) -> dict:
         "newsite_sensitivity": float(np.mean(p["newsite"] >= thr)),
         "newsite_n": int(len(p["newsite"])),
         "newsite_mean_p": float(np.mean(p["newsite"])),
-        "source_probe_test": source_probe(feats["test"], sets.sources["test"], y["test"]),
+        "source_probe_test": _probe_dict(
+            source_probe(feats["test"], sets.sources["test"], y["test"])),
         "source_probe_val_test": pooled,
         "mean_p_by_source_test": {k: float(np.mean(v)) for k, v in sorted(by_source.items())},
     }

@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
 
-    from core.cli.report import print_report
+    from core.cli.report import format_report
     from core.files.dataset import scan
     from core.model.cache import decode
     from core.model.loading import load_model, save_model
@@ -50,8 +50,8 @@ def main() -> int:
     result.card.name, result.card.notes = old.name, old.notes
     result.card.training["refinalized_from"] = Path(args.model).name
     save_model(result.keras_model, result.card, args.output, result.ood)
-    print_report(result.val, "validation")
-    print_report(result.test, "test")
+    sys.stdout.write(format_report(result.val, "validation"))
+    sys.stdout.write(format_report(result.test, "test"))
     print(f"wrote {args.output}")
     return 0
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.errors import ModelError
-from core.files.atomic import atomic_path, write_text_atomic, write_with
+from core.files.atomic import atomic_path, write_text_atomic
 from core.model.card import INTENDED_USE, ModelCard, card_path, ood_path, read_card, sha256_file
 
 
@@ -140,8 +140,8 @@ def test_atomic_writer_failure_keeps_old_file(tmp_path):
         tmp.write_text("new, but only half", encoding="utf-8")
         raise RuntimeError("writer crashed")
 
-    with pytest.raises(RuntimeError, match="writer crashed"):
-        write_with(target, failing)
+    with pytest.raises(RuntimeError, match="writer crashed"), atomic_path(target) as tmp:
+        failing(tmp)
     assert target.read_text(encoding="utf-8") == "old contents\n"
     assert [p.name for p in tmp_path.iterdir()] == ["predicted.csv"]
 

@@ -1,11 +1,11 @@
-"""Grad-CAM: a pure function of a network and one input; placed where the network looked."""
+"""Grad-CAM: a pure function of a network and one input; explained where the network looked."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.model.gradcam import gradcam, heatmap_box, place_heatmap
+from core.model.gradcam import gradcam, heatmap_box
 from core.model.preprocess import crop_box
 
 
@@ -42,13 +42,22 @@ def test_gradcam_refuses_a_batch(tiny_model):
 
 
 @pytest.mark.parametrize("crop", [1.0, 0.8])
-def test_heat_map_is_placed_in_the_crop_box(crop):
-    heat = np.ones((16, 16), np.float32)
-    out = place_heatmap(heat, 100, 80, crop)
-    top, left, bottom, right = heatmap_box(100, 80, crop)
-    assert (top, left, bottom, right) == crop_box(100, 80, crop)
-    assert out.shape == (100, 80)
-    assert np.all(out[top:bottom, left:right] == pytest.approx(1.0))
-    outside = np.ones_like(out, bool)
-    outside[top:bottom, left:right] = False
-    assert np.all(out[outside] == 0.0)
+def test_explain_maps_a_film_as_read_to_its_crop_box(tiny_model, crop):
+    """The heat map of an X-ray of any size, through the model's own preprocessing, with
+    the box (the model's central crop) where it belongs."""
+    from dataclasses import replace
+
+    from core.model.card import NEGATIVE, POSITIVE
+    from core.model.gradcam import explain
+    from core.model.networks import last_conv_layer
+    from core.model.preprocess import prepare, to_network
+
+    card = replace(tiny_model.card, preprocess={**tiny_model.card.preprocess, "crop": crop})
+    model = replace(tiny_model, card=card)
+    pixels = _input(100, seed=2)[0, :, :80, 0]
+    heat = explain(model, pixels)
+    assert heat.box == heatmap_box(100, 80, crop) == crop_box(100, 80, crop)
+    assert heat.explains == POSITIVE and explain(model, pixels, 0).explains == NEGATIVE
+    direct = gradcam(model.keras_model, to_network(prepare(pixels, card.spec)[None]),
+                     last_conv_layer(model.keras_model))
+    np.testing.assert_allclose(heat.heat, direct, atol=1e-6)

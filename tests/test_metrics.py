@@ -98,8 +98,8 @@ def test_summary_has_everything_evaluate_prints():
         "reliability",
         "n",
     ):
-        assert key in s
-    assert s["n"] == 20 and s["positives"] == 10
+        assert key in s.to_dict()
+    assert s.n == 20 and s.positives == 10
 
 
 def test_fit_logistic_recovers_known_weights():
@@ -141,12 +141,12 @@ def test_source_probe_uses_negatives_of_the_two_sources_only():
     # The COVID source is trivially separable; it must not leak into the probe.
     feats[2 * n :] += 10.0
     probe = source_probe(feats, sources, labels)
-    assert probe["n"] == 2 * n
-    assert probe["auc"] == pytest.approx(0.5, abs=0.12)
+    assert probe.n == 2 * n
+    assert probe.auc == pytest.approx(0.5, abs=0.12)
     feats[:n, 0] += 3.0  # now RSNA negatives differ from NIH negatives
-    assert source_probe(feats, sources, labels)["auc"] > 0.95
+    assert source_probe(feats, sources, labels).auc > 0.95
     # Only normal films are compared: NIH pneumonia films are left out.
     findings = ["Normal"] * n + ["Normal"] * (n // 2) + ["Pneumonia"] * (n - n // 2) + [
         "COVID"
     ] * n
-    assert source_probe(feats, sources, labels, findings)["n"] == n + n // 2
+    assert source_probe(feats, sources, labels, findings).n == n + n // 2

@@ -100,7 +100,8 @@ def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
 def test_command_line_fills_the_architectures_recipe():
     import argparse
 
-    from core.cli.train import add_train_arguments, config_from_arguments
+    from core.cli.train import add_arguments as add_train_arguments
+    from core.cli.train import config_from_arguments
 
     p = argparse.ArgumentParser()
     add_train_arguments(p)

@@ -8,11 +8,34 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli.common import Progress, check_model, resolve_model
+from core.cli.common import Progress, check_model, positive_int, resolve_model
 from core.errors import CovidCXRError
 
 
-def cmd_classify(args: argparse.Namespace) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from core.model.inference import DEFAULT_BATCH  # no TensorFlow behind it
+
+    p.add_argument("paths", nargs="*", help="image files and/or folders (searched recursively)")
+    p.add_argument("--files-from", metavar="LIST",
+                   help="also classify the paths in this file, one per line (- for stdin)")
+    p.add_argument("--output", "-o", default="predicted.csv", help="CSV to write")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run: keep the rows already written for "
+                   "--output and classify only the other files")
+    p.add_argument("--shard", metavar="I/N",
+                   help="classify only shard I of N (a stable hash of each path): N machines "
+                   "split an archive and their CSVs together hold every file once")
+    p.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
+    p.add_argument("--threshold", type=float, help="override the model card's threshold")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH,
+        help=f"files per network call (default {DEFAULT_BATCH}; more uses more memory)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
     from core.files.discovery import Skipped, iter_inputs
     from core.files.journal import Journal, in_shard, parse_shard, read_list
 

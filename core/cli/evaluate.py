@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
-import numpy as np
-
-from core.cli.report import print_report
+from core.cli.common import resolve_model
+from core.cli.report import format_report
+from core.errors import DatasetError
 from core.evaluation.evaluate import evaluate_decoded
 
 
-def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "dataset", help="labelled folder (one sub-folder per class, optionally train/val/test)"
     )
@@ -27,41 +28,30 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", help="also write the metrics to this JSON file")
 
 
-def run_evaluate_cli(args: argparse.Namespace) -> int:
-    from core.cli.common import resolve_model
+def run(args: argparse.Namespace) -> int:
     from core.files.atomic import write_text_atomic
     from core.files.dataset import scan
     from core.model.cache import DecodedSplit, decode
     from core.model.loading import device_name, load_model
 
     model = load_model(resolve_model(getattr(args, "model", None)))
-    if args.threshold is not None:
-        model.card.threshold = float(args.threshold)
+    if args.threshold is not None:  # this run's threshold; the card on disk is untouched
+        model = replace(model, card=replace(model.card, threshold=float(args.threshold)))
     index = scan(args.dataset, positive=args.positive)
     has_splits = not index.split_source.startswith("seeded")
     split = args.split or ("test" if has_splits and index.of_split("test") else None)
     decoded = decode(index, model.card.spec, skip_unreadable=True)
-    if split:
-        part = decoded.splits[split]
-    else:
-        parts = list(decoded.splits.values())
-        part = DecodedSplit(
-            np.concatenate([q.images for q in parts]),
-            np.concatenate([q.labels for q in parts]),
-            np.concatenate([q.thumbs for q in parts]),
-            [x for q in parts for x in q.paths],
-        )
+    part = (decoded.splits[split] if split
+            else DecodedSplit.joined(list(decoded.splits.values())))
     if len(set(part.labels.tolist())) < 2:
-        print("covidcxr: error: the evaluated images must include both classes", file=sys.stderr)
-        return 1
+        raise DatasetError("the evaluated images must include both classes")
     print(
         f"model {model.display_name} on {device_name()}; dataset {index.root} "
         f"({split or 'all images'}); unreadable skipped: {len(decoded.unreadable)}"
     )
-    m = evaluate_decoded(model, part, index)
-    print_report(m, split or "all")
+    result = evaluate_decoded(model, part, index)
+    sys.stdout.write(format_report(result, split or "all"))
     if args.json:
-        write_text_atomic(args.json, json.dumps(m, indent=2, default=float) + "\n")
+        write_text_atomic(args.json, json.dumps(result.to_dict(), indent=2, default=float) + "\n")
         print(f"wrote {args.json}")
     return 0
-

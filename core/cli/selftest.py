@@ -8,7 +8,7 @@ from core.cli.common import check_model, resolve_model
 from core.errors import CovidCXRError
 
 
-def cmd_self_test(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Load the bundled model, verify its hash, classify the bundled samples."""
     from core.files.discovery import iter_inputs
     from core.model.inference import classify

@@ -8,13 +8,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from core.cli.report import format_report
 from core.errors import DatasetError
 from core.files.dataset import scan
 from core.training.fit import train
 from core.training.recipe import TrainConfig, transfer_recipe
 
 
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     """Recipe options default to None: the architecture's recipe fills what is not given
     (the seed's for seed/seed_gap, :func:`transfer_recipe` for lite0)."""
     d = TrainConfig()
@@ -101,7 +102,7 @@ def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
     return replace(base, **given)
 
 
-def run_training_cli(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.model.loading import save_model
 
     cfg = config_from_arguments(args)
@@ -135,16 +136,12 @@ def run_training_cli(args: argparse.Namespace) -> int:
         result.card.name = args.name
     result.card.notes = args.notes
     save_model(result.keras_model, result.card, out, result.ood)
-    from core.cli.report import print_report
-
     print(f"best epoch {result.best_epoch + 1}; threshold {result.card.threshold:.4f}")
-    print_report(result.test or result.val, "test" if result.test else "validation")
+    sys.stdout.write(format_report(result.test or result.val,
+                                   "test" if result.test else "validation"))
     print(f"wrote {out} and {out.stem}.card.json")
     if result.test:
-        print(
-            json.dumps(
-                {"test_auc": result.test.get("auc"), "probe": result.test.get("probe")}, indent=None
-            )
-        )
+        test = result.test.to_dict(roc=False)
+        print(json.dumps({"test_auc": test["auc"], "probe": test["probe"]}, indent=None))
     return 0
 

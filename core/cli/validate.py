@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from core.cli.common import Progress, check_model, resolve_model
+from core.cli.common import Progress, check_model, positive_int, resolve_model
 from core.errors import CovidCXRError
 
 #: Writes the PDF report of a validation: ``(path, analysis, metrics, card, model_path)``.
@@ -15,7 +15,41 @@ from core.errors import CovidCXRError
 ReportWriter = Callable[..., None]
 
 
-def cmd_validate(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from core.model.inference import DEFAULT_BATCH  # no TensorFlow behind it
+
+    p.add_argument("folder", help="labelled folder: one sub-folder per class, or any folder "
+                   "with --labels")
+    p.add_argument("--labels", help="CSV of filename,label (optional patient and sub-group "
+                   "columns), names relative to the folder")
+    p.add_argument("--positive", help="the COVID class (default: the one named *covid*)")
+    p.add_argument("--split", choices=("train", "val", "test"),
+                   help="only this split of a train/val/test folder")
+    p.add_argument("--model", default=argparse.SUPPRESS,
+                   help="model .keras file or site profile .site.json")
+    point = p.add_mutually_exclusive_group()
+    point.add_argument("--threshold", type=float, help="operating point (default: the model's)")
+    point.add_argument("--target-sensitivity", type=float,
+                       help="the most specific threshold reaching this sensitivity")
+    point.add_argument("--target-specificity", type=float,
+                       help="the most sensitive threshold reaching this specificity")
+    p.add_argument("--prevalence", type=float,
+                   help="PPV and NPV at this share of COVID (default: the folder's own)")
+    p.add_argument("--resamples", type=positive_int, default=2000,
+                   help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--save-profile", metavar="FILE.site.json",
+                   help="write a site profile with this operating point (weights untouched)")
+    p.add_argument("--site", help="the site's name, for --save-profile")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="with --save-profile: refit the calibration on these films")
+    p.add_argument("--report", metavar="REPORT.pdf", help="write a PDF report")
+    p.add_argument("--json", help="also write the metrics to this JSON file")
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH,
+                   help=f"files per network call (default {DEFAULT_BATCH})")
+
+
+def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
     from core.evaluation.validation import analyse, metrics_dict, open_labelled, provenance
 
     for name in ("target_sensitivity", "target_specificity", "threshold", "prevalence"):
@@ -71,6 +105,7 @@ def cmd_validate(args: argparse.Namespace, write_report: ReportWriter | None = N
               f"(threshold {card.threshold:.4f}; weights unchanged, "
               f"sha256 {card.weights_sha256[:12]}…)")
     if args.report:
+        assert write_report is not None  # checked before any work
         write_report(args.report, analysis, m, model.card, model_path)
         print(f"wrote {args.report}")
     return 0

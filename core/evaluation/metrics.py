@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +51,7 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else float("nan")
 
 
-def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
     c = confusion(y, p, threshold)
     tp, fp, tn, fn = c["tp"], c["fp"], c["tn"], c["fn"]
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
@@ -106,28 +108,85 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, min_sensitivity: float = 0.95
     return t if math.isfinite(t) else float(np.max(p))
 
 
-def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50) -> dict:
-    """Everything `covidcxr evaluate` prints, as a JSON-ready dict."""
+@dataclass(frozen=True)
+class Confusion:
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+
+
+@dataclass(frozen=True)
+class RocPoint:
+    fpr: float
+    tpr: float
+    threshold: float | None  # None for the point above every score
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    bin: str
+    count: int
+    mean_predicted: float
+    observed_positive: float
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Everything ``covidcxr evaluate`` prints for one split, at one threshold."""
+
+    n: int
+    positives: int
+    negatives: int
+    auc: float
+    threshold: float
+    accuracy: float
+    precision: float
+    sensitivity: float
+    specificity: float
+    f1: float
+    confusion: Confusion
+    roc: tuple[RocPoint, ...]
+    ece: float
+    reliability: tuple[ReliabilityBin, ...]
+
+    def to_dict(self, roc: bool = True) -> dict[str, Any]:
+        """JSON-ready, in the order the command line prints (``roc=False`` for the card)."""
+        out = asdict(self)
+        out["roc"] = list(out["roc"])
+        out["reliability"] = list(out["reliability"])
+        if not roc:
+            del out["roc"]
+        return out
+
+
+def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50) -> Metrics:
+    """Everything `covidcxr evaluate` prints."""
     y = np.asarray(y).astype(int)
     fpr, tpr, thr = roc_curve(y, p)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(roc_points, len(fpr))).astype(int))
-    out = {
-        "n": int(len(y)),
-        "positives": int(y.sum()),
-        "negatives": int((1 - y).sum()),
-        "auc": roc_auc(y, p),
-        **at_threshold(y, p, threshold),
-        "roc": [
-            {
-                "fpr": float(fpr[i]),
-                "tpr": float(tpr[i]),
-                "threshold": float(thr[i]) if math.isfinite(thr[i]) else None,
-            }
+    at = at_threshold(y, p, threshold)
+    cal = calibration(y, p)
+    return Metrics(
+        n=int(len(y)),
+        positives=int(y.sum()),
+        negatives=int((1 - y).sum()),
+        auc=roc_auc(y, p),
+        threshold=float(threshold),
+        accuracy=at["accuracy"],
+        precision=at["precision"],
+        sensitivity=at["sensitivity"],
+        specificity=at["specificity"],
+        f1=at["f1"],
+        confusion=Confusion(**at["confusion"]),
+        roc=tuple(
+            RocPoint(float(fpr[i]), float(tpr[i]),
+                     float(thr[i]) if math.isfinite(thr[i]) else None)
             for i in keep
-        ],
-    }
-    out.update(calibration(y, p))
-    return out
+        ),
+        ece=cal["ece"],
+        reliability=tuple(ReliabilityBin(**row) for row in cal["reliability"]),
+    )
 
 
 def fit_logistic(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from core.model.card import NOT_ASSESSED, POSITIVE
+from core.model.inference import Assessment, assess, prepare_pixels
+
+if TYPE_CHECKING:
+    from core.model.loading import LoadedModel
 
 
 def synthetic_non_xrays(n_each: int = 20, seed: int = 0) -> dict[str, list[np.ndarray]]:
@@ -35,7 +43,7 @@ def synthetic_non_xrays(n_each: int = 20, seed: int = 0) -> dict[str, list[np.nd
         out["document"].append(np.asarray(page, np.float32) / 255.0)
         ct = Image.new("L", (size, size), 0)
         d = ImageDraw.Draw(ct)
-        cx, cy = size // 2 + rng.integers(-20, 20), size // 2 + rng.integers(-20, 20)
+        cx, cy = size // 2 + int(rng.integers(-20, 20)), size // 2 + int(rng.integers(-20, 20))
         rx, ry = int(rng.integers(130, 175)), int(rng.integers(95, 130))
         d.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(rng.integers(90, 130)))
         d.ellipse([cx - rx + 12, cy - ry + 12, cx + rx - 12, cy + ry - 12], outline=230, width=6)
@@ -68,11 +76,10 @@ def synthetic_non_xrays(n_each: int = 20, seed: int = 0) -> dict[str, list[np.nd
     return out
 
 
-def assess_pixels(model, images: list[np.ndarray], batch_size: int = 32) -> list:
+def assess_pixels(model: LoadedModel, images: list[np.ndarray], batch_size: int = 32,
+                  ) -> list[Assessment]:
     """The classifier's full answer (refusal, unusual flag, probability) for in-memory
     radiographs, through the same rules as ``covidcxr classify``."""
-    from core.model.inference import assess, prepare_pixels
-
     spec = model.card.spec
     out = []
     for i in range(0, len(images), batch_size):
@@ -81,39 +88,66 @@ def assess_pixels(model, images: list[np.ndarray], batch_size: int = 32) -> list
     return out
 
 
-def answer_rates(answers: list) -> dict:
+@dataclass(frozen=True)
+class AnswerRates:
     """Refused / unusual / called-COVID shares of a list of assessments."""
-    from core.model.card import NOT_ASSESSED, POSITIVE
 
+    n: int
+    refused: float
+    unusual: float
+    called_covid_of_assessed: float
+
+
+def answer_rates(answers: list[Assessment]) -> AnswerRates:
+    """Refused / unusual / called-COVID shares of a list of assessments (0 of none)."""
     n = len(answers)
     if not n:
-        return {"n": 0}
+        return AnswerRates(0, 0.0, 0.0, float("nan"))
     refused = sum(a.label == NOT_ASSESSED for a in answers)
     assessed = n - refused
-    return {
-        "n": n,
-        "refused": refused / n,
-        "unusual": sum(a.unusual for a in answers) / n,
-        "called_covid_of_assessed": (
-            sum(a.label == POSITIVE for a in answers) / assessed if assessed else float("nan")
-        ),
-    }
+    return AnswerRates(
+        n,
+        refused / n,
+        sum(a.unusual for a in answers) / n,
+        sum(a.label == POSITIVE for a in answers) / assessed if assessed else float("nan"),
+    )
 
 
-def ood_rates(model, real_pixels: list[np.ndarray] | None = None) -> dict:
-    """Share of real X-rays refused or flagged unusual, and of non-X-rays refused, per kind."""
+@dataclass(frozen=True)
+class RefusalRates:
+    """Real X-rays refused or flagged unusual (when given), and non-X-rays refused."""
+
+    non_xray_refused: float
+    non_xray_n: int
+    non_xray_by_kind: dict[str, float]
+    xray_refused: float | None = None
+    xray_unusual: float | None = None
+    xray_n: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        real = (
+            {"xray_refused": self.xray_refused, "xray_unusual": self.xray_unusual,
+             "xray_n": self.xray_n}
+            if self.xray_n else {}
+        )
+        return {**real, "non_xray_refused": self.non_xray_refused,
+                "non_xray_n": self.non_xray_n, "non_xray_by_kind": dict(self.non_xray_by_kind)}
+
+
+def ood_rates(model: LoadedModel, real_pixels: list[np.ndarray] | None = None,
+              ) -> RefusalRates | None:
+    """Share of real X-rays refused or flagged unusual, and of non-X-rays refused, per
+    kind; None for a model with neither an OOD detector nor an anatomy check."""
     if model.ood is None and model.anatomy is None:
-        return {}
-    res: dict = {}
-    if real_pixels:
-        real = answer_rates(assess_pixels(model, real_pixels))
-        res["xray_refused"] = real["refused"]
-        res["xray_unusual"] = real["unusual"]
-        res["xray_n"] = real["n"]
+        return None
+    real = answer_rates(assess_pixels(model, real_pixels)) if real_pixels else None
     by_kind = {kind: assess_pixels(model, imgs) for kind, imgs in synthetic_non_xrays().items()}
     every = answer_rates([a for answers in by_kind.values() for a in answers])
-    res["non_xray_refused"] = every.get("refused", 0.0)
-    res["non_xray_n"] = every["n"]
-    res["non_xray_by_kind"] = {k: answer_rates(v)["refused"] for k, v in by_kind.items()}
-    return res
-
+    return RefusalRates(
+        non_xray_refused=every.refused,
+        non_xray_n=every.n,
+        non_xray_by_kind={k: answer_rates(v).refused for k, v in by_kind.items()},
+        xray_refused=real.refused if real else None,
+        xray_unusual=real.unusual if real else None,
+        xray_n=real.n if real else 0,
+    )

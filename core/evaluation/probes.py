@@ -1,4 +1,5 @@
-"""Honest evaluation: metrics on a labelled folder, the shortcut probe, the OOD refusal rates.
+"""The shortcut probe and the source probe: does the model read the lungs, or where a film
+came from?
 
 The shortcut probe follows Maguolo & Nanni: black out the central 70% of each axis (where
 the lungs are) and a model that reads the lungs should fall to chance; black out everything
@@ -6,6 +7,9 @@ the lungs are) and a model that reads the lungs should fall to chance; black out
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +21,7 @@ PROBE_CENTRE = 0.70
 
 def mask_centre(pixels: np.ndarray, keep_centre: bool) -> np.ndarray:
     """Black out the central 70% (keep_centre=False) or everything else (keep_centre=True)."""
-    top, left, bottom, right = crop_box(*pixels.shape, PROBE_CENTRE)
+    top, left, bottom, right = crop_box(pixels.shape[0], pixels.shape[1], PROBE_CENTRE)
     out = np.zeros_like(pixels) if keep_centre else pixels.copy()
     if keep_centre:
         out[top:bottom, left:right] = pixels[top:bottom, left:right]
@@ -27,7 +31,7 @@ def mask_centre(pixels: np.ndarray, keep_centre: bool) -> np.ndarray:
 
 
 def _forward_pixels(
-    net, card: ModelCard, images: list[np.ndarray]
+    net: Any, card: ModelCard, images: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     from core.model.inference import predict_u8
 
@@ -41,9 +45,28 @@ def _forward_pixels(
     return card.calibrate(raw), feats
 
 
+@dataclass(frozen=True)
+class ShortcutProbe:
+    """Test AUC with the lungs hidden and with only the lungs shown."""
+
+    lungs_hidden_auc: float
+    lungs_only_auc: float
+    centre_fraction: float
+    n: int
+
+
+@dataclass(frozen=True)
+class SourceProbe:
+    """How well the model's features tell two negative collections apart."""
+
+    auc: float
+    sources: tuple[str, ...]
+    n: int
+
+
 def shortcut_probe(
-    net, card: ModelCard, images: list[np.ndarray], labels: np.ndarray
-) -> dict:
+    net: Any, card: ModelCard, images: list[np.ndarray], labels: np.ndarray
+) -> ShortcutProbe:
     """Test AUC with the lungs hidden and with only the lungs shown (``images``: the
     radiographs as read, float32 [0, 1])."""
     from core.evaluation.metrics import roc_auc
@@ -52,12 +75,7 @@ def shortcut_probe(
     only = [mask_centre(px, keep_centre=True) for px in images]
     ph, _ = _forward_pixels(net, card, hidden)
     po, _ = _forward_pixels(net, card, only)
-    return {
-        "lungs_hidden_auc": roc_auc(labels, ph),
-        "lungs_only_auc": roc_auc(labels, po),
-        "centre_fraction": PROBE_CENTRE,
-        "n": int(len(labels)),
-    }
+    return ShortcutProbe(roc_auc(labels, ph), roc_auc(labels, po), PROBE_CENTRE, int(len(labels)))
 
 
 #: The two negative collections of ../shared/data/cxr the source probe tells apart, and
@@ -74,7 +92,7 @@ def source_probe(
     sources: list[str],
     labels: np.ndarray,
     findings: list[str] | None = None,
-) -> dict:
+) -> SourceProbe | None:
     """How well the model's features tell two *negative* collections apart.
 
     A cross-validated logistic regression on the pooled features of the normal films of
@@ -82,7 +100,8 @@ def source_probe(
     which hospital a healthy film came from; near 1.0 means the source is in the
     representation, and so available as a shortcut for COVID (which comes from yet
     another collection). ``findings`` (the manifest's label per image) restricts it to
-    ``PROBE_FINDING``; without them every negative counts."""
+    ``PROBE_FINDING``; without them every negative counts. None when fewer than 20 such
+    films, or only one source, are present."""
     from core.evaluation.metrics import cross_validated_auc
 
     a, b = PROBE_SOURCES
@@ -96,10 +115,7 @@ def source_probe(
     )
     y = np.array([src == a for src in sources], int)[keep]
     if keep.sum() < 20 or y.min() == y.max():
-        return {}
-    return {
-        "auc": cross_validated_auc(feats[keep], y, l2=10.0),
-        "sources": list(PROBE_SOURCES),
-        "n": int(keep.sum()),
-    }
+        return None
+    return SourceProbe(cross_validated_auc(feats[keep], y, l2=10.0), PROBE_SOURCES,
+                       int(keep.sum()))
 

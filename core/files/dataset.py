@@ -136,7 +136,7 @@ def scan(
         splits = {p: manifest[_rel(root, p)]["split"] for p, _, _ in raw}
     elif split_dirs:
         source = "train/val/test folders"
-        splits = {p: s for p, _, s in raw}
+        splits = {p: s for p, _, s in raw if s is not None}  # every file is in a split folder
     else:
         by_group = any(manifest.get(_rel(root, p), {}).get("group") for p, _, _ in raw)
         source = (

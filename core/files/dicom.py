@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -262,7 +263,7 @@ def _to_unit(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
     return np.clip((values - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _first(value: object) -> float:
+def _first(value: Any) -> float:
     """First value of a possibly multi-valued DS element (several windows may be offered)."""
     if isinstance(value, (list, tuple, MultiValue)):
         value = value[0]

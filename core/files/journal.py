@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from core.errors import CovidCXRError
 from core.files.export import COLUMNS, csv_rows, header_row
@@ -62,7 +63,7 @@ def read_list(list_path: str | os.PathLike[str]) -> Iterator[str]:
     import sys
 
     if os.fspath(list_path) == "-":
-        fh: Iterable[str] = sys.stdin
+        fh: TextIO = sys.stdin
     else:
         try:
             fh = open(list_path, encoding="utf-8", newline="")
@@ -76,7 +77,7 @@ def read_list(list_path: str | os.PathLike[str]) -> Iterator[str]:
                 yield line
     finally:
         if fh is not sys.stdin:
-            fh.close()  # type: ignore[union-attr]
+            fh.close()
 
 
 def _complete_lines(path: Path) -> tuple[list[str], int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import CovidCXRError, DatasetError
+from core.errors import Cancelled, CovidCXRError, DatasetError
 from core.files.dataset import SPLITS, DatasetIndex
 from core.files.reader import read_xray
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail
@@ -35,6 +35,16 @@ class DecodedSplit:
     labels: np.ndarray  # int (N,)
     thumbs: np.ndarray  # float32 (N, 1024): OOD input statistics
     paths: list[Path]
+
+    @classmethod
+    def joined(cls, parts: list[DecodedSplit]) -> DecodedSplit:
+        """Several splits as one (every image of a folder, whatever its split)."""
+        return cls(
+            np.concatenate([q.images for q in parts]),
+            np.concatenate([q.labels for q in parts]),
+            np.concatenate([q.thumbs for q in parts]),
+            [x for q in parts for x in q.paths],
+        )
 
 
 @dataclass
@@ -69,7 +79,7 @@ def decode(
             if should_stop and should_stop():
                 for f in futures[i:]:
                     f.cancel()
-                raise DatasetError("cancelled while reading the dataset")
+                raise Cancelled("cancelled while reading the dataset")
             try:
                 images[i], thumbs[i] = fut.result()
                 ok[i] = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def fit_platt(y: np.ndarray, p: np.ndarray, iters: int = 100) -> tuple[float, float]:
@@ -49,6 +50,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
 
 
-def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
+def apply_platt(p: npt.ArrayLike, a: float, b: float) -> np.ndarray:
     return sigmoid(a * logit(np.asarray(p, dtype=np.float64)) + b)
 

@@ -38,7 +38,7 @@ class ModelCard:
     threshold: float = 0.5
     threshold_rule: str = "default 0.5 (not calibrated)"
     #: Logistic recalibration of the network's output, fitted on validation: {"a": .., "b": ..}
-    calibration: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
     preprocess: dict[str, Any] = field(default_factory=lambda: PreprocessSpec().to_dict())
     weights_file: str = ""
     weights_sha256: str = ""

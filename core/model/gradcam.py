@@ -10,12 +10,17 @@ TensorFlow is imported inside the functions, so importing this module stays chea
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from core.preprocess import crop_box
+from core.model.card import NEGATIVE, POSITIVE
+from core.model.preprocess import crop_box, prepare, to_network
+
+if TYPE_CHECKING:
+    from core.model.loading import LoadedModel
 
 #: Shown next to every heat map, in the GUI and in reports.
 HEATMAP_NOTE = (
@@ -53,7 +58,7 @@ def gradcam(
 ) -> np.ndarray:
     """Grad-CAM for one image: float32 (S, S) in [0, 1], zeros where nothing contributed.
 
-    ``net_input`` is the network's input, float32 (1, S, S, 1) (``core.preprocess``).
+    ``net_input`` is the network's input, float32 (1, S, S, 1) (``core.model.preprocess``).
     ``class_index`` 1 explains the evidence for the positive class, 0 for the negative.
     """
     import tensorflow as tf
@@ -88,14 +93,23 @@ def heatmap_box(height: int, width: int, crop: float) -> tuple[int, int, int, in
     return crop_box(height, width, crop)
 
 
-def place_heatmap(heat: np.ndarray, height: int, width: int, crop: float) -> np.ndarray:
-    """The heat map resized into its crop box of a ``height`` x ``width`` image (zeros
-    outside the box): float32 (height, width) in [0, 1]."""
-    top, left, bottom, right = heatmap_box(height, width, crop)
-    img = Image.fromarray(np.ascontiguousarray(heat, dtype=np.float32), mode="F")
-    inside = np.asarray(
-        img.resize((right - left, bottom - top), Image.Resampling.BILINEAR), dtype=np.float32
-    )
-    out = np.zeros((height, width), dtype=np.float32)
-    out[top:bottom, left:right] = np.clip(inside, 0.0, 1.0)
-    return out
+@dataclass(frozen=True)
+class HeatMap:
+    """A heat map and where it belongs on the X-ray as read."""
+
+    heat: np.ndarray  # float32 (S, S) in [0, 1], at the network's input size
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) in full-image pixels
+    explains: str  # the class whose evidence it shows (POSITIVE or NEGATIVE)
+
+
+def explain(model: LoadedModel, pixels: np.ndarray, class_index: int = 1) -> HeatMap:
+    """Grad-CAM for an X-ray as read (float32 [0, 1], any size), through the model's own
+    preprocessing, at its last convolution."""
+    from core.model.networks import last_conv_layer
+
+    spec = model.card.spec
+    net = model.keras_model
+    heat = gradcam(net, to_network(prepare(pixels, spec)[None]), last_conv_layer(net),
+                   class_index)
+    return HeatMap(heat, heatmap_box(pixels.shape[0], pixels.shape[1], spec.crop),
+                   POSITIVE if class_index == 1 else NEGATIVE)

@@ -25,7 +25,7 @@ from core.files.discovery import special_kind
 from core.files.reader import read_xray
 from core.files.xray import ImageInfo
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
+from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Prediction:
     ood_score: float | None = None
     message: str = ""
     info: ImageInfo | None = None
-    #: Assessed, but far from the training images (``ood_score`` > 1): less reliable.
+    #: Assessed, but far from the training images (``ood_score`` > ``UNUSUAL_ABOVE``).
     unusual: bool = False
 
     @property
@@ -166,7 +166,7 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         refusal = item.refusal
         if refusal is None and featureless is not None and featureless[k]:
             refusal = FEATURELESS
-        unusual = s is not None and s > 1.0 and not refusal
+        unusual = s is not None and s > UNUSUAL_ABOVE and not refusal
         label, msg = decide(p, threshold, refusal, unusual)
         out.append(Assessment(label, msg, p, s, unusual))
     return out

@@ -34,7 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from core.files.atomic import write_with  # noqa: E402
+from core.files.atomic import atomic_path  # noqa: E402
 from core.resources import resource_path  # noqa: E402
 
 #: The backbone's ImageNet weights (no classifier), shipped in ``models/``.
@@ -479,14 +479,11 @@ def save_weights_npz(weights: dict[str, np.ndarray], path: str | os.PathLike[str
     attributes, so the same weights always give the same bytes.
     """
 
-    def write(tmp: Path) -> None:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            for key in sorted(weights):
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.create_system = 3  # the same bytes whichever OS writes the file
-                info.external_attr = 0o644 << 16
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.asarray(weights[key]), allow_pickle=False)
-                zf.writestr(info, buf.getvalue())
-
-    write_with(path, write)
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key in sorted(weights):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3  # the same bytes whichever OS writes the file
+            info.external_attr = 0o644 << 16
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(weights[key]), allow_pickle=False)
+            zf.writestr(info, buf.getvalue())

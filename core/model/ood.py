@@ -33,6 +33,20 @@ UNUSUAL_MESSAGE = (
 UNUSUAL_PERCENTILE = 99.5
 #: Percentile of the training images' structure below which an image is refused.
 STRUCTURE_PERCENTILE = 0.1
+#: An assessed film whose score (the larger distance over its cut-off) is above this is
+#: flagged unusual.
+UNUSUAL_ABOVE = 1.0
+
+#: The rule in words, for the card, the training tab and the README: every check, once.
+RULE = (
+    f"unusual (assessed, flagged): the larger of the feature Mahalanobis distance and the "
+    f"thumbnail PCA residual, each over its cut-off (the {UNUSUAL_PERCENTILE}th percentile "
+    f"of held-out training-collection images), above {UNUSUAL_ABOVE:g}; not a frontal chest "
+    f"X-ray (NOT ASSESSED): the lung-field anatomy check, or radiograph structure (RMS "
+    f"Laplacian of the thumbnail) under the training images' {STRUCTURE_PERCENTILE}th "
+    f"percentile"
+)
+
 
 @dataclass(frozen=True)
 class OODModel:
@@ -55,11 +69,21 @@ class OODModel:
         return np.sqrt(np.mean((c - proj) ** 2, axis=1))
 
     def score(self, feats: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
-        """"Unusual" score per image: > 1.0 means far from the training images (flag)."""
+        """"Unusual" score per image: above ``UNUSUAL_ABOVE`` means far from the training
+        images (flag)."""
         return np.maximum(
             self.feature_distance(feats) / self.feat_cut,
             self.thumb_residual(thumbs) / self.thumb_cut,
         )
+
+    @staticmethod
+    def describe() -> dict[str, object]:
+        """The rule, for the model card (saving the model adds the file and the cut-offs)."""
+        return {
+            "percentile": UNUSUAL_PERCENTILE,
+            "cut_offs_from": "validation split (fitted on the training split)",
+            "method": RULE,
+        }
 
     def featureless(self, thumbs: np.ndarray) -> np.ndarray:
         """True where an image has no radiograph's edges (blank, gradient): refuse it."""

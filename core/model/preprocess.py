@@ -62,7 +62,7 @@ def equalize_u8(image: np.ndarray) -> np.ndarray:
 
 def prepare(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """Radiograph -> uint8 (size, size) network input (before scaling to [0, 1])."""
-    top, left, bottom, right = crop_box(*pixels.shape, spec.crop)
+    top, left, bottom, right = crop_box(pixels.shape[0], pixels.shape[1], spec.crop)
     return finish_u8(resize_gray(pixels[top:bottom, left:right], spec.size), spec.equalize)
 
 

@@ -44,7 +44,8 @@ def slug(name: str, default: str = "model") -> str:
     return s[:80] or default
 
 
-def free_path(folder: str | Path, name: str, suffix: str, default: str = "model") -> Path:
+def free_path(folder: str | os.PathLike[str], name: str, suffix: str,
+              default: str = "model") -> Path:
     """``folder/STEM{suffix}`` for ``name``, or ``STEM-2``, ``STEM-3``... when taken."""
     folder, stem = Path(folder), slug(name, default)
     path, n = folder / f"{stem}{suffix}", 2

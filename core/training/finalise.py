@@ -5,27 +5,37 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
+from core.evaluation.evaluate import Evaluation, evaluate_decoded
+from core.evaluation.metrics import Metrics, choose_threshold, summary
 from core.files.dataset import DatasetIndex
 from core.model.cache import Decoded
+from core.model.calibration import apply_platt, fit_platt
 from core.model.card import ModelCard
 from core.model.inference import predict_u8
+from core.model.ood import OODModel, fit_ood
 from core.training.recipe import ProgressFn, TrainConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
-    keras_model: object
+    """A trained model before it is saved: the network, its card and OOD detector, the
+    history, and its figures on the validation split (where the threshold was chosen)
+    and, when the folder has one with both classes, the test split."""
+
+    keras_model: Any  # keras.Model (TensorFlow is imported only inside the functions)
     card: ModelCard
-    ood: object
+    ood: OODModel
     history: dict[str, list[float]]
+    #: The epoch whose weights were kept (0-based): the best completed one.
     best_epoch: int
     stopped_by_user: bool
-    val: dict = field(default_factory=dict)
-    test: dict = field(default_factory=dict)
+    val: Metrics
+    test: Evaluation | None = None
     #: False on the workers of a multi-worker run that must not write the model.
     chief: bool = True
 
@@ -78,11 +88,7 @@ def finalize(
 ) -> TrainResult:
     """After the weights are chosen: batch-norm statistics, calibration, threshold, OOD
     detector, test evaluation and the model card."""
-    from core.evaluation.evaluate import evaluate_decoded
-    from core.evaluation.metrics import choose_threshold, summary
-    from core.model.calibration import apply_platt, fit_platt
-    from core.model.loading import device_name
-    from core.model.ood import UNUSUAL_PERCENTILE, fit_ood
+    from core.model.loading import LoadedModel, bundled_anatomy, device_name
 
     hist = history
     tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]
@@ -128,29 +134,18 @@ def finalize(
             "hardware": f"{device_name()}; {platform.platform()}",
             "history": hist,
         },
-        ood={
-            "percentile": UNUSUAL_PERCENTILE,
-            "cut_offs_from": "validation split (fitted on the training split)",
-            "method": "unusual (assessed, flagged): max(feature Mahalanobis, thumbnail PCA "
-            "residual) / cut-off > 1; not a frontal chest X-ray (NOT ASSESSED): the lung-field "
-            "anatomy check, or no radiograph structure",
-        },
+        ood=ood.describe(),
     )
-    result = TrainResult(net, card, ood, hist, best_epoch, stopped_by_user)
     # Validation metrics at the chosen threshold (what the threshold was tuned on).
-    result.val = summary(va.labels, val_p, threshold)
+    val = summary(va.labels, val_p, threshold)
+    test = None
     if len(te.labels) and len(set(te.labels.tolist())) == 2:
         if on_progress:
             on_progress(0, 1, "evaluating on the test split")
-        from core.model.loading import LoadedModel, bundled_anatomy
-
         model = LoadedModel(net, card, ood, anatomy=bundled_anatomy())
-        result.test = evaluate_decoded(model, te, index)
-    card.metrics = {"validation": _slim(result.val), "test": _slim(result.test)}
-    return result
-
-
-def _slim(m: dict) -> dict:
-    """Metrics for the card: drop the long ROC list, keep the rest."""
-    return {k: v for k, v in m.items() if k != "roc"} if m else {}
+        test = evaluate_decoded(model, te, index)
+    # The card keeps the figures without the long ROC list.
+    card.metrics = {"validation": val.to_dict(roc=False),
+                    "test": test.to_dict(roc=False) if test else {}}
+    return TrainResult(net, card, ood, hist, best_epoch, stopped_by_user, val, test)
 

@@ -12,10 +12,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.errors import DatasetError
+from core.errors import (
+    CovidCXRError,
+    DatasetError,
+    OutOfMemory,
+    StoppedBeforeFirstEpoch,
+    is_out_of_memory,
+)
 from core.files.dataset import DatasetIndex, scan
 from core.model.cache import Decoded, decode, near_duplicates
-from core.training.callbacks import progress_callback
+from core.training.callbacks import MONITOR, progress_callback
 from core.training.finalise import TrainResult, finalize
 from core.training.recipe import BatchFn, EpochFn, ProgressFn, StopFn, TrainConfig
 
@@ -91,7 +97,32 @@ def train(
     The network is built and fitted under ``cfg.strategy`` (:mod:`core.training.distribute`);
     calibration, the OOD detector and the evaluation then run on a plain float32 copy of
     the chosen weights, the same on every worker, so what is saved never depends on where
-    it was trained."""
+    it was trained.
+
+    Raises :class:`~core.errors.Cancelled` when ``should_stop`` ends the reading,
+    :class:`~core.errors.StoppedBeforeFirstEpoch` when it ends training with no epoch
+    done, and :class:`~core.errors.OutOfMemory` when the machine or the GPU runs out."""
+    try:
+        return _train(dataset, cfg, on_progress=on_progress, on_batch=on_batch,
+                      on_epoch=on_epoch, should_stop=should_stop, decoded=decoded)
+    except CovidCXRError:
+        raise
+    except Exception as exc:  # TensorFlow's ResourceExhaustedError has no importable name
+        if is_out_of_memory(exc):  # MemoryError included
+            raise OutOfMemory() from exc
+        raise
+
+
+def _train(
+    dataset: str | os.PathLike[str] | DatasetIndex,
+    cfg: TrainConfig,
+    *,
+    on_progress: ProgressFn | None,
+    on_batch: BatchFn | None,
+    on_epoch: EpochFn | None,
+    should_stop: StopFn | None,
+    decoded: Decoded | None,
+) -> TrainResult:
     import keras
 
     from core.model.networks import build
@@ -100,19 +131,9 @@ def train(
     placement = choose(cfg.strategy)  # first: a multi-worker strategy precedes all TF work
     t_start = time.monotonic()
     if cfg.init_from:
-        # Fine-tuning inherits the starting model's contract: its architecture, input size
-        # and preprocessing, or its weights would see images they were not trained on.
         from core.model.card import read_card
 
-        start_card = read_card(cfg.init_from)
-        start_spec = start_card.spec
-        cfg = replace(
-            cfg,
-            architecture=start_card.architecture,
-            input_size=start_spec.size,
-            crop=start_spec.crop,
-            equalize=start_spec.equalize,
-        )
+        cfg = cfg.starting_from(read_card(cfg.init_from), cfg.init_from)
     index = (
         dataset
         if isinstance(dataset, DatasetIndex)
@@ -192,11 +213,13 @@ def train(
     val_ds = distribute_options(make_dataset(va.images, va.labels, per_step, False), placement)
 
     progress_cb = progress_callback(on_batch, on_epoch, should_stop)
+    # EarlyStopping decides when to stop, nothing else: the progress callback alone keeps
+    # and restores the best epoch's weights (core.training.callbacks).
     early = keras.callbacks.EarlyStopping(
-        monitor="val_loss",
+        monitor=MONITOR,
         min_delta=cfg.min_delta,
         patience=cfg.patience,
-        restore_best_weights=True,
+        restore_best_weights=False,
     )
     if placement.multiworker:
         from core.training.distribute import fit_multiworker
@@ -212,11 +235,8 @@ def train(
             callbacks=[progress_cb, early],
         )
         hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if progress_cb.best_weights is not None and not progress_cb.stopped_by_user:
-        # EarlyStopping restores only when it fired; keep the best epoch in every case.
-        net.set_weights(progress_cb.best_weights)
     if progress_cb.stopped_by_user and progress_cb.best_weights is None:
-        raise DatasetError("training was stopped before the first epoch finished")
+        raise StoppedBeforeFirstEpoch
     if placement.replicas > 1 or placement.precision != "float32":
         # A plain float32 copy: what is measured and saved carries neither the strategy's
         # variables nor float16 layers (a mixed-precision model would run float16 on CPU).
@@ -238,6 +258,5 @@ def train(
         transfer=transfer,
     )
     result.card.training.update(placement.describe())
-    result.chief = placement.chief
-    return result
+    return replace(result, chief=placement.chief)
 

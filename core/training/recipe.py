@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from core.model.card import ModelCard
 from core.model.preprocess import PreprocessSpec
 
 EpochFn = Callable[[dict], None]
@@ -55,6 +56,15 @@ class TrainConfig:
     @property
     def spec(self) -> PreprocessSpec:
         return PreprocessSpec(size=self.input_size, crop=self.crop, equalize=self.equalize)
+
+    def starting_from(self, card: ModelCard, path: str) -> TrainConfig:
+        """Fine-tuning ``path`` inherits the starting model's contract, its card's
+        architecture, input size and preprocessing, or its weights would see images they
+        were not trained on. The one home of that rule (the command line and the training
+        tab both build their recipe through it)."""
+        spec = card.spec
+        return replace(self, architecture=card.architecture, input_size=spec.size,
+                       crop=spec.crop, equalize=spec.equalize, init_from=str(path))
 
 
 def transfer_recipe(**overrides) -> TrainConfig:
