@@ -1,8 +1,8 @@
 """The jobs the classify window runs on workers: plain functions over ``core``.
 
 Each takes a :class:`gui.workers.Control` first. They return or yield small frozen records
-and never touch a widget. ``core.model.networks`` (and so TensorFlow) is imported only here, inside
-the jobs, so the window opens before TensorFlow has loaded.
+and never touch a widget. TensorFlow is imported only when a job runs (inside the jobs and the
+``core`` functions they call), so the window opens before TensorFlow has loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from core.files.discovery import Skipped, iter_inputs
+from core.model.gradcam import HeatMap, explain
 from gui.workers import Control
 
 THUMB_PIXELS = 48
@@ -147,16 +148,16 @@ class LoadedImage:
 
 
 @dataclass(frozen=True)
-class HeatMap:
+class ExplainedImage:
+    """The heat map of a viewed image (``core.model.gradcam.explain``), or why there is none."""
+
     token: int
     path: str
-    heat: np.ndarray | None  # float32 (S, S) in [0, 1]
-    box: tuple[int, int, int, int]  # where it goes: (top, left, bottom, right)
-    explains: str = ""  # the class whose evidence it shows
+    heatmap: HeatMap | None
     error: str = ""
 
 
-def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | HeatMap]:
+def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | ExplainedImage]:
     """Full-resolution image for the viewer, then (when a model is given) its Grad-CAM."""
     from core.errors import CovidCXRError
     from core.files.reader import read_xray
@@ -173,22 +174,12 @@ def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | H
         yield LoadedImage(req.token, req.path, xray.pixels, xray.info)
         if req.model is None or requests.newer_waiting():
             continue
-        yield _heatmap(req, xray.pixels)
+        yield _explain(req, xray.pixels)
 
 
-def _heatmap(req: ViewRequest, pixels: np.ndarray) -> HeatMap:
-    from core.model.card import NEGATIVE, POSITIVE
-    from core.model.gradcam import gradcam, heatmap_box
-    from core.model.networks import last_conv_layer
-    from core.model.preprocess import prepare, to_network
-
-    spec = req.model.card.spec
-    box = heatmap_box(*pixels.shape, spec.crop)
+def _explain(req: ViewRequest, pixels: np.ndarray) -> ExplainedImage:
     try:
-        net_input = to_network(prepare(pixels, spec)[None])
-        net = req.model.keras_model
-        heat = gradcam(net, net_input, last_conv_layer(net), req.class_index)
+        heatmap = explain(req.model, pixels, req.class_index)
     except Exception as exc:  # a heat map failure must not take the viewer down
-        return HeatMap(req.token, req.path, None, box, error=f"heat map failed: {exc}")
-    explains = POSITIVE if req.class_index == 1 else NEGATIVE
-    return HeatMap(req.token, req.path, heat, box, explains)
+        return ExplainedImage(req.token, req.path, None, error=f"heat map failed: {exc}")
+    return ExplainedImage(req.token, req.path, heatmap)

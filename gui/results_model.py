@@ -33,7 +33,6 @@ ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 # Row states before a prediction exists.
 QUEUED = "queued"
 WAITING = "loading model…"
-RUNNING = "classifying"
 CANCELLED = "cancelled"
 NO_MODEL = "no model"
 DONE = "done"
@@ -184,9 +183,6 @@ class ResultsModel(QAbstractTableModel):
     def row(self, i: int) -> Row:
         return self._rows[i]
 
-    def row_of(self, path: str | Path) -> int | None:
-        return self._index.get(str(path))
-
     def add_paths(self, paths: list[Path], state: str = QUEUED, note: str = "") -> list[int]:
         """Append new files; files already listed are not added twice. Returns the rows
         (new or existing) of every path given, so the caller can queue them."""
@@ -225,9 +221,6 @@ class ResultsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(min(rows), 0),
                                   self.index(max(rows), len(self.COLUMNS) - 1))
 
-    def unfinished(self) -> list[int]:
-        return [i for i, r in enumerate(self._rows) if r.prediction is None]
-
     def predictions(self) -> list[Prediction]:
         """Finished predictions in the order the files were opened (the CSV order)."""
         return [r.prediction for r in self._rows if r.prediction is not None]
@@ -246,15 +239,6 @@ class ResultsModel(QAbstractTableModel):
         if i is not None:
             idx = self.index(i, self.THUMB)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self._rows.clear()
-        self._index.clear()
-        self._thumbs.clear()
-        self._asked.clear()
-        self._done = 0
-        self.endResetModel()
 
     def _changed(self, i: int) -> None:
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))

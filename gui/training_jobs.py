@@ -15,25 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from core.errors import CovidCXRError, DatasetError
+from core.errors import Cancelled, CovidCXRError, DatasetError, OutOfMemory, is_out_of_memory
 from core.files.dataset import DatasetIndex, class_folders, find_positive, scan
 from core.model.cache import Decoded, decode, near_duplicates
 from core.model.cache import relabel as relabel_decoded
 from core.model.preprocess import PreprocessSpec
-from gui.workers import Cancelled, Control
+from gui.workers import Control
 
 #: How often batch losses reach the GUI (they are buffered in between, none is lost).
 BATCH_INTERVAL_S = 0.1
-
-
-class TrainingFailed(Exception):
-    """Training could not finish; the message says why and what to do."""
-
-
-class TrainingCancelled(Exception):
-    """The user stopped the run before there was anything worth keeping."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +101,10 @@ class TrainingRequest:
 def train_job(control: Control, req: TrainingRequest) -> Any:
     """Run ``core.training.fit.train`` and return its ``TrainResult``.
 
-    Failures come back as :class:`TrainingFailed` with a message for the tab, and a Stop
-    before the first epoch as :class:`TrainingCancelled`.
+    Core's own errors come back as they are (:class:`core.errors.Cancelled` for a Stop
+    with nothing to keep, :class:`core.errors.OutOfMemory`, ``DatasetError``); an
+    ``OSError`` becomes a ``DatasetError`` that names the folder. A cancel of the worker
+    (the window is closing) ends the job silently.
     """
     from core.training.fit import train
 
@@ -126,23 +118,13 @@ def train_job(control: Control, req: TrainingRequest) -> Any:
         buffer.clear()
         last_flush[0] = time.monotonic()
 
-    running = [0.0]
-
     def on_batch(b: dict) -> None:
-        # Keras reports the mean loss of the epoch so far; undo the running mean to get
-        # this batch's own loss (exact for equal batches; the last may be smaller).
-        k, mean = int(b["batch"]), float(b.get("loss", np.nan))
-        loss = mean if k == 0 else (k + 1) * mean - k * running[0]
-        running[0] = mean
-        buffer.append((int(b["epoch"]), k, loss))
+        buffer.append((int(b["epoch"]), int(b["batch"]), float(b["batch_loss"])))
         if time.monotonic() - last_flush[0] >= BATCH_INTERVAL_S:
             flush()
 
-    epochs_done = [0]
-
     def on_epoch(e: dict) -> None:
         flush()
-        epochs_done[0] += 1
         if req.on_epoch:
             req.on_epoch(e)
 
@@ -162,40 +144,21 @@ def train_job(control: Control, req: TrainingRequest) -> Any:
     try:
         return train(req.index, req.config, on_progress=on_progress, on_batch=on_batch,
                      on_epoch=on_epoch, should_stop=should_stop, decoded=req.decoded)
-    except Cancelled:
-        raise
-    except MemoryError:
-        raise TrainingFailed(_OUT_OF_MEMORY) from None
     except Exception as exc:
         if control.should_stop():
             raise Cancelled from None
-        if req.stop.is_set() and not epochs_done[0]:
-            raise TrainingCancelled("Training was stopped before the first epoch finished: "
-                                    "there is no model to keep. The active model is "
-                                    "unchanged.") from None
-        if _is_out_of_memory(exc):
-            raise TrainingFailed(_OUT_OF_MEMORY) from None
-        if not root.is_dir():
-            raise TrainingFailed(f"The dataset folder {root} is no longer there (moved, "
-                                 "deleted or its drive disconnected?). Training stopped; "
-                                 "nothing was saved.") from None
         if isinstance(exc, CovidCXRError):
-            raise TrainingFailed(str(exc)) from None
+            raise
+        if is_out_of_memory(exc):
+            raise OutOfMemory() from None
+        if not root.is_dir():
+            raise DatasetError(f"The dataset folder {root} is no longer there (moved, "
+                               "deleted or its drive disconnected?). Training stopped; "
+                               "nothing was saved.") from None
         if isinstance(exc, OSError):
-            raise TrainingFailed(f"Could not read the dataset: {exc.strerror or exc} "
-                                 f"({exc.filename or root}). Nothing was saved.") from None
-        raise TrainingFailed(f"Training failed: {type(exc).__name__}: {exc}") from None
-
-
-_OUT_OF_MEMORY = ("Out of memory. Try a smaller batch size (or fewer images); the "
-                  "active model is unchanged.")
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    # TensorFlow's ResourceExhaustedError, without importing TensorFlow to name it.
-    text = str(exc)
-    return (type(exc).__name__ == "ResourceExhaustedError" or "OOM when allocating" in text
-            or "out of memory" in text.lower())
+            raise DatasetError(f"Could not read the dataset: {exc.strerror or exc} "
+                               f"({exc.filename or root}). Nothing was saved.") from None
+        raise
 
 
 @dataclass(frozen=True)

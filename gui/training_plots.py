@@ -8,6 +8,7 @@ Every curve, image and label is created once; updates call ``setData`` / ``setIm
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,6 +17,9 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from core.model.card import NEGATIVE, POSITIVE
+
+if TYPE_CHECKING:
+    from core.evaluation.metrics import Metrics
 
 # Colour-blind-safe pairs (Okabe-Ito): training blue, validation orange, best green.
 TRAIN = "#0072B2"
@@ -266,14 +270,15 @@ class RocPlot(pg.PlotWidget):
         self.auc: float | None = None
         self.set_metrics(None)
 
-    def set_metrics(self, m: dict | None, split: str = "") -> None:
-        """A ``core.evaluation.metrics.summary`` dict (its ``roc`` list and chosen threshold)."""
-        if not m or not m.get("roc"):
+    def set_metrics(self, m: Metrics | None, split: str = "") -> None:
+        """A split's :class:`core.evaluation.metrics.Metrics` (its ROC points and chosen
+        threshold), or None to clear."""
+        if m is None or not m.roc:
             self.set_curve(None, None)
             return
-        self.set_curve([r["fpr"] for r in m["roc"]], [r["tpr"] for r in m["roc"]],
-                       float(m["auc"]), f", {split} (n = {m['n']})" if split else "")
-        self.set_point(float(m["sensitivity"]), float(m["specificity"]), m["threshold"])
+        self.set_curve([r.fpr for r in m.roc], [r.tpr for r in m.roc],
+                       float(m.auc), f", {split} (n = {m.n})" if split else "")
+        self.set_point(m.sensitivity, m.specificity, m.threshold)
 
     def set_curve(self, fpr, tpr, auc: float | None = None, where: str = "") -> None:
         """The curve and its AUC in the title; ``fpr`` None clears the plot."""

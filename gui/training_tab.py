@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import CovidCXRError
+from core.errors import Cancelled, CovidCXRError, user_message
+from core.evaluation import targets
+from core.evaluation.evaluate import Evaluation
+from core.evaluation.metrics import Metrics
 from core.model.card import read_card
+from core.model.ood import RULE
 from core.training.recipe import TrainConfig, transfer_recipe
 from gui import training_jobs as tj
 from gui.banner import set_banner
@@ -165,6 +171,12 @@ class CountsModel(QAbstractTableModel):
         return None
 
 
+def _sentence(text: str) -> str:
+    """A core message as a sentence for the banner: capital first, full stop last."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _num(v: Any, digits: int = 3) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
@@ -175,53 +187,63 @@ def _pct(v: Any) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{v:.1%}"
 
 
-class MetricsModel(QAbstractTableModel):
-    """The metrics table: one row per measure, one column per split."""
+def _ood(e: Evaluation | None, name: str) -> str:
+    value = getattr(e.ood, name, None) if e is not None and e.ood is not None else None
+    return "" if value is None else _pct(value)
 
-    ROWS: tuple[tuple[str, str, Any], ...] = (
+
+class MetricsModel(QAbstractTableModel):
+    """The metrics table: one row per measure, one column per split. A column holds the
+    split's metrics and, for the test split, the probes and refusal rates."""
+
+    ROWS: tuple[tuple[str, str, Callable[[Metrics, Evaluation | None], str]], ...] = (
         ("Images", "positive + negative",
-         lambda m: f"{m['n']} ({m['positives']} + {m['negatives']})"),
-        ("ROC AUC", "area under the ROC curve (threshold-free)", lambda m: _num(m["auc"])),
+         lambda m, e: f"{m.n} ({m.positives} + {m.negatives})"),
+        ("ROC AUC", "area under the ROC curve (threshold-free)", lambda m, e: _num(m.auc)),
         ("Threshold", "probability at or above which an image is called COVID",
-         lambda m: _num(m["threshold"])),
-        ("Sensitivity", "share of COVID images called COVID", lambda m: _num(m["sensitivity"])),
+         lambda m, e: _num(m.threshold)),
+        ("Sensitivity", "share of COVID images called COVID", lambda m, e: _num(m.sensitivity)),
         ("Specificity", "share of other images called NOT COVID",
-         lambda m: _num(m["specificity"])),
-        ("Precision", "share of COVID calls that are right", lambda m: _num(m["precision"])),
-        ("Accuracy", "share of all calls that are right", lambda m: _num(m["accuracy"])),
-        ("F1", "harmonic mean of precision and sensitivity", lambda m: _num(m["f1"])),
+         lambda m, e: _num(m.specificity)),
+        ("Precision", "share of COVID calls that are right", lambda m, e: _num(m.precision)),
+        ("Accuracy", "share of all calls that are right", lambda m, e: _num(m.accuracy)),
+        ("F1", "harmonic mean of precision and sensitivity", lambda m, e: _num(m.f1)),
         ("Calibration error", "expected calibration error (ECE): how far probabilities are "
-         "from observed frequencies", lambda m: _num(m["ece"])),
+         "from observed frequencies", lambda m, e: _num(m.ece)),
         ("AUC, lungs hidden", "shortcut probe: AUC with the central 70% blacked out. Near "
-         "0.5 is good; high means the model reads something outside the lungs (target "
-         "<= 0.65)", lambda m: _num(m["probe"]["lungs_hidden_auc"]) if m.get("probe") else ""),
+         "0.5 is good; high means the model reads something outside the lungs "
+         f"({targets.LUNGS_HIDDEN_AUC.text()})",
+         lambda m, e: _num(e.probe.lungs_hidden_auc) if e else ""),
         ("AUC, lungs only", "shortcut probe: AUC with only the central 70% shown "
-         "(target >= 0.90)",
-         lambda m: _num(m["probe"]["lungs_only_auc"]) if m.get("probe") else ""),
+         f"({targets.LUNGS_ONLY_AUC.text()})",
+         lambda m, e: _num(e.probe.lungs_only_auc) if e else ""),
         ("X-rays refused", "share of this split's X-rays refused as not a frontal chest "
-         "X-ray (NOT ASSESSED; target <= 1%)",
-         lambda m: _pct(m["ood"]["xray_refused"]) if "xray_refused" in m.get("ood", {}) else ""),
+         f"X-ray (NOT ASSESSED; {targets.XRAY_REFUSED.text()})",
+         lambda m, e: _ood(e, "xray_refused")),
         ("X-rays flagged unusual", "share of this split's X-rays assessed but flagged "
          "unusual for the model (far from its training images)",
-         lambda m: _pct(m["ood"]["xray_unusual"]) if "xray_unusual" in m.get("ood", {}) else ""),
+         lambda m, e: _ood(e, "xray_unusual")),
         ("Non-X-rays refused", "share of synthetic non-X-ray pictures refused as not a "
-         "frontal chest X-ray (target >= 99%)",
-         lambda m: _pct(m["ood"]["non_xray_refused"]) if m.get("ood") else ""),
+         f"frontal chest X-ray ({targets.NON_XRAY_REFUSED.text()})",
+         lambda m, e: _ood(e, "non_xray_refused")),
     )
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cols: list[tuple[str, dict]] = []
+        self._cols: list[tuple[str, Metrics, Evaluation | None]] = []
 
-    def set_metrics(self, columns: list[tuple[str, dict]]) -> None:
+    def set_metrics(self, columns: list[tuple[str, Metrics | Evaluation | None]]) -> None:
         self.beginResetModel()
-        self._cols = [(name, m) for name, m in columns if m]
+        self._cols = [
+            (name, r.metrics, r) if isinstance(r, Evaluation) else (name, r, None)
+            for name, r in columns if r is not None
+        ]
         self.endResetModel()
 
     def value(self, row_label: str, column: str) -> str:
         for r, (label, _, _) in enumerate(self.ROWS):
             if label == row_label:
-                for c, (name, _) in enumerate(self._cols):
+                for c, (name, _, _) in enumerate(self._cols):
                     if name == column:
                         return self.data(self.index(r, c + 1))
         raise KeyError((row_label, column))
@@ -245,10 +267,8 @@ class MetricsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return label
-            try:
-                return fn(self._cols[col - 1][1])
-            except (KeyError, TypeError, ValueError):
-                return ""
+            _, metrics, evaluation = self._cols[col - 1]
+            return fn(metrics, evaluation)
         if role == Qt.ItemDataRole.ToolTipRole:
             return tip
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
@@ -662,35 +682,31 @@ class TrainingTab(LazyPage):
 
     def config(self) -> TrainConfig:
         """The recipe as ``core.training.recipe.TrainConfig``. A starting model brings its own
-        architecture, input size and preprocessing (its card's), so its weights fit."""
+        architecture, input size and preprocessing (``TrainConfig.starting_from``)."""
         card = self._start_card()
-        start_from = DEFAULTS.start_from
-        if card is not None:
-            spec = card.spec
-            arch, size, crop, eq = card.architecture, spec.size, spec.crop, spec.equalize
-            init = str(self.start_combo.currentData())
-        elif self.start_combo.currentData() == IMAGENET:
+        if self.start_combo.currentData() == IMAGENET:
             arch, size, crop, eq = (TRANSFER.architecture, TRANSFER.input_size, TRANSFER.crop,
                                     TRANSFER.equalize)
-            init = None
         else:
             arch, size, crop, eq = (DEFAULTS.architecture, self._scratch_size, DEFAULTS.crop,
                                     DEFAULTS.equalize)
-            init = None
         aug = self.augment_combo.currentData()
         index = self._scanned.index if self._scanned else None
-        return TrainConfig(
+        cfg = TrainConfig(
             architecture=arch, input_size=size, epochs=self.epochs_spin.value(),
             batch_size=self.batch_spin.value(), learning_rate=self.lr_spin.value(),
             patience=self.patience_spin.value(), min_delta=self.delta_spin.value(),
             flip=aug != "none", strong_augment=aug == "strong",
             class_weights=self.weights_check.isChecked(), crop=crop, equalize=eq,
-            start_from=start_from, unfreeze_from=TRANSFER.unfreeze_from,
-            positive=index.positive if index else None, init_from=init,
+            start_from=DEFAULTS.start_from, unfreeze_from=TRANSFER.unfreeze_from,
+            positive=index.positive if index else None,
             ignore_duplicates=self.dups_check.isChecked(),
             skip_unreadable=self.skip_check.isChecked(),
             max_train_batches=self._max_train_batches,
             strategy=self.strategy_combo.currentData() or DEFAULTS.strategy)
+        if card is not None:
+            cfg = cfg.starting_from(card, str(self.start_combo.currentData()))
+        return cfg
 
     def set_start_point(self, path: str | Path | None) -> None:
         """Start from this model's weights, from scratch (None), or from the ImageNet
@@ -754,7 +770,7 @@ class TrainingTab(LazyPage):
     def _start_scan(self, folder: str, positive: str | None) -> None:
         token = self._token
         worker = Worker(tj.scan_job, folder, positive, parent=self)
-        worker.result.connect(lambda s, t=token: self._on_scanned(t, s))
+        worker.returned.connect(lambda s, t=token: self._on_scanned(t, s))
         worker.errored.connect(lambda e, t=token: self._on_dataset_error(t, e))
         self._scanner = worker
         self._set_message("Reading the folder…", "info")
@@ -825,7 +841,7 @@ class TrainingTab(LazyPage):
         index = self._scanned.index
         spec = self.config().spec
         worker = Worker(tj.check_job, index, spec, parent=self)
-        worker.result.connect(lambda c, t=token: self._on_checked(t, c))
+        worker.returned.connect(lambda c, t=token: self._on_checked(t, c))
         worker.errored.connect(lambda e, t=token: self._on_dataset_error(t, e))
         worker.progress.connect(lambda d, n, m, t=token: self._on_check_progress(t, d, n, m))
         self._checker = worker
@@ -1017,7 +1033,7 @@ class TrainingTab(LazyPage):
         self.eta_label.setText("")
         worker = Worker(tj.train_job, req, parent=self)
         worker.progress.connect(self._on_train_progress)
-        worker.result.connect(self._on_trained)
+        worker.returned.connect(self._on_trained)
         worker.errored.connect(self._on_train_error)
         worker.finished.connect(lambda w=worker: self._on_train_finished(w))
         self._trainer, self._request = worker, req
@@ -1112,7 +1128,7 @@ class TrainingTab(LazyPage):
         self.compare_title.setVisible(True)
         worker = Worker(tj.compare_job, site[2], result, scanned.index, low_priority=True,
                         parent=self)
-        worker.result.connect(self._on_compared)
+        worker.returned.connect(self._on_compared)
         worker.errored.connect(lambda e: self.compare_title.setText(
             f"Before/after comparison failed: {e}"))
         self._start_worker(worker)
@@ -1140,14 +1156,11 @@ class TrainingTab(LazyPage):
 
     @Slot(object)
     def _on_train_error(self, exc: BaseException) -> None:
-        if isinstance(exc, tj.TrainingCancelled):
-            self._set_message(str(exc), "warning")
+        if isinstance(exc, Cancelled):
+            self._set_message(_sentence(user_message(exc)), "warning")
             self.epoch_label.setText("Cancelled.")
-        elif isinstance(exc, tj.TrainingFailed):
-            self._set_message(str(exc), "error")
-            self.epoch_label.setText("Training failed.")
         else:
-            self._set_message(f"Training failed: {type(exc).__name__}: {exc}", "error")
+            self._set_message(_sentence(user_message(exc)), "error")
             self.epoch_label.setText("Training failed.")
 
     def _on_train_finished(self, worker: Worker) -> None:
@@ -1185,11 +1198,9 @@ class TrainingTab(LazyPage):
         card, ood = result.card, result.ood
         lines = [f"<b>Threshold {card.threshold:.3f}</b>: {card.threshold_rule}."]
         if ood is not None:
-            pct = card.ood.get("percentile", 99.5)
-            lines.append(f"<b>Unusual-film cut-offs</b> ({pct}th percentile of the validation "
-                         f"images; above either, a film is assessed but flagged unusual): "
-                         f"feature distance {ood.feat_cut:.3g}, thumbnail residual "
-                         f"{ood.thumb_cut:.3g}.")
+            lines.append(f"<b>Unusual-film cut-offs</b>: feature distance "
+                         f"{ood.feat_cut:.3g}, thumbnail residual {ood.thumb_cut:.3g}; "
+                         f"structure {ood.structure_cut:.3g}. <b>The rule</b>: {RULE}.")
         warnings = card.training.get("warnings") or []
         if warnings:
             lines.append("<b>Warnings</b>: " + "; ".join(warnings) + ".")
@@ -1207,8 +1218,9 @@ class TrainingTab(LazyPage):
         m = r.test if key == "test" else r.val
         name = "test split" if key == "test" else "validation split"
         self.result_title.setText(f"Results on the {name}")
-        self.confusion.set_confusion(m.get("confusion") if m else None)
-        self.roc.set_metrics(m, name)
+        metrics = m.metrics if isinstance(m, Evaluation) else m
+        self.confusion.set_confusion(asdict(metrics.confusion) if metrics else None)
+        self.roc.set_metrics(metrics, name)
 
     # ---------------------------------------------------------------- save & use
     @Slot()
@@ -1226,7 +1238,7 @@ class TrainingTab(LazyPage):
         if self._result is None or self._saver is not None:
             return
         worker = Worker(tj.save_job, self.store, self._result, name, notes, parent=self)
-        worker.result.connect(self._on_saved)
+        worker.returned.connect(self._on_saved)
         worker.errored.connect(lambda exc: self._set_message(
             f"Could not save the model: {getattr(exc, 'strerror', None) or exc}", "error"))
         worker.finished.connect(self._on_save_finished)

@@ -49,7 +49,7 @@ from core.evaluation.validation import (
 from gui.banner import set_banner
 from gui.lazy_page import LazyPage
 from gui.model_store import ModelStore
-from gui.workers import Control, Worker, WorkerSet
+from gui.workers import Control, TaskSlot, Worker, WorkerSet
 
 # ---------------------------------------------------------------------------------------
 # Jobs (worker threads)
@@ -197,7 +197,7 @@ class ValidateTab(LazyPage):
         self._labels_csv: str | None = None
         self._analysis: SiteAnalysis | None = None
         self._metrics: SiteMetrics | None = None
-        self._task: Worker | None = None
+        self._task = TaskSlot(self.workers, self)  # reading labels, or validating
         # The model (path and card) behind the results shown, which may no longer be the
         # active one: profiles and reports name what was measured.
         self._run_model_path: Path | None = None
@@ -442,7 +442,7 @@ class ValidateTab(LazyPage):
     # ---------------------------------------------------------------- running
     @property
     def running(self) -> bool:
-        return self._task is not None and self._task.isRunning()
+        return self._task.busy()
 
     @Slot()
     def toggle_run(self) -> None:
@@ -464,23 +464,23 @@ class ValidateTab(LazyPage):
 
     @Slot()
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop the task; a validation stopped before its result says nothing was measured."""
+        if not self._task.busy():
+            return
+        self._task.cancel()
+        on_cancel, self._on_cancel = self._on_cancel, None
+        if on_cancel is not None:
+            on_cancel()
+        self._ended()
 
     def _start(self, worker: Worker, on_result: Any, what: str, on_cancel: Any = None) -> None:
-        """One task at a time: a new one cancels the last, whose results are ignored.
+        """One task at a time: the slot cancels the last and cuts its signals off.
         ``on_cancel`` runs when the user cancels this task before it returns a result."""
-        if self._task is not None:
-            self._task.cancel()
-        self._task = worker
         self._on_cancel = on_cancel
-        worker.result.connect(lambda r, w=worker: w is self._task and self._got(r, on_result))
-        worker.errored.connect(lambda e, w=worker: w is self._task and self._on_error(e))
-        worker.progress.connect(lambda d, t, m, w=worker: w is self._task
-                                and self._on_progress(d, t, m))
-        worker.finished.connect(lambda w=worker: self._on_finished(w))
+        self._task.start(worker, returned=lambda r: self._got(r, on_result),
+                         errored=self._on_error, progress=self._on_progress,
+                         finished=self._ended)
         self.progress.setFormat(what)
-        self.workers.start(worker)
         self._update_controls()
 
     def _got(self, result: Any, on_result: Any) -> None:
@@ -506,14 +506,12 @@ class ValidateTab(LazyPage):
         # Reading the labels failed, or (with labels read) the validation did.
         (self.labelsRead if self._labelled is None else self.validated).emit(None)
 
-    def _on_finished(self, worker: Worker) -> None:
-        if worker is self._task:
-            self._task = None
-            if worker.cancelled and self._on_cancel is not None:
-                self._on_cancel()
-            self.progress.setFormat("")
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+    def _ended(self) -> None:
+        """The task ended by itself, failed, or was cancelled."""
+        self._on_cancel = None
+        self.progress.setFormat("")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
         self._update_controls()
 
     # ---------------------------------------------------------------- results
@@ -747,9 +745,10 @@ class ValidateTab(LazyPage):
 
     def shutdown(self) -> None:
         """Stop this page's task and wait for it (the window is closing)."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task.wait()
+        current = self._task.current
+        self._task.cancel()
+        if current is not None:
+            current.wait()
 
 
 def install(window: Any, store: ModelStore, training: Any = None) -> ValidateTab:

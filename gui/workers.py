@@ -3,15 +3,19 @@
 Modelled on superqt's ``WorkerBase`` / ``GeneratorWorker``. The job is a plain function
 that receives a :class:`Control` first, so it can hand ``control.progress`` and
 ``control.should_stop`` straight to core functions that take ``on_progress`` and
-``should_stop`` callables. A plain function's return value is emitted once as ``result``;
-a generator function emits ``result`` for every value it yields, so results reach the GUI
-as they come. Workers only emit signals; only GUI code touches widgets.
+``should_stop`` callables. A generator function's values arrive one by one as ``yielded``
+(results reach the GUI as they come); a plain function's return value arrives once as
+``returned``. Workers only emit signals; only GUI code touches widgets.
 
     worker = Worker(job, paths)
-    worker.result.connect(table.add)
+    worker.yielded.connect(table.add)
     worker.start()
     ...
     worker.cancel(); worker.wait()
+
+A page that runs one task at a time starts it in a :class:`TaskSlot` (Orange3's
+``ConcurrentMixin.start``): a new task cancels the previous one and cuts its signals off,
+so a stale result can never arrive.
 """
 
 from __future__ import annotations
@@ -25,9 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-
-class Cancelled(Exception):
-    """Raised by :meth:`Control.check` inside a job to stop at once (not an error)."""
+from core.errors import Cancelled
 
 
 class Control:
@@ -44,7 +46,7 @@ class Control:
         return self._stop.is_set()
 
     def check(self) -> None:
-        """Raise :class:`Cancelled` when a cancel was requested."""
+        """Raise :class:`core.errors.Cancelled` when a cancel was requested."""
         if self._stop.is_set():
             raise Cancelled
 
@@ -59,10 +61,6 @@ class Control:
         self._last, self._last_value = now, (done, total)
         self._emit(done, total, message)
 
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``, waking early on cancel; returns True if cancelled."""
-        return self._stop.wait(seconds)
-
     def _cancel(self) -> None:
         self._stop.set()
 
@@ -71,7 +69,8 @@ class Worker(QThread):
     """Run ``fn(control, *args, **kwargs)`` on a new thread.
 
     Signals, all delivered on the GUI thread: ``started()``, ``progress(done, total,
-    message)``, ``result(object)`` (each yielded value, or the return value), ``errored
+    message)``, ``yielded(object)`` (each value a generator job yields), ``returned
+    (object)`` (a plain job's return value, once, unless cancelled), ``errored
     (exception)``, ``finished()`` (always last, also after a cancel or an error).
 
     ``low_priority`` lowers the CPU priority of the thread and of every thread it starts.
@@ -81,7 +80,8 @@ class Worker(QThread):
     """
 
     progress = Signal(int, int, str)
-    result = Signal(object)
+    yielded = Signal(object)
+    returned = Signal(object)
     errored = Signal(object)
     # ``started`` and ``finished`` are QThread's own signals.
 
@@ -119,14 +119,17 @@ class Worker(QThread):
             out = self._fn(self.control, *self._args, **self._kwargs)
             if inspect.isgenerator(out):
                 for item in out:
-                    self.result.emit(item)
+                    self.yielded.emit(item)
                     if self.control.should_stop():
                         out.close()
                         break
             elif not self.control.should_stop():
-                self.result.emit(out)
-        except Cancelled:
-            pass
+                self.returned.emit(out)
+        except Cancelled as exc:
+            # A cancel of this worker ends it silently; a job that stopped by itself (the
+            # user's Stop with nothing to keep) reports it like any other outcome.
+            if not self.control.should_stop():
+                self.errored.emit(exc)
         except Exception as exc:  # the job's failure is reported, never raised into Qt
             self.errored.emit(exc)
 
@@ -184,3 +187,90 @@ class WorkerSet(QObject):
         """Cancel and wait for every worker (blocking: jobs check for a cancel often)."""
         stop_all(self._running)
         self._running.clear()
+
+
+class TaskSlot(QObject):
+    """One task at a time, without tokens.
+
+    :meth:`start` cancels the task running in the slot, disconnects every handler the
+    slot connected to it, and only then starts the new one; each handler is also guarded,
+    so even a signal already queued by the old thread is dropped. The replaced worker
+    stays in the :class:`WorkerSet` until its thread ends (a running QThread must not be
+    collected). ``busyChanged`` says when the slot starts or stops holding a task.
+    """
+
+    busyChanged = Signal(bool)
+
+    def __init__(self, workers: WorkerSet, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._workers = workers
+        self._current: Worker | None = None
+        self._connections: list[tuple[Any, Callable[..., None]]] = []
+
+    @property
+    def current(self) -> Worker | None:
+        return self._current
+
+    def busy(self) -> bool:
+        return self._current is not None
+
+    def start(
+        self,
+        worker: Worker,
+        *,
+        returned: Callable[[Any], None] | None = None,
+        yielded: Callable[[Any], None] | None = None,
+        errored: Callable[[BaseException], None] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+        finished: Callable[[], None] | None = None,
+    ) -> Worker:
+        """Cancel the task in the slot and start ``worker`` with these handlers;
+        ``finished`` runs after the others, when the task ends by itself or fails (not
+        when a newer task replaced it or :meth:`cancel` cut it off)."""
+        self._release(cancel=True)
+        self._current = worker
+        for signal, handler in (
+            (worker.returned, returned),
+            (worker.yielded, yielded),
+            (worker.errored, errored),
+            (worker.progress, progress),
+        ):
+            if handler is not None:
+                self._connect(worker, signal, handler)
+        self._connect(worker, worker.finished, lambda: self._ended(finished))
+        self._workers.start(worker)
+        self.busyChanged.emit(True)
+        return worker
+
+    def cancel(self) -> None:
+        """Ask the task to stop and forget it at once: none of its handlers runs again."""
+        if self._release(cancel=True):
+            self.busyChanged.emit(False)
+
+    def wait(self) -> None:
+        """Block until the current task's thread has ended (for closing a window)."""
+        if self._current is not None:
+            self._current.wait()
+
+    def _connect(self, worker: Worker, signal: Any, handler: Callable[..., None]) -> None:
+        def guarded(*args: Any) -> None:
+            if self._current is worker:
+                handler(*args)
+
+        signal.connect(guarded)
+        self._connections.append((signal, guarded))
+
+    def _ended(self, finished: Callable[[], None] | None) -> None:
+        self._release(cancel=False)
+        self.busyChanged.emit(False)
+        if finished is not None:
+            finished()
+
+    def _release(self, cancel: bool) -> bool:
+        worker, self._current = self._current, None
+        for signal, handler in self._connections:
+            signal.disconnect(handler)
+        self._connections.clear()
+        if worker is not None and cancel:
+            worker.cancel()
+        return worker is not None

@@ -187,7 +187,7 @@ def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, model_gat
     gate = model_gate
     window = make_window()
     window.open_paths([xray_folder])
-    qtbot.waitUntil(lambda: len(window.results.rows) == 7 and not window._discovering,
+    qtbot.waitUntil(lambda: len(window.results.rows) == 7 and not window.queue.discovering,
                     timeout=TIMEOUT)
     with qtbot.waitSignal(window.classificationFinished, timeout=TIMEOUT):
         window.cancel_button.click()
@@ -471,6 +471,6 @@ def test_status_bar_says_how_many_files_a_folder_scan_skipped(make_window, qtbot
     (folder / "report.pdf").write_bytes(b"%PDF-1.4\n")
     window = make_window(model_path=tmp_path / "missing.keras")
     window.open_paths([folder])
-    qtbot.waitUntil(lambda: len(window.results.rows) == 1 and not window._discovering,
+    qtbot.waitUntil(lambda: len(window.results.rows) == 1 and not window.queue.discovering,
                     timeout=TIMEOUT)
     assert window.statusBar().currentMessage() == "1 file found; 2 skipped (not images)"

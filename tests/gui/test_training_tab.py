@@ -8,6 +8,7 @@ so they need no TensorFlow.
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from guitest_helpers import TIMEOUT_MS, wait_done
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from core.errors import DatasetError
+from core.errors import StoppedBeforeFirstEpoch
 from core.model.store import slug
 from gui.model_store import ModelStore
 from gui.training_tab import TrainingTab, install
@@ -144,9 +145,9 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     assert list(tab.plots.loss.getData()[0]) == [1.0, 2.0]
     # Results: the test split's confusion matrix, ROC and metrics are on screen.
     assert tab.split_combo.currentData() == "test"
-    assert tab.confusion.counts == result.test["confusion"]
+    assert tab.confusion.counts == asdict(result.test.metrics.confusion)
     assert sum(tab.confusion.counts.values()) == 4
-    assert tab.roc.auc == pytest.approx(result.test["auc"])
+    assert tab.roc.auc == pytest.approx(result.test.metrics.auc)
     assert tab.metrics_model.value("Threshold", "Test") == f"{result.card.threshold:.3f}"
     assert "Unusual-film cut-offs" in tab.summary_label.text()
     assert window.model_path == tiny_model_path  # still nothing activated
@@ -319,10 +320,10 @@ def test_stop_before_the_first_epoch_cancels_and_keeps_the_model(qtbot, make_tab
 
     def wait_for_stop(should_stop, on_batch, **_):
         started.set()
-        on_batch({"epoch": 0, "batch": 0, "loss": 0.7})
+        on_batch({"epoch": 0, "batch": 0, "loss": 0.7, "batch_loss": 0.7})
         while not should_stop():
             threading.Event().wait(0.01)
-        raise DatasetError("training was stopped before the first epoch finished")
+        raise StoppedBeforeFirstEpoch  # what core.training.fit.train raises then
 
     monkeypatch.setattr("core.training.fit.train", _fake_train(wait_for_stop))
     tab = make_tab()

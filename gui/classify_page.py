@@ -1,0 +1,203 @@
+"""The classify page's widgets: the file table with its buttons and progress bar on the left,
+the image with its heat-map controls and facts on the right.
+
+Layout only. The page holds no state of its own: the main window feeds it from the
+:class:`gui.classify_queue.ClassifyQueue` (progress) and from the selection (image, badge,
+facts), and connects its buttons.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.model.gradcam import HEATMAP_NOTE
+from gui import jobs
+from gui.classify_queue import FINDING, IDLE, LOADING_MODEL, QueueProgress
+from gui.metadata import MetadataPanel
+from gui.results_model import FILTERS, ElideRightDelegate, ResultsModel, ResultsProxy
+from gui.viewer import CONTROLS_HELP, CONTROLS_SHORT, ScoreBadge, XRayViewer
+
+
+class ClassifyPage(QWidget):
+    """Buttons, filter, table and progress beside the viewer, its controls and the facts."""
+
+    def __init__(self, proxy: ResultsProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._proxy = proxy
+        left = self._build_table_side()
+        right = self._build_viewer_side()
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(left)
+        self.main_splitter.addWidget(right)
+        self.main_splitter.setStretchFactor(0, 1)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setChildrenCollapsible(False)
+        pv = QVBoxLayout(self)
+        pv.setContentsMargins(0, 0, 0, 0)
+        pv.addWidget(self.main_splitter)
+
+    def _build_table_side(self) -> QWidget:
+        self.open_files_button = QPushButton("Open files…")
+        self.open_folder_button = QPushButton("Open folder…")
+        self.filter_combo = QComboBox()
+        for text, value in FILTERS:
+            self.filter_combo.addItem(text, value)
+        self.filter_combo.setToolTip("Show only rows with this decision")
+        self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
+        top = QHBoxLayout()
+        top.addWidget(self.open_files_button)
+        top.addWidget(self.open_folder_button)
+        top.addStretch(1)
+        top.addWidget(QLabel("Show:"))
+        top.addWidget(self.filter_combo)
+
+        self.table = QTableView()
+        self.table.setModel(self._proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # input order until asked
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setIconSize(QSize(jobs.THUMB_PIXELS, jobs.THUMB_PIXELS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(jobs.THUMB_PIXELS + 4)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.resizeSection(ResultsModel.THUMB, jobs.THUMB_PIXELS + 8)
+        header.resizeSection(ResultsModel.FILE, 205)
+        header.resizeSection(ResultsModel.PROB, 70)
+        header.resizeSection(ResultsModel.DECISION, 104)
+        self.table.setItemDelegateForColumn(ResultsModel.STATUS, ElideRightDelegate(self.table))
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.rate_label = QLabel("")
+        self.rate_label.setMinimumWidth(90)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip("Stop classifying (files already done keep their result)")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.rate_label)
+        bottom.addWidget(self.cancel_button)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(6, 6, 3, 6)
+        lv.addLayout(top)
+        lv.addWidget(self.table, 1)
+        lv.addLayout(bottom)
+        return left
+
+    def _build_viewer_side(self) -> QWidget:
+        self.badge = ScoreBadge()
+        self.viewer = XRayViewer()
+        self.viewer.setMinimumSize(240, 240)
+        self.heat_check = QCheckBox("Heat map (H)")
+        self.heat_check.setToolTip(HEATMAP_NOTE)
+        self.heat_check.toggled.connect(self.viewer.set_heat_visible)
+        self.viewer.heatToggled.connect(self._sync_heat_check)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setMaximumWidth(160)
+        self.opacity_slider.setToolTip("Heat-map opacity")
+        self.opacity_slider.valueChanged.connect(lambda v: self.viewer.set_opacity(v / 100))
+        self.heat_status = QLabel("")
+        controls = QHBoxLayout()
+        controls.addWidget(self.heat_check)
+        controls.addWidget(QLabel("Opacity"))
+        controls.addWidget(self.opacity_slider)
+        controls.addWidget(self.heat_status, 1)
+        self.heat_note = QLabel(HEATMAP_NOTE)
+        self.heat_note.setWordWrap(True)
+        self.heat_note.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
+        self.help_label = QLabel(CONTROLS_SHORT)
+        self.help_label.setToolTip(CONTROLS_HELP)
+        self.help_label.setWordWrap(True)
+        self.help_label.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
+
+        viewer_box = QWidget()
+        vv = QVBoxLayout(viewer_box)
+        vv.setContentsMargins(3, 6, 6, 0)
+        vv.addWidget(self.badge)
+        vv.addWidget(self.viewer, 1)
+        vv.addLayout(controls)
+        vv.addWidget(self.heat_note)
+        vv.addWidget(self.help_label)
+
+        self.metadata = MetadataPanel()
+        meta_box = QWidget()
+        mv = QVBoxLayout(meta_box)
+        mv.setContentsMargins(3, 0, 6, 6)
+        mv.addWidget(self.metadata)
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(viewer_box)
+        self.right_splitter.addWidget(meta_box)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 1)
+        self.right_splitter.setChildrenCollapsible(False)
+        return self.right_splitter
+
+    def splitters(self) -> dict[str, QSplitter]:
+        """The splitters whose state the window saves, by settings name."""
+        return {"main": self.main_splitter, "right": self.right_splitter}
+
+    # ---------------------------------------------------------------- showing state
+    @Slot(object)
+    def show_progress(self, p: QueueProgress) -> None:
+        """Progress bar, rate and Cancel button for where the queue stands."""
+        bar = self.progress
+        if p.phase == LOADING_MODEL:
+            bar.setRange(0, 0)
+            bar.setFormat("loading model…")
+            self.rate_label.setText(f"{p.waiting} waiting")
+        elif p.phase == FINDING:
+            bar.setRange(0, 0)
+            bar.setFormat("finding files…")
+        elif p.phase == IDLE:
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            bar.setFormat("idle")
+            self.rate_label.setText("")
+        else:
+            bar.setRange(0, p.total)
+            bar.setValue(min(p.done, p.total))
+            bar.setFormat(f"{p.done} / {p.total}")
+            if p.rate is not None:
+                self.rate_label.setText(f"{p.rate:.1f} img/s")
+        self.cancel_button.setEnabled(p.cancellable)
+
+    @Slot(str)
+    def show_working(self, message: str) -> None:
+        """Name the file being worked on (the progress bar's tooltip)."""
+        self.progress.setToolTip(message)
+
+    @Slot(int)
+    def _on_filter_changed(self, index: int) -> None:
+        self._proxy.set_decision(self.filter_combo.itemData(index))
+
+    @Slot(bool)
+    def _sync_heat_check(self, visible: bool) -> None:
+        if self.heat_check.isChecked() != visible:
+            self.heat_check.setChecked(visible)
