@@ -7,7 +7,6 @@ and never touch a widget. TensorFlow is imported only when a job runs (inside th
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -61,13 +60,14 @@ def classify_job(control: Control, paths: list[Path], model: Any,
                  batch_size: int = 8) -> Iterator[Any]:
     """Stream ``core.model.inference.classify``: one Prediction per file, in order. Small batches
     keep rows arriving steadily; the network still sees several images per call."""
+    from core.files.reader import decode_threads
     from core.model.inference import classify
 
     total = len(paths)
     control.progress(0, total, "")
     # Leave one core to the GUI thread (and the viewer's loader): with every core decoding,
     # the event loop waited up to ~50 ms for a CPU while classifying.
-    workers = max(1, (os.cpu_count() or 2) - 1)
+    workers = decode_threads(leave_free=1)
     yield from classify(paths, model, total=total, batch_size=batch_size, workers=workers,
                         on_progress=control.progress, should_stop=control.should_stop)
 

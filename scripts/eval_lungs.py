@@ -8,7 +8,7 @@ artefacts) should be refused <= 1 %; non-X-rays (synthetic, pydicom's CT/MR/othe
 files, rendered text pages) >= 99 %; laterals and CT slices (notcxr/, a test set only) as
 many as possible. Also: Dice on lungs/val, the forward-pass cost at batch 32, the
 distribution of each anatomical measure on the *training* films (how the thresholds in
-core/lungs.py were checked), and contact sheets /tmp/lungs_contact_*.png.
+core/model/lungs.py were checked), and contact sheets /tmp/lungs_contact_*.png.
 
 Run: ``.venv/bin/python scripts/eval_lungs.py [--data ../shared/data] [--threads 2]``.
 """

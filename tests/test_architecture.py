@@ -161,3 +161,27 @@ def test_core_modules_listed():
     for required in ("core.files.reader", "core.files.dicom", "core.model.inference",
                      "core.files.export", "core.cli.main", "core.training.fit"):
         assert required in names
+
+
+def test_library_code_neither_parses_arguments_nor_prints():
+    """argparse, print and the standard streams belong to core/cli/ only: the library
+    raises, the command line reports (one map from errors to exit codes)."""
+    offences = []
+    for path in sorted(CORE.rglob("*.py")):
+        if path.parent.name == "cli":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(REPO)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print":
+                offences.append(f"{where} print()")
+            elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and (
+                getattr(node.value, "id", "") == "sys"
+            ):
+                offences.append(f"{where} sys.{node.attr}")
+        offences += [
+            f"{path.relative_to(REPO)}:{line} imports argparse"
+            for line, module in imported_names(path.read_text(encoding="utf-8"))
+            if module == "argparse"
+        ]
+    assert offences == []

@@ -59,6 +59,17 @@ CHROMA_LEVEL = 0.12
 CHROMA_SHARE = 0.05
 
 
+#: Most threads that decode files at once: decoding runs in C and releases the GIL, and
+#: past four the pipeline waits on the network or the disk instead.
+MAX_DECODE_THREADS = 4
+
+
+def decode_threads(leave_free: int = 0) -> int:
+    """Threads to decode files with: one per core up to ``MAX_DECODE_THREADS``, less
+    ``leave_free`` cores (the window leaves one to its event loop), at least one."""
+    return max(1, min(MAX_DECODE_THREADS, os.cpu_count() or 1) - leave_free)
+
+
 def is_dicom(path: str | os.PathLike[str]) -> bool:
     """True when the file carries the DICOM ``DICM`` marker at byte 128 (Part 10 file)."""
     with open(path, "rb") as fh:

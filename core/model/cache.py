@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import numpy as np
 
 from core.errors import Cancelled, CovidCXRError, DatasetError
 from core.files.dataset import SPLITS, DatasetIndex
-from core.files.reader import read_xray
+from core.files.reader import decode_threads, read_xray
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail
 
 
@@ -73,7 +72,7 @@ def decode(
     thumbs = np.zeros((n, 1024), np.float32)
     ok = np.zeros(n, bool)
     unreadable: list[tuple[Path, str]] = []
-    with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=workers or decode_threads()) as pool:
         futures = [pool.submit(_decode_one, s.path, spec) for s in index.samples]
         for i, fut in enumerate(futures):
             if should_stop and should_stop():

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.errors import CovidCXRError, NotAnImageError
 from core.files.discovery import special_kind
-from core.files.reader import read_xray
+from core.files.reader import decode_threads, read_xray
 from core.files.xray import ImageInfo
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
@@ -197,7 +197,7 @@ def classify(
     spec = model.card.spec
     thr = float(model.threshold if threshold is None else threshold)
     batch_size = max(1, int(batch_size))
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    workers = workers or decode_threads()
     prefetch = max(1, prefetch if prefetch is not None else max(2 * batch_size, 8))
     anatomy = model.anatomy
     done = 0

@@ -73,9 +73,14 @@ def finish_u8(small: np.ndarray, equalize: bool) -> np.ndarray:
     return equalize_u8(out) if equalize else out
 
 
+#: The network sees the uint8 cache divided by this: [0, 255] -> [0, 1]. The one home of
+#: that scale (tf.data in training divides by it too).
+U8_SCALE = 255.0
+
+
 def to_network(batch_u8: np.ndarray) -> np.ndarray:
     """uint8 (N, S, S) -> float32 (N, S, S, 1) in [0, 1], the network's input."""
-    return (batch_u8.astype(np.float32) / 255.0)[..., None]
+    return (batch_u8.astype(np.float32) / U8_SCALE)[..., None]
 
 
 def thumbnail(pixels: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from core.model.calibration import apply_platt, fit_platt
 from core.model.card import ModelCard
 from core.model.inference import predict_u8
 from core.model.ood import OODModel, fit_ood
+from core.model.preprocess import to_network
 from core.training.recipe import ProgressFn, TrainConfig
 
 
@@ -63,7 +64,7 @@ def reestimate_batchnorm(net, images: np.ndarray, batch_size: int = 64) -> bool:
         order = np.random.default_rng(0).permutation(len(images))
         for _ in range(2):
             for i in range(0, len(order), batch_size):
-                x = images[np.sort(order[i : i + batch_size])].astype(np.float32)[..., None] / 255.0
+                x = to_network(images[np.sort(order[i : i + batch_size])])
                 net(x, training=True)  # updates moving statistics; no gradient step
     finally:
         for bn, m in zip(bns, saved, strict=True):

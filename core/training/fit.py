@@ -21,6 +21,7 @@ from core.errors import (
 )
 from core.files.dataset import DatasetIndex, scan
 from core.model.cache import Decoded, decode, near_duplicates
+from core.model.preprocess import U8_SCALE
 from core.training.callbacks import MONITOR, progress_callback
 from core.training.finalise import TrainResult, finalize
 from core.training.recipe import BatchFn, EpochFn, ProgressFn, StopFn, TrainConfig
@@ -49,7 +50,7 @@ def make_dataset(
         ds = ds.shuffle(len(images), seed=cfg.seed, reshuffle_each_iteration=True)
 
     def prep(img, *rest):
-        f = tf.cast(img, tf.float32) / 255.0
+        f = tf.cast(img, tf.float32) / U8_SCALE
         if training:
             f = augment(f, flip=cfg.flip, strong=cfg.strong_augment, equalized=cfg.equalize)
         return (f, *rest)
