@@ -3,6 +3,7 @@ guard that fails any test leaving a QThread running (after napari's _dangling_qt
 
 from __future__ import annotations
 
+import threading
 import traceback
 import weakref
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from guitest_helpers import write_images
 from PySide6.QtCore import QSettings, QThread
 
+from gui import jobs
 from gui.settings import Settings
 
 
@@ -80,3 +82,18 @@ def make_window(qtbot, gui_settings: Settings, tiny_model_path: Path):
 @pytest.fixture
 def window(make_window):
     return make_window()
+
+
+@pytest.fixture
+def model_gate(monkeypatch):
+    """Hold the model load until the test sets the returned event."""
+    gate = threading.Event()
+    real = jobs.load_model_job
+
+    def slow_load(control, path):
+        gate.wait(30)
+        return real(control, path)
+
+    monkeypatch.setattr(jobs, "load_model_job", slow_load)
+    yield gate
+    gate.set()

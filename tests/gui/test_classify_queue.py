@@ -3,15 +3,12 @@ model, no model."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from guitest_helpers import write_images
 
 from core.files.discovery import iter_inputs
 from core.model.card import NOT_ASSESSED
 from core.model.inference import classify
-from gui import jobs
 from gui.classify_queue import (
     COUNTING,
     IDLE,
@@ -43,21 +40,6 @@ def make_queue(tiny_model_path):
     for queue, workers in made:
         queue.shutdown()
         workers.stop_all()
-
-
-@pytest.fixture
-def model_gate(monkeypatch):
-    """Hold the model load until the test sets the returned event."""
-    gate = threading.Event()
-    real = jobs.load_model_job
-
-    def slow_load(control, path):
-        gate.wait(30)
-        return real(control, path)
-
-    monkeypatch.setattr(jobs, "load_model_job", slow_load)
-    yield gate
-    gate.set()
 
 
 def test_files_are_classified_in_order_as_the_core_does(make_queue, qtbot, xray_folder,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import threading
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from core.files.discovery import iter_inputs
 from core.files.export import to_csv_text
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.inference import classify
-from gui import jobs
 from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
 TIMEOUT = 60_000
@@ -153,21 +151,6 @@ def test_cancel_mid_run(window, qtbot, tmp_path):
     assert window.progress.format() == "idle"
     # Export writes only the files that have a result.
     assert len(window.results.predictions()) == done
-
-
-@pytest.fixture
-def model_gate(monkeypatch):
-    """Hold the model load until the test sets the returned event."""
-    gate = threading.Event()
-    real = jobs.load_model_job
-
-    def slow_load(control, path):
-        gate.wait(30)
-        return real(control, path)
-
-    monkeypatch.setattr(jobs, "load_model_job", slow_load)
-    yield gate
-    gate.set()
 
 
 def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder, model_gate):
