@@ -36,7 +36,7 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
 
     from gui.main_window import MainWindow
     from gui.model_store import ModelStore
-    from gui.training_tab import install as install_training_tab
+    from gui.training.tab import install as install_training_tab
     from gui.validate_tab import install as install_validate_tab
 
     settings = Settings()

@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from core.evaluation.validation import OperatingPoint, SiteAnalysis, SiteMetrics
-from gui.training_plots import (
+from gui.training.plots import (
     OPERATING,
     TRAIN,
     VALID,

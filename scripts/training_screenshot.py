@@ -31,7 +31,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
 
     from gui.app import create
-    from gui.training_tab import IMAGENET, TrainingTab
+    from gui.training.tab import IMAGENET, TrainingTab
 
     app, window = create([])
     width, height = (int(v) for v in args.size.split("x"))

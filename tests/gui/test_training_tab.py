@@ -1,8 +1,8 @@
 """The training tab: dataset check, live plots, Stop, results, save, activate, classify.
 
-The dataset is made here: 64-pixel networks, a dozen images per class and two batches per
-epoch keep a real training run to seconds. The failure tests replace ``core.training.fit.train``
-so they need no TensorFlow.
+The dataset comes from ``training_helpers``: 64-pixel networks, a dozen images per class and
+two batches per epoch keep a real training run to seconds. The failure tests replace
+``core.training.fit.train`` so they need no TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,31 +16,14 @@ import pytest
 from guitest_helpers import TIMEOUT_MS, wait_done
 from PIL import Image
 from PySide6.QtCore import Qt
+from training_helpers import fake_train, write_dataset
 
 from core.errors import StoppedBeforeFirstEpoch
 from core.model.store import slug
 from gui.model_store import ModelStore
-from gui.training_tab import TrainingTab, install
+from gui.training.tab import TrainingTab, install
 
 TRAIN_TIMEOUT_MS = 180_000
-
-
-def write_dataset(root: Path, per_class: int = 12, seed: int = 0,
-                  classes: tuple[str, ...] = ("COVID", "Normal")) -> Path:
-    """Smooth random chest-sized pictures, each distinct (no near-duplicates); the COVID
-    ones carry a bright patch in the middle, so even a few batches learn something."""
-    rng = np.random.default_rng(seed)
-    for c in classes:
-        (root / c).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            low = rng.random((6, 6)).astype(np.float32)
-            img = np.asarray(Image.fromarray(low, "F").resize((80, 80), Image.Resampling.BICUBIC))
-            img = 0.2 + 0.5 * (img - img.min()) / (np.ptp(img) + 1e-6)
-            if c == "COVID":
-                img[25:55, 20:60] += 0.3
-            img = np.clip(img + rng.normal(0, 0.02, img.shape), 0, 1)
-            Image.fromarray((img * 255).astype(np.uint8), "L").save(root / c / f"{c}_{i:02d}.png")
-    return root
 
 
 @pytest.fixture
@@ -262,27 +245,16 @@ def test_positive_class_is_asked_when_no_folder_says_covid(qtbot, make_tab, tmp_
     assert shown_counts(tab)["Sick"][0] == "positive"
     assert tab.config().positive == "Sick"
     # The decoded images were relabelled, not decoded again.
-    labels = tab._check.decoded.splits["train"].labels
-    paths = tab._check.decoded.splits["train"].paths
+    labels = tab.session.dataset.check.decoded.splits["train"].labels
+    paths = tab.session.dataset.check.decoded.splits["train"].paths
     assert [int(p.parent.name == "Sick") for p in paths] == labels.tolist()
-
-
-def _fake_train(behaviour):
-    """A stand-in for core.training.fit.train that reports one epoch or none, then acts."""
-
-    def train(index, cfg, *, on_progress=None, on_batch=None, on_epoch=None,
-              should_stop=None, decoded=None):
-        return behaviour(on_batch=on_batch, on_epoch=on_epoch, should_stop=should_stop,
-                         index=index)
-
-    return train
 
 
 def test_out_of_memory_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypatch):
     def oom(**_):
         raise MemoryError
 
-    monkeypatch.setattr("core.training.fit.train", _fake_train(oom))
+    monkeypatch.setattr("core.training.fit.train", fake_train(oom))
     tab = make_tab()
     load(qtbot, tab, write_dataset(tmp_path / "d"))
     with qtbot.waitSignal(tab.trainingFinished, timeout=TIMEOUT_MS) as fin:
@@ -300,7 +272,7 @@ def test_vanished_folder_is_told_in_the_tab(qtbot, make_tab, tmp_path, monkeypat
         shutil.rmtree(index.root)
         raise FileNotFoundError(2, "No such file or directory", str(index.root / "x.png"))
 
-    monkeypatch.setattr("core.training.fit.train", _fake_train(vanish))
+    monkeypatch.setattr("core.training.fit.train", fake_train(vanish))
     data = write_dataset(tmp_path / "d")
     tab = make_tab()
     load(qtbot, tab, data)
@@ -325,7 +297,7 @@ def test_stop_before_the_first_epoch_cancels_and_keeps_the_model(qtbot, make_tab
             threading.Event().wait(0.01)
         raise StoppedBeforeFirstEpoch  # what core.training.fit.train raises then
 
-    monkeypatch.setattr("core.training.fit.train", _fake_train(wait_for_stop))
+    monkeypatch.setattr("core.training.fit.train", fake_train(wait_for_stop))
     tab = make_tab()
     load(qtbot, tab, write_dataset(tmp_path / "d"))
     tab.start()
@@ -370,7 +342,7 @@ def test_imagenet_start_point_brings_the_transfer_recipe(make_tab):
     input and crop, a low learning rate and strong augmentation; switching back restores
     the seed's values."""
     from core.training.recipe import TrainConfig, transfer_recipe
-    from gui.training_tab import IMAGENET
+    from gui.training.tab import IMAGENET
 
     tab = make_tab()
     tab.ensure_built()

@@ -191,7 +191,7 @@ def test_cancel_leaves_no_results(qtbot, page, labelled_folder):
 @pytest.mark.slow
 def test_fine_tune_on_this_site_compares_before_and_after(qtbot, make_window, store,
                                                           labelled_folder):
-    from gui.training_tab import install as install_training
+    from gui.training.tab import install as install_training
 
     window = make_window()
     with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
@@ -207,7 +207,7 @@ def test_fine_tune_on_this_site_compares_before_and_after(qtbot, make_window, st
     assert training.folder_edit.text() == str(labelled_folder)
     assert training.positive_combo.currentText() == "COVID"
     assert training.start_combo.currentData() == str(store.bundled)  # the validated model
-    test_part = training._scanned.index.of_split("test")
+    test_part = training.session.dataset.scan.index.of_split("test")
     assert test_part and {s.label for s in test_part} == {0, 1}
 
     training.epochs_spin.setValue(1)

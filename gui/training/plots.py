@@ -1,4 +1,4 @@
-"""The training tab's plots: live loss/accuracy curves, the confusion matrix and the ROC.
+"""The training page's plots: live loss/accuracy curves, the confusion matrix and the ROC.
 
 Every curve, image and label is created once; updates call ``setData`` / ``setImage`` /
 ``setText`` (pyqtgraph ``examples/PanningPlot.py``). Tests read the curves back with

@@ -1,9 +1,10 @@
-"""The jobs the training tab runs on workers: plain functions over ``core.files.dataset`` and
-``core.training.fit``.
+"""The jobs the training session runs on workers: plain functions over ``core.files.dataset``
+and ``core.training.fit``.
 
 Each takes a :class:`gui.workers.Control` first and never touches a widget. Training
-reports epochs and batches through two callables the tab hands in (they emit Qt signals,
-which Qt queues to the GUI thread). TensorFlow is imported only inside ``core.training.fit``.
+reports its epochs, batch losses and stages as typed values through one callable the
+session hands in (its worker's ``yielded.emit``, so a replaced run's reports are dropped
+with its other signals). TensorFlow is imported only inside ``core.training.fit``.
 """
 
 from __future__ import annotations
@@ -84,17 +85,37 @@ def relabel(check: DatasetCheck, index: DatasetIndex) -> DatasetCheck:
                         check.duplicates)
 
 
+@dataclass(frozen=True)
+class EpochEnded:
+    """One epoch ended: the ``core.training.fit`` epoch report."""
+
+    report: dict
+
+
+@dataclass(frozen=True)
+class BatchLosses:
+    """Batch losses since the last report: (epoch, batch, loss), both counted from 0."""
+
+    points: list[tuple[int, int, float]]
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    """The run moved on to another stage ("reading images", "calibrating", ...)."""
+
+    message: str
+
+
 @dataclass
 class TrainingRequest:
     """Everything one run needs; ``stop`` is the Stop button (keep the best weights), as
-    opposed to the worker's cancel (the window is closing: abandon the run)."""
+    opposed to the worker's cancel (the window is closing: abandon the run). ``report``
+    receives an :class:`EpochEnded`, :class:`BatchLosses` or :class:`StageChanged`."""
 
     index: DatasetIndex
     config: Any  # core.training.recipe.TrainConfig
     decoded: Decoded | None = None
-    on_epoch: Callable[[dict], None] | None = None
-    on_batches: Callable[[list[tuple[int, int, float]]], None] | None = None
-    on_stage: Callable[[str], None] | None = None
+    report: Callable[[EpochEnded | BatchLosses | StageChanged], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -108,13 +129,14 @@ def train_job(control: Control, req: TrainingRequest) -> Any:
     """
     from core.training.fit import train
 
+    report = req.report or (lambda _value: None)
     buffer: list[tuple[int, int, float]] = []
     last_flush = [time.monotonic()]
     stage = [""]
 
     def flush() -> None:
-        if buffer and req.on_batches:
-            req.on_batches(buffer[:])
+        if buffer:
+            report(BatchLosses(buffer[:]))
         buffer.clear()
         last_flush[0] = time.monotonic()
 
@@ -125,16 +147,14 @@ def train_job(control: Control, req: TrainingRequest) -> Any:
 
     def on_epoch(e: dict) -> None:
         flush()
-        if req.on_epoch:
-            req.on_epoch(e)
+        report(EpochEnded(e))
 
     def on_progress(done: int, total: int, message: str) -> None:
         if control.should_stop():
             raise Cancelled  # the window is closing: skip calibration and evaluation
         if message != stage[0]:
             stage[0] = message
-            if req.on_stage:
-                req.on_stage(message)
+            report(StageChanged(message))
         control.progress(done, total, message)
 
     def should_stop() -> bool:

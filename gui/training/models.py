@@ -1,0 +1,179 @@
+"""The training page's table models: images per class and split, and the metrics of a run.
+
+Both are ``QAbstractTableModel`` s over plain values from core (a ``DatasetIndex``, the
+``Metrics`` / ``Evaluation`` of each split); the targets in the tooltips come from
+``core.evaluation.targets``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtGui import QFont
+
+from core.evaluation import targets
+from core.evaluation.evaluate import Evaluation
+from core.evaluation.metrics import Metrics
+
+
+class CountsModel(QAbstractTableModel):
+    """Images per class and split, with the positive class marked."""
+
+    HEADERS = ("Class", "Role", "Train", "Val", "Test", "Total")
+    SPLITS = ("train", "val", "test")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, str, list[int]]] = []
+
+    def set_index(self, index: Any | None, positive_known: bool = True) -> None:
+        self.beginResetModel()
+        self._rows = []
+        if index is not None:
+            counts = index.counts()
+            for c in index.classes:
+                n = [counts[s][c] for s in self.SPLITS]
+                role = ("?" if not positive_known else
+                        "positive" if c == index.positive else "negative")
+                self._rows.append((c, role, [*n, sum(n)]))
+            totals = [sum(r[2][i] for r in self._rows) for i in range(4)]
+            self._rows.append(("All classes", "", totals))
+        self.endResetModel()
+
+    def count(self, split: str, class_name: str) -> int | None:
+        """The number shown for a class and split (``split`` may be ``total``)."""
+        col = {"train": 0, "val": 1, "test": 2, "total": 3}[split]
+        for name, _, n in self._rows:
+            if name == class_name:
+                return n[col]
+        return None
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        name, kind, n = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return name if col == 0 else kind if col == 1 else n[col - 2]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and (kind == "positive" or not kind):
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole and col >= 2 and n[col - 2] == 0 and kind:
+            return "no images of this class in this split"
+        return None
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:.{digits}f}"
+
+
+def _pct(v: Any) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.1%}"
+
+
+def _ood(e: Evaluation | None, name: str) -> str:
+    value = getattr(e.ood, name, None) if e is not None and e.ood is not None else None
+    return "" if value is None else _pct(value)
+
+
+class MetricsModel(QAbstractTableModel):
+    """The metrics table: one row per measure, one column per split. A column holds the
+    split's metrics and, for the test split, the probes and refusal rates."""
+
+    ROWS: tuple[tuple[str, str, Callable[[Metrics, Evaluation | None], str]], ...] = (
+        ("Images", "positive + negative",
+         lambda m, e: f"{m.n} ({m.positives} + {m.negatives})"),
+        ("ROC AUC", "area under the ROC curve (threshold-free)", lambda m, e: _num(m.auc)),
+        ("Threshold", "probability at or above which an image is called COVID",
+         lambda m, e: _num(m.threshold)),
+        ("Sensitivity", "share of COVID images called COVID", lambda m, e: _num(m.sensitivity)),
+        ("Specificity", "share of other images called NOT COVID",
+         lambda m, e: _num(m.specificity)),
+        ("Precision", "share of COVID calls that are right", lambda m, e: _num(m.precision)),
+        ("Accuracy", "share of all calls that are right", lambda m, e: _num(m.accuracy)),
+        ("F1", "harmonic mean of precision and sensitivity", lambda m, e: _num(m.f1)),
+        ("Calibration error", "expected calibration error (ECE): how far probabilities are "
+         "from observed frequencies", lambda m, e: _num(m.ece)),
+        ("AUC, lungs hidden", "shortcut probe: AUC with the central 70% blacked out. Near "
+         "0.5 is good; high means the model reads something outside the lungs "
+         f"({targets.LUNGS_HIDDEN_AUC.text()})",
+         lambda m, e: _num(e.probe.lungs_hidden_auc) if e else ""),
+        ("AUC, lungs only", "shortcut probe: AUC with only the central 70% shown "
+         f"({targets.LUNGS_ONLY_AUC.text()})",
+         lambda m, e: _num(e.probe.lungs_only_auc) if e else ""),
+        ("X-rays refused", "share of this split's X-rays refused as not a frontal chest "
+         f"X-ray (NOT ASSESSED; {targets.XRAY_REFUSED.text()})",
+         lambda m, e: _ood(e, "xray_refused")),
+        ("X-rays flagged unusual", "share of this split's X-rays assessed but flagged "
+         "unusual for the model (far from its training images)",
+         lambda m, e: _ood(e, "xray_unusual")),
+        ("Non-X-rays refused", "share of synthetic non-X-ray pictures refused as not a "
+         f"frontal chest X-ray ({targets.NON_XRAY_REFUSED.text()})",
+         lambda m, e: _ood(e, "non_xray_refused")),
+    )
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cols: list[tuple[str, Metrics, Evaluation | None]] = []
+
+    def set_metrics(self, columns: list[tuple[str, Metrics | Evaluation | None]]) -> None:
+        self.beginResetModel()
+        self._cols = [
+            (name, r.metrics, r) if isinstance(r, Evaluation) else (name, r, None)
+            for name, r in columns if r is not None
+        ]
+        self.endResetModel()
+
+    def value(self, row_label: str, column: str) -> str:
+        for r, (label, _, _) in enumerate(self.ROWS):
+            if label == row_label:
+                for c, (name, _, _) in enumerate(self._cols):
+                    if name == column:
+                        return self.data(self.index(r, c + 1))
+        raise KeyError((row_label, column))
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() or not self._cols else len(self.ROWS)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else 1 + len(self._cols)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return "Measure" if section == 0 else self._cols[section - 1][0]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        label, tip, fn = self.ROWS[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return label
+            _, metrics, evaluation = self._cols[col - 1]
+            return fn(metrics, evaluation)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tip
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
