@@ -7,6 +7,7 @@ and never touch a widget. TensorFlow is imported only when a job runs (inside th
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -33,13 +34,29 @@ class ModelReady:
 
 def load_model_job(control: Control, path: Path) -> ModelReady:
     """Import TensorFlow, load and verify the model, and trace its forward pass once so
-    the first batch does not pay for it."""
-    from core.model.loading import device_name, load_model
+    the first batch does not pay for it.
 
-    model = load_model(path)
-    control.check()
-    size = model.card.input_size
-    model.forward(np.zeros((1, size, size, 1), dtype=np.float32))
+    With TensorFlow imported a full collection of Python's cyclic garbage collector walks
+    some 290,000 objects for about 150 ms while holding the GIL, and each one froze the
+    window for as long, during the load and then while classifying
+    (bench/bench_gui_startup.py). So the collector is paused during the load, and what the
+    load allocated is then frozen (``gc.freeze``): later collections skip it. A previous
+    load's frozen objects are released first, so a model that was replaced can still be
+    collected (that one collection happens here, on the worker, when models are switched).
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.disable()
+    try:
+        from core.model.loading import device_name, load_model
+
+        model = load_model(path)
+        control.check()
+        size = model.card.input_size
+        model.forward(np.zeros((1, size, size, 1), dtype=np.float32))
+    finally:
+        gc.freeze()
+        gc.enable()
     return ModelReady(path, model, device_name())
 
 
