@@ -3,7 +3,7 @@ refusal rates, and the score by source."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,8 +51,6 @@ class Evaluation:
 
 
 def _plain(probe: ShortcutProbe | SourceProbe | None) -> dict[str, Any]:
-    from dataclasses import asdict
-
     if probe is None:
         return {}
     out = asdict(probe)

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.model.card import ModelCard
+from core.model.inference import predict_u8
 from core.model.preprocess import crop_box, prepare
 
 PROBE_CENTRE = 0.70
@@ -33,8 +35,6 @@ def mask_centre(pixels: np.ndarray, keep_centre: bool) -> np.ndarray:
 def _forward_pixels(
     net: Any, card: ModelCard, images: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    from core.model.inference import predict_u8
-
     spec = card.spec
     cache = (
         np.stack([prepare(p, spec) for p in images])
@@ -69,8 +69,6 @@ def shortcut_probe(
 ) -> ShortcutProbe:
     """Test AUC with the lungs hidden and with only the lungs shown (``images``: the
     radiographs as read, float32 [0, 1])."""
-    from core.evaluation.metrics import roc_auc
-
     hidden = [mask_centre(px, keep_centre=False) for px in images]
     only = [mask_centre(px, keep_centre=True) for px in images]
     ph, _ = _forward_pixels(net, card, hidden)
@@ -102,8 +100,6 @@ def source_probe(
     another collection). ``findings`` (the manifest's label per image) restricts it to
     ``PROBE_FINDING``; without them every negative counts. None when fewer than 20 such
     films, or only one source, are present."""
-    from core.evaluation.metrics import cross_validated_auc
-
     a, b = PROBE_SOURCES
     findings = findings or [PROBE_FINDING] * len(sources)
     keep = np.array(

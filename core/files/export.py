@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterable
 from typing import Protocol
 
+from core.files.atomic import write_text_atomic
+
 
 class Prediction(Protocol):
     """What a row needs from one file's outcome (:class:`core.model.inference.Prediction`).
@@ -111,8 +113,6 @@ def write_csv(
     device: str = "",
 ) -> int:
     """Write predicted.csv atomically; returns the number of rows written."""
-    from core.files.atomic import write_text_atomic
-
     rows = list(predictions)
     write_text_atomic(path, to_csv_text(rows, model_name, device))
     return len(rows)

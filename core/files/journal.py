@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TextIO
 
 from core.errors import CovidCXRError
-from core.files.export import COLUMNS, csv_rows, header_row
+from core.files.atomic import final_mode
+from core.files.export import COLUMNS, FORMULA_START, csv_rows, header_row
 
 JOURNAL_SUFFIX = ".partial"
 #: Rows between two fsyncs of the journal (a kill loses at most the unsynced rows' work
@@ -182,8 +183,6 @@ class Journal:
 
     def finish(self) -> Path:
         """Sync the journal and make it the output, in one rename."""
-        from core.files.atomic import final_mode
-
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
@@ -200,6 +199,4 @@ class Journal:
 
 def _unneutralise(cell: str) -> str:
     """The path as classified: export prefixes a quote to cells a spreadsheet would run."""
-    from core.files.export import FORMULA_START
-
     return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_START else cell

@@ -280,8 +280,6 @@ def predict_u8(
     import tensorflow as tf
 
     from core.model.networks import FEATURES
-    from core.model.preprocess import to_network
-
     cached = _FORWARDS.get(keras_model)
     if cached is None:
         two = keras.Model(

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
+from core.model.card import sha256_file
 from core.model.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
 from core.resources import models_dir
 
@@ -110,8 +111,6 @@ class LungSegmenter:
         """Load ``path`` (default: the bundled ``models/lungs.keras``) with ``safe_mode=True``;
         refuse a file whose sha256 differs from its card, when the card is there."""
         import keras
-
-        from core.model.card import sha256_file
 
         path = Path(path) if path is not None else default_segmenter_path()
         if not path.is_file():

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
+from core.files.atomic import write_text_atomic
 from core.model.calibration import apply_platt
 from core.model.card import ModelCard, read_card, sha256_file, verify
 from core.model.store import current_weights, free_path
+from core.resources import default_model_path
 
 SUFFIX = ".site.json"
 
@@ -50,8 +52,6 @@ def base_weights(path: str | os.PathLike[str], card: ModelCard, check_hash: bool
     A moved app or a renamed folder therefore still finds its weights; other weights never
     pass for them. ``check_hash=False`` (listing profiles on the GUI thread) only looks for
     the named file, without reading 14 MB per profile; loading always checks."""
-    from core.resources import default_model_path
-
     named = Path(card.site["base_model"])
     if not named.is_absolute():
         named = Path(path).parent / named
@@ -128,8 +128,6 @@ def profile_path(folder: str | os.PathLike[str], site_name: str) -> Path:
 def save_profile(card: ModelCard, path: str | os.PathLike[str]) -> Path:
     """Write a profile atomically; only ever a ``.site.json`` file, so no model card can
     be overwritten by one."""
-    from core.files.atomic import write_text_atomic
-
     path = Path(path)
     if not is_profile(path):
         raise ModelError(f"a site profile's file name must end in {SUFFIX}: {path.name}")

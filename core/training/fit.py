@@ -21,6 +21,7 @@ from core.errors import (
 )
 from core.files.dataset import DatasetIndex, scan
 from core.model.cache import Decoded, decode, near_duplicates
+from core.model.card import read_card
 from core.model.preprocess import U8_SCALE
 from core.training.callbacks import MONITOR, progress_callback
 from core.training.finalise import TrainResult, finalize
@@ -132,8 +133,6 @@ def _train(
     placement = choose(cfg.strategy)  # first: a multi-worker strategy precedes all TF work
     t_start = time.monotonic()
     if cfg.init_from:
-        from core.model.card import read_card
-
         cfg = cfg.starting_from(read_card(cfg.init_from), cfg.init_from)
     index = (
         dataset

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import DatasetError
+from core.evaluation.metrics import fit_logistic, predict_logistic, roc_auc
+from core.model.preprocess import to_network
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -58,8 +60,6 @@ def pooled_features(net, images: np.ndarray, batch_size: int = 32) -> np.ndarray
     import tensorflow as tf
 
     from core.model.networks import FEATURES
-    from core.model.preprocess import to_network
-
     extractor = keras.Model(net.input, net.get_layer(FEATURES).output)
     fn = tf.function(lambda x: extractor(x, training=False), autograph=False)
     out = [
@@ -85,8 +85,6 @@ def fit_head(
     would need a learning rate and epochs; the strength of its L2 penalty is chosen on the
     validation split.
     """
-    from core.evaluation.metrics import fit_logistic, predict_logistic, roc_auc
-
     if on_progress:
         on_progress(0, 2, "backbone features of the training images")
     ftr = pooled_features(net, train_images)
