@@ -3,6 +3,7 @@ Qt; with no sub-command the window opens (on any files or folders given)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,10 @@ def write_report(path, analysis, metrics, card, model_path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # In the frozen application this executable is also what multiprocessing starts for
+    # the compressed-DICOM decoder processes (core.files.decoder_pool): here such a start
+    # runs its job and exits instead of opening a window. A no-op otherwise.
+    multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
         from core.cli.main import main as cli_main

@@ -6,7 +6,9 @@
 #   3. frozen `classify` of assets/samples, and a check of the CSV: the columns the README
 #      promises, one row per sample, every row status ok; then a frozen `classify` of
 #      tests/data/jpeg-lossless.dcm (JPEG Lossless, the usual CR/DX compression), which the
-#      bundled python-gdcm must decode: status ok, a probability, no codec message
+#      bundled python-gdcm must decode: status ok, a probability, no codec message; then
+#      compressed DICOMs that abort GDCM (tests/aborting_dicoms.py): one error row each,
+#      from a decoder process that died, and the run goes on (multiprocessing, frozen)
 #   4. frozen `validate --report` of the samples, labelled by name: metrics and a PDF
 #   5. the frozen window starts (offscreen Qt platform) and keeps running without a
 #      traceback while it loads the model and classifies the samples
@@ -86,6 +88,25 @@ if r["status"] != "ok" or r["probability"] == "" or any(w in r["message"].lower(
         f"probability {r['probability']!r}, message {r['message']!r}"
     )
 print(f"JPEG Lossless DICOM ok: probability {r['probability']}, label {r['label']}")
+EOF
+
+echo "--- frozen classify of compressed DICOMs that abort GDCM (decoded in worker processes)"
+# Made from tests/data with the build environment's Python (it holds pydicom and GDCM).
+bpy="$root/${COVIDCXR_BUILD_VENV:-.venv-build}/bin/python"
+[ -x "$bpy" ] || bpy="$root/${COVIDCXR_BUILD_VENV:-.venv-build}/Scripts/python.exe"
+"$bpy" "$root/tests/aborting_dicoms.py" "$work/aborting"
+"$cli" classify "$work/aborting" --output "$work/aborting.csv"
+"$py" - "$work/aborting.csv" <<'EOF'
+import csv
+import sys
+
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    rows = {r["filename"]: r for r in csv.DictReader(f)}
+crashed = sorted(n for n, r in rows.items() if r["message"].startswith("the decoder crashed"))
+good = sorted(n for n, r in rows.items() if r["status"] == "ok")
+if len(rows) != 6 or len(good) != 3 or crashed != sorted(n for n in rows if n.startswith("abort-")):
+    sys.exit(f"FAIL: aborting DICOMs: {len(rows)} rows, crashed {crashed}, ok {good}")
+print("aborting DICOMs ok: 3 crash rows, 3 good compressed files classified")
 EOF
 
 echo "--- frozen validate with a PDF report (labelled copy of the samples)"

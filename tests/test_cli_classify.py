@@ -227,3 +227,33 @@ def test_webp_read_special_files_refused_and_skipped_files_counted(
         ("pipe0002", "error", "NOT ASSESSED"),
     ]
     assert rows[1]["message"] == "not a regular file (FIFO)"
+
+
+def test_decoders_that_abort_cost_one_row_each_not_the_run(tmp_path, sample_images,
+                                                           tiny_model_path):
+    """Issue 22: one compressed DICOM that aborts GDCM ended the run with exit 134 and no
+    CSV. Now each gets its error row, the files after it are classified, the exit is 0."""
+    from aborting_dicoms import KINDS, aborts_in_process, write_aborting
+
+    folder = tmp_path / "archive"
+    aborting = write_aborting(folder)  # and folder/good/: a valid file of each kind
+    for kind, path in aborting.items():  # each really kills a process that decodes it
+        assert aborts_in_process(path).returncode == -6, kind
+    for i, png in enumerate(sample_images):
+        shutil.copyfile(png, folder / f"z{i}.png")
+    out = tmp_path / "out.csv"
+    proc = run_cli("classify", str(folder), "--output", str(out),
+                   "--model", str(tiny_model_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    rows = {r["filename"]: r for r in read_rows(out)}
+    assert len(rows) == 3 + 3 + len(sample_images)
+    for kind, path in aborting.items():
+        r = rows[path.name]
+        assert (r["status"], r["label"], r["probability"]) == ("error", "NOT ASSESSED", "")
+        assert r["message"] == (f"the decoder crashed on this file (GDCM, {KINDS[kind]}): "
+                                "damaged or unsupported")
+    good = [r for name, r in rows.items() if not name.startswith("abort-")]
+    assert [r["status"] for r in good] == ["ok"] * len(good)
+    assert all(r["probability"] for r in good)
+    assert not out.with_name(out.name + ".partial").exists()

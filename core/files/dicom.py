@@ -12,7 +12,8 @@ from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, get_decoder
 from pydicom.uid import UID, JPEGExtended12Bit
 
-from core.errors import DicomError, ImageTooLargeError, MissingCodecError
+from core.errors import CovidCXRError, DicomError, ImageTooLargeError, MissingCodecError
+from core.files import decoder_pool
 from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
 
 # Which pip package decodes which compressed transfer syntax (pydicom's plugins). The app
@@ -33,6 +34,25 @@ _CODECS: dict[str, str] = {
     "1.2.840.10008.1.2.4.203": "pylibjpeg pylibjpeg-openjpeg",
     "1.2.840.10008.1.2.5": "pylibjpeg pylibjpeg-rle",  # RLE Lossless
 }
+
+# Compressed syntaxes whose decoders are native code that can abort the process on a
+# damaged file (GDCM throws C++ exceptions nothing catches): decoded in a worker process
+# (core.files.decoder_pool), named in the row of a file that crashes one. RLE is decoded by
+# pydicom's own Python code and stays in process, as do uncompressed files.
+_ISOLATED: dict[str, str] = {
+    "1.2.840.10008.1.2.4.50": "JPEG baseline",
+    "1.2.840.10008.1.2.4.51": "JPEG extended",
+    "1.2.840.10008.1.2.4.57": "JPEG Lossless",
+    "1.2.840.10008.1.2.4.70": "JPEG Lossless",
+    "1.2.840.10008.1.2.4.80": "JPEG-LS",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+    "1.2.840.10008.1.2.4.201": "HTJ2K",
+    "1.2.840.10008.1.2.4.202": "HTJ2K",
+    "1.2.840.10008.1.2.4.203": "HTJ2K",
+}
+_PLUGIN_NAMES = {"gdcm": "GDCM", "pylibjpeg": "pylibjpeg", "pillow": "Pillow"}
 
 # Tags that matter to a reader of the image, shown in the metadata panel.
 _SHOWN = (
@@ -115,8 +135,8 @@ def read_dicom(path: Path, size: int) -> XRay:
             "decoder that is not shipped (GPL-3.0): pip install pylibjpeg pylibjpeg-libjpeg"
         )
     try:
-        raw = ds.pixel_array
-    except MemoryError:
+        raw = _decode(ds, tsyntax, path)
+    except (MemoryError, CovidCXRError):
         raise
     except Exception as exc:  # pydicom raises RuntimeError/NotImplementedError/ValueError
         if tsyntax.is_compressed:
@@ -156,6 +176,32 @@ def read_dicom(path: Path, size: int) -> XRay:
         identifying=identifying,
     )
     return XRay(pixels=pixels.astype(np.float32), info=info)
+
+
+def _decode(ds: pydicom.Dataset, tsyntax: UID, path: Path) -> np.ndarray:
+    """The stored pixel values; compressed syntaxes with a native decoder are decoded in a
+    worker process, so that a decoder that aborts costs this file, not the process."""
+    syntax = _ISOLATED.get(str(tsyntax))
+    if syntax is None or not decoder_pool.isolation_enabled():
+        return ds.pixel_array
+    try:
+        return decoder_pool.decode_pixels(path)
+    except decoder_pool.DecoderCrashed:
+        raise DicomError(
+            f"the decoder crashed on this file ({_decoder_name(tsyntax)}, {syntax}): "
+            "damaged or unsupported"
+        ) from None
+    except decoder_pool.DecoderUnavailable as exc:
+        raise DicomError(f"compressed DICOM ({syntax}) not decoded: {exc}") from None
+
+
+def _decoder_name(tsyntax: UID) -> str:
+    """The decoder pydicom tries first for this syntax (the one that crashed), by name."""
+    try:
+        plugins = get_decoder(tsyntax).available_plugins
+    except NotImplementedError:
+        return "decoder"
+    return _PLUGIN_NAMES.get(plugins[0], plugins[0]) if plugins else "decoder"
 
 
 def _transfer_syntax(ds: pydicom.Dataset) -> UID:

@@ -28,6 +28,9 @@ from core.errors import (
 )
 from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
 
+# Kept importable from here, where the decode pipelines have always found it.
+from core.files.xray import decode_threads as decode_threads
+
 #: Images whose longer side is at least twice this are decoded reduced by a whole factor
 #: (JPEG in the decoder itself, others with ``Image.reduce`` after loading) so that the
 #: longer side stays at or above it: the network sees 1024 px at most, the viewer a screen.
@@ -57,17 +60,6 @@ CHROMA_LEVEL = 0.12
 
 
 CHROMA_SHARE = 0.05
-
-
-#: Most threads that decode files at once: decoding runs in C and releases the GIL, and
-#: past four the pipeline waits on the network or the disk instead.
-MAX_DECODE_THREADS = 4
-
-
-def decode_threads(leave_free: int = 0) -> int:
-    """Threads to decode files with: one per core up to ``MAX_DECODE_THREADS``, less
-    ``leave_free`` cores (the window leaves one to its event loop), at least one."""
-    return max(1, min(MAX_DECODE_THREADS, os.cpu_count() or 1) - leave_free)
 
 
 def is_dicom(path: str | os.PathLike[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,18 @@ MAX_PIXELS = 80_000_000
 #: still admits an 8-bit scan up to the pixel cap and keeps several parallel reads within a
 #: desktop's memory.
 MAX_DECODE_BYTES = 128 * 1024 * 1024
+
+
+#: Most threads that decode files at once: decoding runs in C and releases the GIL, and
+#: past four the pipeline waits on the network or the disk instead. Also the most
+#: compressed-DICOM decoder processes (core.files.decoder_pool): one per decode thread.
+MAX_DECODE_THREADS = 4
+
+
+def decode_threads(leave_free: int = 0) -> int:
+    """Threads to decode files with: one per core up to ``MAX_DECODE_THREADS``, less
+    ``leave_free`` cores (the window leaves one to its event loop), at least one."""
+    return max(1, min(MAX_DECODE_THREADS, os.cpu_count() or 1) - leave_free)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,39 @@ def test_bad_file_is_one_error_row_and_nothing_else_changes(make_window, qtbot, 
     assert "no heat map" in b.heat_status.text()
 
 
+def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
+    window, qtbot, xray_folder, tmp_path
+):
+    """Issue 22: a compressed DICOM that aborts GDCM used to take the whole window down."""
+    from aborting_dicoms import KINDS, write_aborting
+
+    folder = tmp_path / "archive"
+    aborting = write_aborting(folder)  # also writes folder/good/, a valid one of each kind
+    for p in xray_folder.glob("cxr_00[0-2].png"):
+        (folder / p.name).write_bytes(p.read_bytes())
+    wait_done(qtbot, window, lambda: window.open_paths([folder]))
+    rows = {r.path.name: r for r in window.results.rows}
+    assert len(rows) == 3 + 3 + 3
+    for kind, path in aborting.items():
+        pred = rows[path.name].prediction
+        assert pred.status == "error" and pred.label == NOT_ASSESSED
+        assert pred.message == (f"the decoder crashed on this file (GDCM, {KINDS[kind]}): "
+                                "damaged or unsupported")
+    others = [r for name, r in rows.items() if not name.startswith("abort-")]
+    assert all(r.prediction.ok for r in others), [r.prediction.message for r in others]
+
+    # The viewer reads the crashing file again (its own worker dies too): a placeholder,
+    # then the next selection shows a good compressed film.
+    crash_row = row_named(window, aborting["jpeg-2000"].name)
+    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
+        window.select_source_row(crash_row)
+    assert not window.viewer.has_image
+    assert aborting["jpeg-2000"].name in window.viewer.placeholder.text()
+    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
+        window.select_source_row(row_named(window, "good-jpeg-2000.dcm"))
+    assert window.viewer.has_image
+
+
 def test_drop_files_and_folders(window, qtbot, xray_folder):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(xray_folder / "sub")),
