@@ -10,6 +10,15 @@ For one model (default: the bundled one):
   fullres/, lungs/, cxr/test under portable-ICU artefacts, notcxr/ laterals and CT
   slices, synthetic non-X-rays, pydicom's CT/MR test files and rendered text pages.
 
+And the shortcut measures of issue #19 (``shortcut_measures``): AUC within one collection
+that holds both classes (``ieee8023/test`` and ``train``, patient bootstrap interval,
+sensitivity and specificity at the stored threshold, mean P(COVID) per finding); the
+collection probe within a class on the model's pooled features (COVID: radiography-covid
+vs newsite vs ieee8023; negatives: rsna vs nih-cxr14 vs ieee8023; lower is better); the
+marker test (mean |change of P| when burned-in annotations are drawn on test negatives);
+and the ``cxr/test`` AUC with the lungs blanked and with only the lungs shown.
+``--only-shortcuts`` measures just those (minutes instead of a quarter of an hour).
+
 ``--write-card`` stores the results in the model card (``metrics.external``), atomically;
 the weights and their sha256 are untouched.
 
@@ -145,6 +154,119 @@ def external_sets(model, data: Path, icu_n: int) -> dict[str, dict]:
     return sets
 
 
+def _films(paths: list[Path]) -> tuple[list[np.ndarray], list[int]]:
+    """Pixels of the readable files and the indices they came from."""
+    px, kept = [], []
+    for k, (_name, p, _err) in enumerate(read_files(paths)):
+        if p is not None:
+            px.append(p)
+            kept.append(k)
+    return px, kept
+
+
+def shortcut_measures(model, data: Path, per_collection: int = 150) -> dict:
+    """Issue #19's measures of whether the model reads the disease or the collection."""
+    from core.evaluation.probes import forward_pixels
+    from core.evaluation.shortcuts import (
+        collection_probe,
+        lung_region_test,
+        marker_test,
+        within_collection,
+    )
+    from core.model.lungs import default_segmenter
+
+    net, card = model.keras_model, model.card
+    out: dict = {}
+    ieee = data / "ieee8023"
+    rows = manifest_rows(ieee)
+    ieee_px: dict[str, list] = {}
+    for split in ("test", "train"):
+        rs = [r for r in rows if r["split"] == split]
+        px, kept = _films([ieee / r["file"] for r in rs])
+        rs = [rs[k] for k in kept]
+        ieee_px[split] = [(r, x) for r, x in zip(rs, px, strict=True)]
+        p, _ = forward_pixels(net, card, px)
+        w = within_collection(
+            np.array([r["label"] == "COVID" for r in rs], int), p,
+            [r["label"] for r in rs], [r["patient"] for r in rs], model.threshold,
+        )
+        out[f"ieee8023/{split}"] = w.to_dict()
+    # collection probe within a class: the same number of films from each collection
+    rng = np.random.default_rng(0)
+    cxr_rows = [r for r in manifest_rows(data / "cxr") if r["split"] == "test"]
+
+    def sample(paths: list[Path]) -> list[Path]:
+        if len(paths) <= per_collection:
+            return paths
+        return [paths[i] for i in sorted(rng.choice(len(paths), per_collection, replace=False))]
+
+    groups = {
+        "covid": {
+            "radiography-covid": sample([data / "cxr" / r["file"] for r in cxr_rows
+                                         if r["dataset"] == "radiography-covid"]),
+            "newsite": sample(sorted(p for p in (data / "newsite" / "COVID").iterdir())),
+        },
+        "negative": {
+            "rsna": sample([data / "cxr" / r["file"] for r in cxr_rows if r["dataset"] == "rsna"]),
+            "nih-cxr14": sample([data / "cxr" / r["file"] for r in cxr_rows
+                                 if r["dataset"] == "nih-cxr14"]),
+        },
+    }
+    ieee_all = ieee_px["test"] + ieee_px["train"]
+    for cls, films in groups.items():
+        feats, names = [], []
+        for name, paths in films.items():
+            px, _ = _films(paths)
+            _, f = forward_pixels(net, card, px)
+            feats.append(f)
+            names += [name] * len(f)
+        mine = [x for r, x in ieee_all if (r["label"] == "COVID") == (cls == "covid")]
+        _, f = forward_pixels(net, card, mine[:per_collection])
+        feats.append(f)
+        names += ["ieee8023"] * len(f)
+        out[f"collection_probe_{cls}"] = collection_probe(np.concatenate(feats), names).to_dict()
+    # markers on negatives of both test sets
+    negatives, _ = _films([data / "cxr" / r["file"] for r in cxr_rows if r["label"] != "COVID"])
+    negatives += [x for r, x in ieee_px["test"] if r["label"] != "COVID"]
+    out["marker_shift"] = marker_test(net, card, negatives)
+    out["marker_films"] = len(negatives)
+    # the lungs hidden or alone, cxr/test
+    px, kept = _films([data / "cxr" / r["file"] for r in cxr_rows])
+    y = np.array([cxr_rows[k]["label"] == "COVID" for k in kept], int)
+    seg = default_segmenter()
+    masks = np.concatenate([seg.masks(px[i:i + 64]) for i in range(0, len(px), 64)])
+    out["lung_region_cxr_test"] = lung_region_test(net, card, px, y, masks).to_dict()
+    ipx = [x for _r, x in ieee_px["test"]]
+    iy = np.array([r["label"] == "COVID" for r, _x in ieee_px["test"]], int)
+    imasks = seg.masks(ipx)
+    out["lung_region_ieee8023_test"] = lung_region_test(net, card, ipx, iy, imasks).to_dict()
+    return out
+
+
+def shortcut_lines(m: dict) -> list[str]:
+    lines = []
+    for split in ("test", "train"):
+        w = m[f"ieee8023/{split}"]
+        a = w["auc"]
+        lines.append(
+            f"ieee8023/{split} (both classes, one collection): AUC {a['value']:.3f} "
+            f"({a['low']:.2f}-{a['high']:.2f}, {w['patients']} patients), sensitivity "
+            f"{w['sensitivity']:.3f}, specificity {w['specificity']:.3f} at {w['threshold']:.3f}; "
+            "mean P " + ", ".join(f"{k} {v:.3f}" for k, v in w["mean_probability_by_finding"].items())
+        )
+    for cls in ("covid", "negative"):
+        c = m[f"collection_probe_{cls}"]
+        lines.append(f"collection probe among {cls} films: {c['mean_auc']:.3f} ("
+                     + ", ".join(f"{k} {v:.2f}" for k, v in c["pairs"].items()) + ")")
+    lines.append(f"marker test: mean |change of P| {m['marker_shift']:.3f} "
+                 f"over {m['marker_films']} negative films")
+    for where in ("cxr_test", "ieee8023_test"):
+        r = m[f"lung_region_{where}"]
+        lines.append(f"{where.replace('_', '/', 1)}: AUC lungs blanked {r['outside_auc']:.3f}, "
+                     f"lungs only {r['inside_auc']:.3f}")
+    return lines
+
+
 def table(sets: dict[str, dict]) -> str:
     lines = [
         "| set | files | unreadable | refused | unusual | called COVID (of assessed) |",
@@ -171,10 +293,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--icu", type=int, default=200, help="cxr/test films given ICU artefacts")
     ap.add_argument("--json", help="write the numbers here")
     ap.add_argument("--write-card", action="store_true", help="store them in the model card")
+    ap.add_argument("--only-shortcuts", action="store_true",
+                    help="measure only the shortcut measures of issue #19")
     args = ap.parse_args(argv)
     data = Path(args.data)
     model = load_model(args.model)
     t0 = time.monotonic()
+    shortcuts = shortcut_measures(model, data)
+    print(f"model {model.display_name}, threshold {model.threshold:.4f}")
+    print("\n".join(shortcut_lines(shortcuts)), flush=True)
+    if args.only_shortcuts:
+        if args.json:
+            Path(args.json).write_text(json.dumps(shortcuts, indent=2, default=float) + "\n")
+        if args.write_card:
+            _store(args.model, model.card, {"shortcuts": shortcuts})
+        return 0
     inside = internal(model, data)
     sets = external_sets(model, data, args.icu)
     news = sets["newsite (COVID only)"]
@@ -193,9 +326,9 @@ def main(argv: list[str] | None = None) -> int:
             "unusual": news["unusual"],
         },
         "newsite_vs_internal_negatives": mixed,
+        "shortcuts": shortcuts,
         "seconds": round(time.monotonic() - t0, 1),
     }
-    print(f"model {model.display_name}, threshold {model.threshold:.4f}")
     print(
         f"internal test: AUC {inside['auc']:.4f}, sensitivity {inside['sensitivity']:.3f}, "
         f"specificity {inside['specificity']:.3f}, source probe "
@@ -214,21 +347,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=float) + "\n")
     if args.write_card:
-        from core.files.atomic import write_text_atomic
-        from core.model.card import card_path
-
-        card = model.card
-        card.metrics["external"] = {
+        _store(args.model, model.card, {
             "sets": sets,
             "newsite": summary["newsite"],
             "newsite_vs_internal_negatives": mixed,
             "source_probe": inside.get("source_probe", {}),
             "mean_probability_by_source": inside.get("mean_probability_by_source", {}),
-            "measured_by": "scripts/measure_model.py",
-        }
-        write_text_atomic(card_path(Path(args.model)), card.to_json())
-        print(f"stored in {card_path(Path(args.model)).name}")
+            "shortcuts": shortcuts,
+        })
     return 0
+
+
+def _store(model_path: str, card, external: dict) -> None:
+    """Merge ``external`` into the card's ``metrics.external``, atomically."""
+    from core.files.atomic import write_text_atomic
+    from core.model.card import card_path
+
+    card.metrics.setdefault("external", {}).update(external)
+    card.metrics["external"]["measured_by"] = "scripts/measure_model.py"
+    write_text_atomic(card_path(Path(model_path)), card.to_json())
+    print(f"stored in {card_path(Path(model_path)).name}")
 
 
 if __name__ == "__main__":

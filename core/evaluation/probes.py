@@ -32,9 +32,11 @@ def mask_centre(pixels: np.ndarray, keep_centre: bool) -> np.ndarray:
     return out
 
 
-def _forward_pixels(
+def forward_pixels(
     net: Any, card: ModelCard, images: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated P(COVID) and pooled features of radiographs as read (float32 [0, 1]),
+    through the card's preprocessing: no anatomy check, no decision."""
     spec = card.spec
     cache = (
         np.stack([prepare(p, spec) for p in images])
@@ -71,8 +73,8 @@ def shortcut_probe(
     radiographs as read, float32 [0, 1])."""
     hidden = [mask_centre(px, keep_centre=False) for px in images]
     only = [mask_centre(px, keep_centre=True) for px in images]
-    ph, _ = _forward_pixels(net, card, hidden)
-    po, _ = _forward_pixels(net, card, only)
+    ph, _ = forward_pixels(net, card, hidden)
+    po, _ = forward_pixels(net, card, only)
     return ShortcutProbe(roc_auc(labels, ph), roc_auc(labels, po), PROBE_CENTRE, int(len(labels)))
 
 
