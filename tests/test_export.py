@@ -28,11 +28,12 @@ def test_column_order_is_the_contract():
     assert COLUMNS[:6] == ("filename", "prediction", "probability", "label", "status", "message")
     header = to_csv_text([]).split("\r\n")[0]
     assert header == ",".join(COLUMNS)
-    assert (
-        header
-        == "filename,prediction,probability,label,status,message,unusual,ood_score,threshold,"
-        "model,path,device"
+    # issue #21 appended its columns: readers of the first twelve keep working
+    assert header.startswith(
+        "filename,prediction,probability,label,status,message,unusual,ood_score,threshold,"
+        "model,path,device,"
     )
+    assert header.endswith(",device,p_low,p_high,lung_evidence")
 
 
 def test_rows_values_and_formatting():

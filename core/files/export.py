@@ -38,6 +38,12 @@ class Prediction(Protocol):
     def ood_score(self) -> float | None: ...
     @property
     def threshold(self) -> float | None: ...
+    @property
+    def p_low(self) -> float | None: ...
+    @property
+    def p_high(self) -> float | None: ...
+    @property
+    def lung_evidence(self) -> float | None: ...
 
 COLUMNS = (
     "filename",
@@ -52,6 +58,10 @@ COLUMNS = (
     "model",
     "path",
     "device",
+    # appended (issue #21), so readers of the columns above keep working
+    "p_low",
+    "p_high",
+    "lung_evidence",
 )
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -78,6 +88,9 @@ def row_for(p: Prediction, model_name: str = "", device: str = "") -> dict[str, 
         "model": model_name,
         "path": p.path,
         "device": device,
+        "p_low": "" if p.p_low is None else f"{p.p_low:.4f}",
+        "p_high": "" if p.p_high is None else f"{p.p_high:.4f}",
+        "lung_evidence": "" if p.lung_evidence is None else f"{p.lung_evidence:.3f}",
     }
 
 

@@ -23,6 +23,8 @@ from core.model.store import current_weights
 POSITIVE = "COVID"
 NEGATIVE = "NOT COVID"
 NOT_ASSESSED = "NOT ASSESSED"
+#: Assessed, but the score's interval over test-time views straddles the threshold.
+INDETERMINATE = "INDETERMINATE"
 INTENDED_USE = (
     "Research use only. Not a medical device: not for diagnosis, triage or any clinical "
     "decision. Outputs must be reviewed by a qualified clinician."
@@ -50,6 +52,10 @@ class ModelCard:
     notes: str = ""
     #: Set on a site profile (core.model.profiles): the local operating point's provenance.
     site: dict[str, Any] = field(default_factory=dict)
+    #: Test-time views (core.model.views): {"margin_logit": m, ...}. Films whose logit lies
+    #: within m of the threshold's get views (no "margin_logit": every film does); empty:
+    #: a model finalised before views existed, and no film gets them.
+    interval: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw P(COVID) through the card's recalibration (identity if none)."""

@@ -24,9 +24,10 @@ from core.errors import CovidCXRError, NotAnImageError
 from core.files.discovery import special_kind
 from core.files.reader import decode_threads, read_xray
 from core.files.xray import ImageInfo
-from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
+from core.model.views import VIEWS, interval, needs_views, views
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel
@@ -41,6 +42,11 @@ StopFn = Callable[[], bool]
 
 #: Why an image with no radiograph structure (core.model.ood.OODModel.featureless) is refused.
 FEATURELESS = "no anatomy: blank or smooth image"
+#: Why a film gets no hard call: its interval over test-time views straddles the threshold.
+INDETERMINATE_MESSAGE = (
+    "indeterminate: the score moves across the threshold when the film is mirrored, "
+    "shifted or re-contrasted; review the film"
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,14 @@ class Prediction:
     info: ImageInfo | None = None
     #: Assessed, but far from the training images (``ood_score`` > ``UNUSUAL_ABOVE``).
     unusual: bool = False
+    #: The 10th-90th percentile of P(COVID) over test-time views (core.model.views); None
+    #: when the film was not given views (its score is too far from the threshold to move
+    #: across it) or not assessed.
+    p_low: float | None = None
+    p_high: float | None = None
+    #: Share of the heat map's positive mass inside the lung fields (core.model.evidence);
+    #: None when not measured.
+    lung_evidence: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,7 +83,7 @@ class Prediction:
             return 1
         if self.label == NEGATIVE:
             return 0
-        return None
+        return None  # not assessed, or indeterminate
 
     @property
     def filename(self) -> str:
@@ -81,16 +95,24 @@ def error_record(path: str | os.PathLike[str], message: str) -> Prediction:
 
 
 def decide(
-    probability: float, threshold: float, refusal: str | None = None, unusual: bool = False
+    probability: float, threshold: float, refusal: str | None = None, unusual: bool = False,
+    straddles: bool = False,
 ) -> tuple[str, str]:
-    """Label and message for one image the network scored.
+    """Label and message for one image the network scored: the one home of the decision
+    rule (``probability >= threshold`` is COVID).
 
-    ``refusal`` (why it is not a frontal chest X-ray) makes it NOT ASSESSED; ``unusual``
-    keeps the decision and says why it deserves a second look."""
+    ``refusal`` (why it is not a frontal chest X-ray) makes it NOT ASSESSED; ``straddles``
+    (its interval over test-time views crosses the threshold) makes it INDETERMINATE;
+    ``unusual`` keeps the decision and says why it deserves a second look."""
     if refusal:
         return NOT_ASSESSED, f"{OOD_MESSAGE} ({refusal})"
+    notes = [INDETERMINATE_MESSAGE] if straddles else []
+    if unusual:
+        notes.append(UNUSUAL_MESSAGE)
+    if straddles:
+        return INDETERMINATE, "; ".join(notes)
     label = POSITIVE if probability >= threshold else NEGATIVE
-    return label, (UNUSUAL_MESSAGE if unusual else "")
+    return label, "; ".join(notes)
 
 
 #: Decides whether a radiograph is a frontal chest film: the reason it is not, or None.
@@ -146,11 +168,35 @@ class Assessment:
     probability: float
     ood_score: float | None
     unusual: bool
+    p_low: float | None = None
+    p_high: float | None = None
+
+
+def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
+                   threshold: float, refused: list[bool]) -> list[tuple[float, float] | None]:
+    """The interval over test-time views of every assessed film near the threshold (one
+    network call for all their views), None for the others."""
+    if not model.card.interval:
+        return [None] * len(items)  # a model finalised before views existed: none
+    margin = float(model.card.interval.get("margin_logit", float("inf")))
+    near = needs_views(probs, threshold, margin) & ~np.asarray(refused, bool)
+    out: list[tuple[float, float] | None] = [None] * len(items)
+    idx = np.flatnonzero(near)
+    if idx.size == 0:
+        return out
+    stack = np.concatenate([views(items[k].net_input) for k in idx])
+    pv, _ = model.forward(to_network(stack))
+    pv = pv.reshape(len(idx), len(VIEWS))
+    for j, k in enumerate(idx):
+        iv = interval(float(probs[k]), pv[j])
+        out[k] = (iv.low, iv.high)
+    return out
 
 
 def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[Assessment]:
-    """One network call for a batch: probability, refusal, unusual flag per image. The one
-    place these rules are applied, for classification and evaluation alike."""
+    """One network call for a batch: probability, refusal, unusual flag and, near the
+    threshold, the interval over test-time views per image. The one place these rules are
+    applied, for classification and evaluation alike."""
     if not items:
         return []
     probs, feats = model.forward(to_network(np.stack([g.net_input for g in items])))
@@ -159,16 +205,21 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         thumbs = np.stack([g.thumb for g in items])
         scores = model.ood.score(feats, thumbs)
         featureless = model.ood.featureless(thumbs)
+    refusals = [
+        item.refusal or (FEATURELESS if featureless is not None and featureless[k] else None)
+        for k, item in enumerate(items)
+    ]
+    spans = view_intervals(model, items, probs, threshold, [r is not None for r in refusals])
     out = []
-    for k, item in enumerate(items):
+    for k, refusal in enumerate(refusals):
         p = float(probs[k])
         s = float(scores[k]) if scores is not None else None
-        refusal = item.refusal
-        if refusal is None and featureless is not None and featureless[k]:
-            refusal = FEATURELESS
         unusual = s is not None and s > UNUSUAL_ABOVE and not refusal
-        label, msg = decide(p, threshold, refusal, unusual)
-        out.append(Assessment(label, msg, p, s, unusual))
+        span = spans[k]
+        straddles = span is not None and span[0] < threshold <= span[1]
+        label, msg = decide(p, threshold, refusal, unusual, straddles)
+        lo, hi = span if span is not None else (None, None)
+        out.append(Assessment(label, msg, p, s, unusual, lo, hi))
     return out
 
 
@@ -245,7 +296,7 @@ def classify(
                         a = next(answers)
                         rec = Prediction(
                             path, "ok", a.label, a.probability, thr, a.ood_score, a.message,
-                            item.info, a.unusual,
+                            item.info, a.unusual, a.p_low, a.p_high,
                         )
                     done += 1
                     if on_progress:
