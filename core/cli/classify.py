@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "split an archive and their CSVs together hold every file once")
     p.add_argument("--model", default=argparse.SUPPRESS, help="model .keras file")
     p.add_argument("--threshold", type=float, help="override the model card's threshold")
+    p.add_argument("--dicom-out", metavar="DIR",
+                   help="also write, for each DICOM film, a Structured Report and a heat-map "
+                   "Secondary Capture in its study into DIR (named by SOP Instance UID)")
     p.add_argument(
         "--batch-size",
         type=positive_int,
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         shard_note = f" for shard {args.shard}" if args.shard else ""
         raise CovidCXRError(f"no image files found{shard_note} in "
                             + ", ".join(map(str, sources[:3])) + left_out)
+    dicom_out = _dicom_folder(args.dicom_out) if args.dicom_out else None
     model_path = resolve_model(args.model)
     check_model(model_path)
 
@@ -82,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
 
     files = (f for f in itertools.chain([first] if first else [], listing)
              if str(f) not in journal.done)
+    results = None
+    if dicom_out is not None:
+        from core.model.dicom_results import ResultWriter, threshold_origin
+
+        results = ResultWriter(model, dicom_out, threshold_origin(model.card, args.threshold))
     bar = Progress()
     t0 = time.monotonic()
     new = 0
@@ -90,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         for pred in classify(files, model, threshold=args.threshold,
                              batch_size=args.batch_size, on_progress=bar):
             batch.append(pred)
+            if results is not None:
+                results.add(pred)
             if len(batch) >= args.batch_size:
                 new += journal.append(batch)
                 batch = []
@@ -116,5 +127,22 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; {journal.kept} carried over from the interrupted run"
     print(f"{n} files in {elapsed:.1f} s ({new / max(elapsed, 1e-9):.1f} img/s): {summary}")
     print(f"wrote {out}")
+    if results is not None:
+        for path, why in results.summary.failed:
+            print(f"no DICOM result for {path}: {why}", file=sys.stderr)
+        print(f"{results.summary.describe()} in {dicom_out}")
     return 0
+
+
+def _dicom_folder(name: str) -> Path:
+    """The ``--dicom-out`` folder, made now, so a wrong path is said before the model loads."""
+    folder = Path(name)
+    if folder.exists() and not folder.is_dir():
+        raise CovidCXRError(f"--dicom-out {name} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CovidCXRError(f"cannot make the --dicom-out folder {name}: "
+                            f"{exc.strerror or exc}") from None
+    return folder
 

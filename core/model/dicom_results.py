@@ -1,0 +1,505 @@
+"""Results a hospital can file: a Structured Report and a heat-map Secondary Capture per film.
+
+For each DICOM film the model read, two new objects join the film's own study (its patient
+and study modules copied, new UIDs, each in a series of its own), so a PACS or viewer stores
+and shows them beside the film:
+
+- a Comprehensive SR holding P(COVID), the threshold and where it came from, the decision,
+  the "unusual" and refusal reasons, the model's name and weights sha256 and the
+  research-use notice, with references to the source film and to the heat-map capture;
+- a Secondary Capture of the film with its Grad-CAM heat map (as the viewer draws it) and
+  a caption burned in below the film, "research use only, not for diagnosis", because a
+  capture is an image and travels without the report.
+
+Built with highdicom (MIT), which writes the SR content tree, the evidence sequences and the
+SC modules by the standard, rather than by hand. The objects stay in English whatever the
+window's language: they are records, read by people and programs at other sites. Files are
+written atomically and named by their SOP Instance UID; nothing is sent over a network.
+
+Lives in ``core.model`` because it explains the film with the model (Grad-CAM) and reads the
+model's card; ``core.files`` below it cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core import __version__
+from core.errors import CovidCXRError, DicomError
+from core.files.atomic import atomic_path
+from core.model.card import INTENDED_USE, NEGATIVE, NOT_ASSESSED, POSITIVE, ModelCard
+from core.model.gradcam import HEATMAP_NOTE, HeatMap
+from core.model.ood import UNUSUAL_MESSAGE
+
+if TYPE_CHECKING:
+    import pydicom
+
+    from core.model.inference import Prediction
+    from core.model.loading import LoadedModel
+
+MANUFACTURER = "CovidCXR"
+#: Burned into every capture and written into every report.
+CAPTION = "RESEARCH USE ONLY - NOT FOR DIAGNOSIS"
+#: A private coding scheme for what no standard code names (DICOM PS3.16 8.2: "99" prefix).
+SCHEME = "99COVIDCXR"
+SCHEME_NAME = "CovidCXR research result codes"
+
+#: The capture's film is scaled so that its width is at least this (the caption must be
+#: readable on a 256-pixel test film) and its longer side at most MAX_SIDE (a 4,000-pixel
+#: detector image as 8-bit RGB would be 48 MB, for a heat map of 224 x 224 values).
+MIN_WIDTH = 768
+MAX_SIDE = 2048
+#: The overlay as the viewer draws it at its default opacity: turbo colours, weak
+#: activations transparent, the strongest at this alpha.
+HEAT_ALPHA = 0.6
+
+ProgressFn = Callable[[int, int, str], None]
+StopFn = Callable[[], bool]
+
+
+class DicomResultError(CovidCXRError):
+    """A film for which no DICOM result can be made (e.g. its header names no study)."""
+
+
+# We copy the patient's name as the film holds it: fixing its form is not ours to do, and
+# highdicom would warn once per film. A process-wide filter, as ``warnings.catch_warnings``
+# is not thread-safe (the window exports on a worker).
+warnings.filterwarnings("ignore", message=r"The string .* is unlikely to represent the "
+                        "intended person name", category=UserWarning)
+
+
+def new_uid() -> str:
+    """A UUID-derived UID (2.25.<128-bit integer>, PS3.5 B.2): unique without a registered
+    root of our own."""
+    from pydicom.uid import generate_uid
+
+    return str(generate_uid(prefix=None))
+
+
+def _code(value: str, meaning: str) -> Any:
+    from highdicom.sr import CodedConcept
+
+    return CodedConcept(value, SCHEME, meaning)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The two objects written for one film."""
+
+    source: str
+    report: Path
+    capture: Path
+    sop_instance_uid: str  # of the report
+
+
+@dataclass
+class ExportSummary:
+    """What an export did with each prediction it was given."""
+
+    written: list[Written] = field(default_factory=list)
+    not_dicom: int = 0  # read fine, but not DICOM: nothing to file a result beside
+    unreadable: int = 0  # an error record: the model never saw the film
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+    def describe(self) -> str:
+        """One line for the command line's summary and the window's status bar."""
+        parts = [f"{len(self.written)} DICOM result{'s' * (len(self.written) != 1)} "
+                 f"written ({2 * len(self.written)} files: SR + SC)"]
+        if self.not_dicom:
+            verb = "inputs get" if self.not_dicom != 1 else "input gets"
+            parts.append(f"{self.not_dicom} non-DICOM {verb} none")
+        if self.unreadable:
+            parts.append(f"{self.unreadable} unreadable")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return "; ".join(parts)
+
+
+def is_candidate(pred: Prediction) -> bool:
+    """A DICOM film the model read (assessed, or refused with a reason): it gets a result."""
+    return pred.ok and pred.info is not None and pred.info.format == "DICOM"
+
+
+def threshold_origin(card: ModelCard, override: float | None = None) -> str:
+    """Where the threshold in force came from, in words for the report."""
+    if override is not None and override != card.threshold:
+        return (f"set by the user for this run; the model's own is {card.threshold:.4f} "
+                f"({card.threshold_rule})")
+    if card.site:
+        return f"site profile '{card.site.get('name', card.name)}': {card.threshold_rule}"
+    return f"model card: {card.threshold_rule}"
+
+
+# ------------------------------------------------------------------------- the capture
+def _turbo(v: np.ndarray) -> np.ndarray:
+    """Google's turbo colour map (the viewer's) as its published polynomial fit:
+    float (...) in [0, 1] -> float (..., 3) in [0, 1]."""
+    v = np.clip(v, 0.0, 1.0)[..., None]
+    r = (0.13572138, 4.61539260, -42.66032258, 132.13108234, -152.94239396, 59.28637943)
+    g = (0.09140261, 2.19418839, 4.84296658, -14.18503333, 4.27729857, 2.82956604)
+    b = (0.10667330, 12.64194608, -60.58204836, 110.36276771, -89.90310912, 27.34824973)
+    powers = np.concatenate([v**k for k in range(6)], axis=-1)
+    rgb = np.stack([powers @ np.array(c) for c in (r, g, b)], axis=-1)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def _place_heat(heat: HeatMap | None, shape: tuple[int, int]) -> np.ndarray:
+    """The heat map in full-image pixels (zeros outside the model's crop)."""
+    from PIL import Image
+
+    out = np.zeros(shape, np.float32)
+    if heat is None:
+        return out
+    top, left, bottom, right = heat.box
+    if bottom <= top or right <= left:
+        return out
+    img = Image.fromarray(heat.heat.astype(np.float32), mode="F")
+    img = img.resize((right - left, bottom - top), Image.Resampling.BILINEAR)
+    out[top:bottom, left:right] = np.clip(np.asarray(img, np.float32), 0.0, 1.0)
+    return out
+
+
+def render_capture(pixels: np.ndarray, heat: HeatMap | None, lines: list[str]) -> np.ndarray:
+    """The film (float [0, 1], bone white) with its heat map and the caption burned in
+    below it: uint8 RGB (H, W, 3). No film pixel is hidden by the caption."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h, w = pixels.shape
+    gray = np.clip(pixels, 0.0, 1.0).astype(np.float32)
+    heat_full = _place_heat(heat, (h, w))
+    alpha = np.clip((heat_full - 0.2) / 0.6, 0.0, 1.0)[..., None] * HEAT_ALPHA
+    rgb = gray[..., None] * (1.0 - alpha) + _turbo(heat_full) * alpha
+    film = Image.fromarray(np.rint(rgb * 255.0).astype(np.uint8), mode="RGB")
+    scale = max(MIN_WIDTH / w, 1.0)
+    scale = min(scale, MAX_SIDE / max(h, w)) if max(h, w) * scale > MAX_SIDE else scale
+    if scale != 1.0:
+        film = film.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                           Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR)
+    fw, fh = film.size
+    size = max(12, fw // 40)
+    big = ImageFont.load_default(size=round(size * 1.4))
+    small = ImageFont.load_default(size=size)
+    pad = size // 2
+    heights = [round(size * 1.4) + pad] + [size + pad] * (len(lines) - 1)
+    band = sum(heights) + 2 * pad
+    # Even rows and columns: some decoders of RGB captures dislike odd sizes.
+    canvas = Image.new("RGB", (fw + fw % 2, fh + band + (fh + band) % 2), (0, 0, 0))
+    canvas.paste(film, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    y = fh + pad
+    for i, (text, step) in enumerate(zip(lines, heights, strict=True)):
+        font = big if i == 0 else small
+        colour = (255, 214, 0) if i == 0 else (235, 235, 235)
+        draw.text((pad, y), _fit(draw, text, font, fw - 2 * pad), font=font, fill=colour)
+        y += step
+    return np.asarray(canvas, dtype=np.uint8)
+
+
+def _fit(draw: Any, text: str, font: Any, width: int) -> str:
+    """``text`` cut with an ellipsis so that it fits ``width`` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "...", font=font) > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def caption_lines(pred: Prediction, card: ModelCard, heat: HeatMap | None = None) -> list[str]:
+    """What the capture says under the film: the notice, the result, what the colours are."""
+    lines = [CAPTION]
+    if pred.label == NOT_ASSESSED:
+        lines.append(f"NOT ASSESSED: {pred.message}")
+    else:
+        p, t = pred.probability or 0.0, pred.threshold or 0.0
+        sign = ">=" if pred.label == POSITIVE else "<"
+        lines.append(f"{pred.label}: P(COVID) {p:.3f} {sign} threshold {t:.3f}")
+        if pred.unusual:
+            lines.append("UNUSUAL for this model: its score is less reliable here; review the film")
+        if heat is not None and float(heat.heat.max()) > 0.0:
+            lines.append("Heat map (Grad-CAM): where the network looked for its score; "
+                         "not a lesion map")
+        else:
+            lines.append("No heat map: no region raised P(COVID)")
+    lines.append(f"CovidCXR {__version__} - model {card.name} (sha256 "
+                 f"{card.weights_sha256[:12]})")
+    return lines
+
+
+# ------------------------------------------------------------------------- the objects
+_TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                 "AccessionNumber", "StudyID", "StudyDate", "StudyTime",
+                 "ReferringPhysicianName")
+
+
+def _source_header(path: str | os.PathLike[str]) -> pydicom.Dataset:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception as exc:
+        raise DicomError(f"cannot read the DICOM header again: {exc}") from None
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID"):
+        if not str(ds.get(keyword, "") or "").strip():
+            raise DicomResultError(
+                f"its DICOM header has no {keyword}, so a result cannot join its study")
+    # The patient and study modules' Type 2 elements must be present, empty when unknown;
+    # films in the wild often omit them, and highdicom copies them one by one.
+    for keyword in _TYPE2_COPIED:
+        if keyword not in ds:
+            setattr(ds, keyword, None)
+    return ds
+
+
+def build_capture(source: pydicom.Dataset, rgb: np.ndarray) -> pydicom.Dataset:
+    """A Secondary Capture of ``rgb`` in the source's study, in a new series."""
+    from highdicom.sc import SCImage
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    # The film is neither turned nor flipped, so the source's orientation holds; highdicom
+    # asks for one, and an unknown one is written empty (Type 2 in the SC IOD).
+    given = [str(v) for v in (source.get("PatientOrientation") or [])]
+    known = len(given) == 2 and all(v in ("L", "R", "A", "P", "H", "F") for v in given)
+    sc = SCImage.from_ref_dataset(
+        ref_dataset=source,
+        pixel_array=rgb,
+        photometric_interpretation="RGB",
+        bits_allocated=8,
+        coordinate_system="PATIENT",
+        patient_orientation=(given[0], given[1]) if known else ("L", "F"),
+        series_instance_uid=new_uid(),
+        series_number=9001,
+        sop_instance_uid=new_uid(),
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        transfer_syntax_uid=ExplicitVRLittleEndian,
+        series_description="CovidCXR heat map - research use only",
+        software_versions=__version__,
+        manufacturer_model_name=f"CovidCXR {__version__}",
+    )
+    if not known:
+        sc.add_new("PatientOrientation", "CS", None)
+    # Copied so a viewer hangs the capture with its film. Laterality (General Series, Type
+    # 2C) is absent for an unpaired part such as the chest, and empty when the part is
+    # not named at all (dciodvfy's reading of the condition).
+    if source.get("BodyPartExamined"):
+        sc.BodyPartExamined = source.BodyPartExamined
+    if source.get("Laterality"):
+        sc.Laterality = source.Laterality
+    elif not source.get("BodyPartExamined"):
+        sc.Laterality = ""
+    # A derived image: say from what, and that no identity is burned in (only the caption).
+    sc.ImageType = ["DERIVED", "SECONDARY"]
+    sc.BurnedInAnnotation = "NO"
+    sc.DerivationDescription = (
+        f"Grad-CAM heat map of CovidCXR {__version__} over the source film; caption "
+        f"'{CAPTION}' burned in below it")[:1024]
+    from pydicom.dataset import Dataset
+
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = source.SOPClassUID
+    ref.ReferencedSOPInstanceUID = source.SOPInstanceUID
+    sc.SourceImageSequence = [ref]
+    sc.ImageComments = CAPTION
+    return sc
+
+
+def build_report(
+    source: pydicom.Dataset,
+    capture: pydicom.Dataset | None,
+    pred: Prediction,
+    card: ModelCard,
+    origin: str,
+) -> pydicom.Dataset:
+    """A Comprehensive SR of one film's result (see the module docstring for what it holds)."""
+    from highdicom.coding_schemes import CodingSchemeIdentificationItem
+    from highdicom.sr import (
+        CodeContentItem,
+        CodedConcept,
+        ComprehensiveSR,
+        ContainerContentItem,
+        DeviceObserverIdentifyingAttributes,
+        ImageContentItem,
+        NumContentItem,
+        ObservationContext,
+        ObserverContext,
+        RelationshipTypeValues,
+        TextContentItem,
+    )
+    from pydicom.sr.codedict import codes
+
+    contains = RelationshipTypeValues.CONTAINS
+    unit = CodedConcept("{probability}", "UCUM", "probability")
+
+    def text(name: Any, value: str) -> Any:
+        return TextContentItem(name=name, value=value, relationship_type=contains)
+
+    root = ContainerContentItem(name=_code("CXR-RESULT", "CovidCXR chest X-ray result"))
+    items: list[Any] = []
+    observer = ObservationContext(observer_device_context=ObserverContext(
+        observer_type=codes.DCM.Device,
+        observer_identifying_attributes=DeviceObserverIdentifyingAttributes(
+            uid=new_uid(), name=f"CovidCXR {__version__}", manufacturer_name=MANUFACTURER,
+            model_name=card.name[:64]),
+    ))
+    items.extend(observer)
+    items.append(text(codes.DCM.Comment, INTENDED_USE))
+    items.append(ImageContentItem(
+        name=codes.DCM.SourceImage, referenced_sop_class_uid=source.SOPClassUID,
+        referenced_sop_instance_uid=source.SOPInstanceUID, relationship_type=contains))
+    decision = {
+        POSITIVE: _code("COVID", "COVID (P(COVID) at or above the threshold)"),
+        NEGATIVE: _code("NOT-COVID", "Not COVID (P(COVID) below the threshold)"),
+        NOT_ASSESSED: _code("NOT-ASSESSED", "Not assessed (not a frontal chest X-ray)"),
+    }[pred.label]
+    items.append(CodeContentItem(name=_code("DECISION", "Decision"), value=decision,
+                                 relationship_type=contains))
+    if pred.probability is not None:
+        items.append(NumContentItem(name=_code("P-COVID", "P(COVID)"),
+                                    value=round(float(pred.probability), 6), unit=unit,
+                                    relationship_type=contains))
+    if pred.threshold is not None:
+        items.append(NumContentItem(name=_code("THRESHOLD", "Decision threshold"),
+                                    value=round(float(pred.threshold), 6), unit=unit,
+                                    relationship_type=contains))
+    items.append(text(_code("THRESHOLD-ORIGIN", "Threshold origin"), origin))
+    if pred.label == NOT_ASSESSED:
+        items.append(text(_code("REFUSAL", "Reason not assessed"), pred.message))
+    else:
+        items.append(CodeContentItem(
+            name=_code("UNUSUAL", "Unusual for the model"),
+            value=codes.SCT.Yes if pred.unusual else codes.SCT.No, relationship_type=contains))
+        if pred.unusual:
+            items.append(text(_code("UNUSUAL-REASON", "Why unusual"), UNUSUAL_MESSAGE))
+    if pred.ood_score is not None:
+        items.append(NumContentItem(
+            name=_code("OOD-SCORE", "Distance from the training films (above 1 = unusual)"),
+            value=round(float(pred.ood_score), 6), unit=CodedConcept("1", "UCUM", "no units"),
+            relationship_type=contains))
+    items.append(text(codes.DCM.AlgorithmName, card.name))
+    items.append(text(codes.DCM.AlgorithmVersion, f"CovidCXR {__version__}"))
+    items.append(text(_code("MODEL-SHA256", "Model weights SHA-256"), card.weights_sha256))
+    if capture is not None:
+        items.append(ImageContentItem(
+            name=codes.DCM.BestIllustrationOfFinding,
+            referenced_sop_class_uid=capture.SOPClassUID,
+            referenced_sop_instance_uid=capture.SOPInstanceUID, relationship_type=contains))
+        items.append(text(codes.DCM.Comment, HEATMAP_NOTE))
+    root.ContentSequence = items
+
+    evidence = [source] + ([capture] if capture is not None else [])
+    sr = ComprehensiveSR(
+        evidence=evidence,
+        content=root,
+        series_instance_uid=new_uid(),
+        series_number=9002,
+        sop_instance_uid=new_uid(),
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        is_complete=True,
+        is_final=False,  # nobody has verified it: PRELIMINARY, UNVERIFIED
+        is_verified=False,
+        series_description="CovidCXR result - research use only",
+        software_versions=__version__,
+        manufacturer_model_name=f"CovidCXR {__version__}",
+        coding_schemes=[CodingSchemeIdentificationItem(
+            SCHEME, name=SCHEME_NAME, responsible_organization=MANUFACTURER)],
+    )
+    return sr
+
+
+def _save(ds: pydicom.Dataset, folder: Path) -> Path:
+    target = folder / f"{ds.SOPInstanceUID}.dcm"
+    with atomic_path(target) as tmp:
+        ds.save_as(tmp, enforce_file_format=True)
+    return target
+
+
+def write_results(
+    pred: Prediction,
+    model: LoadedModel,
+    folder: str | os.PathLike[str],
+    origin: str | None = None,
+) -> Written:
+    """Read the film again, explain it, and write its SR and SC into ``folder``.
+
+    A refused film (not a frontal chest X-ray) gets its capture without a heat map: there
+    is no finding for the colours to illustrate."""
+    from core.files.reader import read_xray
+    from core.model.gradcam import explain
+
+    if not is_candidate(pred):
+        raise DicomResultError("only a DICOM film the model read gets a DICOM result")
+    folder = Path(folder)
+    source = _source_header(pred.path)
+    pixels = read_xray(pred.path).pixels
+    heat = explain(model, pixels) if pred.label != NOT_ASSESSED else None
+    rgb = render_capture(pixels, heat, caption_lines(pred, model.card, heat))
+    capture = build_capture(source, rgb)
+    report = build_report(source, capture, pred, model.card,
+                          origin or threshold_origin(model.card, pred.threshold))
+    folder.mkdir(parents=True, exist_ok=True)
+    sc_path = _save(capture, folder)
+    sr_path = _save(report, folder)
+    return Written(pred.path, sr_path, sc_path, str(report.SOPInstanceUID))
+
+
+class ResultWriter:
+    """Writes the results of DICOM films as their predictions stream in (the command line
+    writes each beside its CSV row, so an interrupted run keeps what it wrote), and counts
+    what it did with every prediction."""
+
+    def __init__(self, model: LoadedModel, folder: str | os.PathLike[str],
+                 origin: str | None = None) -> None:
+        self.model, self.folder, self.origin = model, Path(folder), origin
+        self.summary = ExportSummary()
+
+    def add(self, pred: Prediction) -> Written | None:
+        """Write ``pred``'s result if it has one; a film that cannot get one is listed in
+        ``summary.failed``; a folder that cannot be written to raises ``OSError``."""
+        if not pred.ok:
+            self.summary.unreadable += 1
+            return None
+        if not is_candidate(pred):
+            self.summary.not_dicom += 1
+            return None
+        try:
+            written = write_results(pred, self.model, self.folder, self.origin)
+        except CovidCXRError as exc:
+            self.summary.failed.append((pred.path, str(exc)))
+            return None
+        self.summary.written.append(written)
+        return written
+
+
+def export_results(
+    preds: Iterable[Prediction],
+    model: LoadedModel,
+    folder: str | os.PathLike[str],
+    *,
+    origin: str | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> ExportSummary:
+    """Write the results of every DICOM film among ``preds``; the others are counted.
+
+    One film that cannot get a result (no study UID in its header, a film changed on disk
+    since it was classified) is listed in ``failed`` and the rest go on; a folder that
+    cannot be written to raises ``OSError``. ``should_stop`` ends it between films."""
+    preds = list(preds)
+    writer = ResultWriter(model, folder, origin)
+    for i, pred in enumerate(preds):
+        if should_stop and should_stop():
+            break
+        if on_progress:
+            on_progress(i, len(preds), pred.filename)
+        writer.add(pred)
+    if on_progress:
+        on_progress(len(preds), len(preds), "")
+    return writer.summary
