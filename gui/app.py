@@ -33,13 +33,17 @@ def create(argv: list[str]) -> tuple[QApplication, object]:
     app.setWindowIcon(_icon())
     # Qt has taken its own options (-platform, -style...) out of the arguments.
     args = parse_args(app.arguments()[1:])
+    # Before any widget exists: every text is translated when it is made.
+    from gui.i18n import install as install_language
+
+    settings = Settings()
+    install_language(app, settings.q)
 
     from gui.main_window import MainWindow
     from gui.model_store import ModelStore
     from gui.training.tab import install as install_training_tab
     from gui.validate_tab import install as install_validate_tab
 
-    settings = Settings()
     models = ModelStore(settings.q)  # the model chosen in the training tab is remembered
     window = MainWindow(settings, model_path=args.model or models.active_path())
     training = install_training_tab(window, models)

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 from core.model.gradcam import HEATMAP_NOTE
 from gui import jobs
 from gui.classify_queue import FINDING, IDLE, LOADING_MODEL, QueueProgress
+from gui.i18n import integer, number, translate
+from gui.i18n.core_text import core_text
 from gui.metadata import MetadataPanel
-from gui.results_model import FILTERS, ElideRightDelegate, ResultsModel, ResultsProxy
-from gui.viewer import CONTROLS_HELP, CONTROLS_SHORT, ScoreBadge, XRayViewer
+from gui.results_model import FILTERS, ElideRightDelegate, ResultsModel, ResultsProxy, filter_text
+from gui.viewer import ScoreBadge, XRayViewer, controls_help, controls_short
 
 
 class ClassifyPage(QWidget):
@@ -52,18 +54,18 @@ class ClassifyPage(QWidget):
         pv.addWidget(self.main_splitter)
 
     def _build_table_side(self) -> QWidget:
-        self.open_files_button = QPushButton("Open files…")
-        self.open_folder_button = QPushButton("Open folder…")
+        self.open_files_button = QPushButton(translate("ClassifyPage", "Open files…"))
+        self.open_folder_button = QPushButton(translate("ClassifyPage", "Open folder…"))
         self.filter_combo = QComboBox()
         for text, value in FILTERS:
-            self.filter_combo.addItem(text, value)
-        self.filter_combo.setToolTip("Show only rows with this decision")
+            self.filter_combo.addItem(filter_text(text), value)
+        self.filter_combo.setToolTip(translate("ClassifyPage", "Show only rows with this decision"))
         self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
         top = QHBoxLayout()
         top.addWidget(self.open_files_button)
         top.addWidget(self.open_folder_button)
         top.addStretch(1)
-        top.addWidget(QLabel("Show:"))
+        top.addWidget(QLabel(translate("ClassifyPage", "Show:")))
         top.addWidget(self.filter_combo)
 
         self.table = QTableView()
@@ -90,12 +92,13 @@ class ClassifyPage(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
+        self.progress.setFormat(translate("ClassifyPage", "idle"))
         self.rate_label = QLabel("")
         self.rate_label.setMinimumWidth(90)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(translate("ClassifyPage", "Cancel"))
         self.cancel_button.setEnabled(False)
-        self.cancel_button.setToolTip("Stop classifying (files already done keep their result)")
+        self.cancel_button.setToolTip(
+            translate("ClassifyPage", "Stop classifying (files already done keep their result)"))
         bottom = QHBoxLayout()
         bottom.addWidget(self.progress, 1)
         bottom.addWidget(self.rate_label)
@@ -113,26 +116,26 @@ class ClassifyPage(QWidget):
         self.badge = ScoreBadge()
         self.viewer = XRayViewer()
         self.viewer.setMinimumSize(240, 240)
-        self.heat_check = QCheckBox("Heat map (H)")
-        self.heat_check.setToolTip(HEATMAP_NOTE)
+        self.heat_check = QCheckBox(translate("ClassifyPage", "Heat map (H)"))
+        self.heat_check.setToolTip(core_text(HEATMAP_NOTE))
         self.heat_check.toggled.connect(self.viewer.set_heat_visible)
         self.viewer.heatToggled.connect(self._sync_heat_check)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setMaximumWidth(160)
-        self.opacity_slider.setToolTip("Heat-map opacity")
+        self.opacity_slider.setToolTip(translate("ClassifyPage", "Heat-map opacity"))
         self.opacity_slider.valueChanged.connect(lambda v: self.viewer.set_opacity(v / 100))
         self.heat_status = QLabel("")
         controls = QHBoxLayout()
         controls.addWidget(self.heat_check)
-        controls.addWidget(QLabel("Opacity"))
+        controls.addWidget(QLabel(translate("ClassifyPage", "Opacity")))
         controls.addWidget(self.opacity_slider)
         controls.addWidget(self.heat_status, 1)
-        self.heat_note = QLabel(HEATMAP_NOTE)
+        self.heat_note = QLabel(core_text(HEATMAP_NOTE))
         self.heat_note.setWordWrap(True)
         self.heat_note.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
-        self.help_label = QLabel(CONTROLS_SHORT)
-        self.help_label.setToolTip(CONTROLS_HELP)
+        self.help_label = QLabel(controls_short())
+        self.help_label.setToolTip(controls_help())
         self.help_label.setWordWrap(True)
         self.help_label.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
 
@@ -170,22 +173,24 @@ class ClassifyPage(QWidget):
         bar = self.progress
         if p.phase == LOADING_MODEL:
             bar.setRange(0, 0)
-            bar.setFormat("loading model…")
-            self.rate_label.setText(f"{p.waiting} waiting")
+            bar.setFormat(translate("ClassifyPage", "loading model…"))
+            self.rate_label.setText(translate("ClassifyPage", "{0} waiting").format(
+                integer(p.waiting)))
         elif p.phase == FINDING:
             bar.setRange(0, 0)
-            bar.setFormat("finding files…")
+            bar.setFormat(translate("ClassifyPage", "finding files…"))
         elif p.phase == IDLE:
             bar.setRange(0, 1)
             bar.setValue(0)
-            bar.setFormat("idle")
+            bar.setFormat(translate("ClassifyPage", "idle"))
             self.rate_label.setText("")
         else:
             bar.setRange(0, p.total)
             bar.setValue(min(p.done, p.total))
-            bar.setFormat(f"{p.done} / {p.total}")
+            bar.setFormat(f"{integer(p.done)} / {integer(p.total)}")
             if p.rate is not None:
-                self.rate_label.setText(f"{p.rate:.1f} img/s")
+                self.rate_label.setText(translate("ClassifyPage", "{0} img/s").format(
+                    number(p.rate, 1)))
         self.cancel_button.setEnabled(p.cancellable)
 
     @Slot(str)

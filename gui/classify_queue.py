@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.files.discovery import Skipped
 from gui import jobs
+from gui.i18n import translate
 from gui.results_model import CANCELLED, NO_MODEL, QUEUED, WAITING, ResultsModel
 from gui.workers import TaskSlot, Worker, WorkerSet
 
@@ -128,7 +129,7 @@ class ClassifyQueue(QObject):
         path = self._model_path
         if not path.is_file():
             # Do not even import TensorFlow: there is nothing to load.
-            self._set_no_model(f"{_short(path)} not found")
+            self._set_no_model(translate("ClassifyQueue", "{0} not found").format(_short(path)))
             return
         self._model_state = LOADING
         self.modelLoading.emit()
@@ -174,7 +175,8 @@ class ClassifyQueue(QObject):
         self._update_progress()
         worker = Worker(jobs.discover_job, paths, parent=self)
         worker.returned.connect(lambda res, p=paths: self._on_discovered(p, *res))
-        worker.errored.connect(lambda exc: self.message.emit(f"cannot list files: {exc}", 0))
+        worker.errored.connect(lambda exc: self.message.emit(
+            translate("ClassifyQueue", "cannot list files: {0}").format(exc), 0))
         worker.finished.connect(self._on_discovery_finished)
         self.workers.start(worker)
 
@@ -183,11 +185,13 @@ class ClassifyQueue(QObject):
             return
         if not found:
             left_out = f": {skipped.describe()}" if skipped.total else ""
-            self.message.emit("no image files in " + ", ".join(given) + left_out, 8000)
+            self.message.emit(translate("ClassifyQueue", "no image files in {0}")
+                              .format(", ".join(given)) + left_out, 8000)
             return
         if skipped.total:  # said, so that no file disappears unnoticed
-            self.message.emit(f"{len(found)} file{'s' * (len(found) != 1)} found; "
-                              f"{skipped.describe()}", 8000)
+            found_text = translate("ClassifyQueue", "1 file found") if len(found) == 1 else \
+                translate("ClassifyQueue", "{0} files found").format(len(found))
+            self.message.emit(f"{found_text}; {skipped.describe()}", 8000)
         rows = self.results.add_paths(found)
         pending = set(self._queue) | set(self._run_rows)
         rows = [i for i in rows if self.results.row(i).prediction is None and i not in pending]
@@ -266,7 +270,8 @@ class ClassifyQueue(QObject):
             self.workingOn.emit(message)
 
     def _on_run_error(self, exc: BaseException) -> None:
-        self.message.emit(f"classification stopped: {exc}", 10000)
+        self.message.emit(translate("ClassifyQueue", "classification stopped: {0}").format(exc),
+                          10000)
 
     def _end_run(self) -> None:
         """The run ended by itself, failed, or was cancelled: rows it left without a result

@@ -89,6 +89,15 @@ def classify_job(control: Control, paths: list[Path], model: Any,
                         on_progress=control.progress, should_stop=control.should_stop)
 
 
+def dicom_export_job(control: Control, preds: list[Any], model: Any, folder: Path) -> Any:
+    """``core.model.dicom_results.export_results``: the SR and heat-map SC of every DICOM
+    film among ``preds``, written into ``folder``; returns its ExportSummary."""
+    from core.model.dicom_results import export_results
+
+    return export_results(preds, model, folder, on_progress=control.progress,
+                          should_stop=control.should_stop)
+
+
 class Requests:
     """A thread-safe request queue for a long-lived loader job.
 

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -34,14 +42,20 @@ from gui import jobs
 from gui.about import AboutDialog
 from gui.classify_page import ClassifyPage
 from gui.classify_queue import LOADING, MISSING, READY, ClassifyQueue
+from gui.i18n import ENGLISH, SPANISH, SYSTEM, integer, number, translate
+from gui.i18n.core_text import core_text
 from gui.results_model import ResultsProxy
 from gui.settings import Settings
-from gui.viewer import CONTROLS_HELP
-from gui.workers import Worker, WorkerSet
+from gui.viewer import controls_help
+from gui.workers import TaskSlot, Worker, WorkerSet
 
 TITLE = "CovidCXR"
-FILE_FILTER = ("Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;"
-               "All files (*)")
+
+
+def file_filter() -> str:
+    """The Open dialog's filter, in the window's language."""
+    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+    return translate("MainWindow", "Images ({0});;All files (*)").format(patterns)
 
 
 class MainWindow(QMainWindow):
@@ -54,14 +68,18 @@ class MainWindow(QMainWindow):
     #: The selected image (and its heat map, when there is a model) is on screen.
     imageShown = Signal(str)
     heatmapShown = Signal(str)
+    #: An "Export DICOM results" ended: its ExportSummary, or None when it failed.
+    dicomExported = Signal(object)
 
     def __init__(self, settings: Settings | None = None, model_path: str | Path | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
-        self.setWindowTitle(f"{TITLE} — chest X-ray classifier (research use only)")
+        self.setWindowTitle(translate(
+            "MainWindow", "{0} — chest X-ray classifier (research use only)").format(TITLE))
         self.setAcceptDrops(True)
         self.workers = WorkerSet(self)
+        self._dicom_export = TaskSlot(self.workers, self)
         self.queue = ClassifyQueue(
             self.workers, Path(model_path) if model_path else default_model_path(), self)
         self.results = self.queue.results
@@ -111,12 +129,12 @@ class MainWindow(QMainWindow):
         self.right_splitter = page.right_splitter
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.cancel_button.clicked.connect(self.cancel)
-        self.tabs.addTab(page, "Classify")
+        self.tabs.addTab(page, translate("MainWindow", "Classify"))
 
         bar = self.statusBar()
         self.model_label = QLabel()
         self.device_label = QLabel()
-        self.count_label = QLabel("0 done")
+        self.count_label = QLabel(translate("MainWindow", "{0} done").format(integer(0)))
         for i, label in enumerate((self.model_label, self.device_label, self.count_label)):
             if i:
                 line = QFrame()
@@ -135,42 +153,74 @@ class MainWindow(QMainWindow):
             a.triggered.connect(slot)
             return a
 
-        self.open_files_action = action("&Open files…", self.choose_files,
+        self.open_files_action = action(translate("MainWindow", "&Open files…"), self.choose_files,
                                         QKeySequence.StandardKey.Open)
-        self.open_folder_action = action("Open &folder…", self.choose_folder, "Ctrl+Shift+O",
-                                         "Classify every image in a folder and its subfolders")
-        self.export_action = action("&Export predicted.csv…", self.choose_export, "Ctrl+E",
-                                    "Write the results as the command line does")
-        self.cancel_action = action("&Cancel classification", self.cancel, "Esc")
+        self.open_folder_action = action(
+            translate("MainWindow", "Open &folder…"), self.choose_folder, "Ctrl+Shift+O",
+            translate("MainWindow", "Classify every image in a folder and its subfolders"))
+        self.export_action = action(
+            translate("MainWindow", "&Export predicted.csv…"), self.choose_export, "Ctrl+E",
+            translate("MainWindow", "Write the results as the command line does"))
+        self.export_dicom_action = action(
+            translate("MainWindow", "Export &DICOM results…"), self.choose_dicom_export, None,
+            translate("MainWindow", "For each DICOM film: a Structured Report and a heat-map "
+                      "Secondary Capture in its study, to file in a PACS"))
+        self.cancel_action = action(translate("MainWindow", "&Cancel classification"),
+                                    self.cancel, "Esc")
         # Esc belongs to the classify page only (other tabs may use it for their own work).
         self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.classify_page.addAction(self.cancel_action)
-        quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        quit_action = action(translate("MainWindow", "&Quit"), self.close,
+                             QKeySequence.StandardKey.Quit)
         self.open_files_button.clicked.connect(self.choose_files)
         self.open_folder_button.clicked.connect(self.choose_folder)
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.menuBar().addMenu(translate("MainWindow", "&File"))
         for a in (self.open_files_action, self.open_folder_action, None, self.export_action,
-                  None, self.cancel_action, None, quit_action):
+                  self.export_dicom_action, None, self.cancel_action, None, quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
 
         # Viewer keys work anywhere on the classify page (table or image focused).
         page_actions = [
-            action("&Invert", self.viewer.toggle_invert, "I"),
-            action("&Reset view", self.viewer.reset, "Space",
-                   "Original contrast, not inverted, whole image"),
-            action("&Fit to window", self.viewer.fit, "="),
+            action(translate("MainWindow", "&Invert"), self.viewer.toggle_invert, "I"),
+            action(translate("MainWindow", "&Reset view"), self.viewer.reset, "Space",
+                   translate("MainWindow", "Original contrast, not inverted, whole image")),
+            action(translate("MainWindow", "&Fit to window"), self.viewer.fit, "="),
         ]
-        self.heat_action = action("&Heat map", lambda: self.viewer.toggle_heat(), "H")
+        self.heat_action = action(translate("MainWindow", "&Heat map"),
+                                  lambda: self.viewer.toggle_heat(), "H")
         page_actions.append(self.heat_action)
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.menuBar().addMenu(translate("MainWindow", "&View"))
         for a in page_actions:
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.classify_page.addAction(a)
             view_menu.addAction(a)
+        view_menu.addSeparator()
+        self._build_language_menu(view_menu.addMenu(translate("MainWindow", "&Language")))
 
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(action("&Viewer controls", self._show_controls_help, "F1"))
-        help_menu.addAction(action("&About CovidCXR…", self.show_about))
+        help_menu = self.menuBar().addMenu(translate("MainWindow", "&Help"))
+        help_menu.addAction(action(translate("MainWindow", "&Viewer controls"),
+                                   self._show_controls_help, "F1"))
+        help_menu.addAction(action(translate("MainWindow", "&About CovidCXR…"), self.show_about))
+
+    def _build_language_menu(self, menu: Any) -> None:
+        """System / English / Español, kept in the settings; applies at the next start (the
+        whole window would otherwise have to rebuild its texts), which the menu says."""
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.language_actions: dict[str, QAction] = {}
+        # Each language is named in its own words, so it can be found in any language.
+        for code, text in ((SYSTEM, translate("MainWindow", "System language")),
+                           (ENGLISH, "English"), (SPANISH, "Español")):
+            a = QAction(text, self)
+            a.setCheckable(True)
+            a.setChecked(code == self.settings.language)
+            a.triggered.connect(lambda _checked=False, c=code: self.set_language(c))
+            group.addAction(a)
+            menu.addAction(a)
+            self.language_actions[code] = a
+        menu.addSeparator()
+        note = menu.addAction(translate("MainWindow", "Applies when CovidCXR starts again"))
+        note.setEnabled(False)
 
     def _start_loops(self) -> None:
         self._thumb_requests = jobs.Requests()
@@ -273,40 +323,127 @@ class MainWindow(QMainWindow):
         name = model.display_name if model is not None else ""
         n = write_csv(path, self.results.predictions(), name, self.queue.device)
         pending = len(self.results.rows) - n
-        extra = f" ({pending} files have no result yet)" if pending else ""
-        self.statusBar().showMessage(f"wrote {n} rows to {path}{extra}", 8000)
+        text = (translate("MainWindow", "wrote 1 row to {1}") if n == 1 else
+                translate("MainWindow", "wrote {0} rows to {1}")).format(integer(n), path)
+        if pending:
+            text += (translate("MainWindow", " (1 file has no result yet)") if pending == 1 else
+                     translate("MainWindow", " ({0} files have no result yet)")
+                     .format(integer(pending)))
+        self.statusBar().showMessage(text, 8000)
         return n
+
+    def export_dicom(self, folder: str | Path) -> Worker | None:
+        """Write the DICOM results (``core.model.dicom_results``) of every DICOM film into
+        ``folder`` on a worker: each film is read again and explained, which takes a
+        moment per film. The status bar says what was written; returns the worker (tests
+        wait for its ``finished``), or None when there is no model."""
+        model = self.queue.model
+        if model is None:
+            return None
+        self.export_dicom_action.setEnabled(False)
+        self.statusBar().showMessage(translate("MainWindow", "writing DICOM results…"))
+        worker = Worker(jobs.dicom_export_job, self.results.predictions(), model, Path(folder),
+                        parent=self)
+        self._dicom_export.start(
+            worker, returned=lambda summary: self._on_dicom_exported(summary, Path(folder)),
+            errored=lambda exc: self._on_dicom_export_failed(exc, Path(folder)),
+            finished=lambda: self.export_dicom_action.setEnabled(True))
+        return worker
+
+    def _on_dicom_exported(self, summary: Any, folder: Path) -> None:
+        """Say what the export did: results written, inputs that get none and why."""
+        n = len(summary.written)
+        parts = [(translate("MainWindow", "1 DICOM result (SR + SC) written to {1}") if n == 1
+                  else translate("MainWindow", "{0} DICOM results (SR + SC) written to {1}"))
+                 .format(integer(n), folder)]
+        if summary.not_dicom:
+            parts.append((translate("MainWindow", "1 non-DICOM input gets none")
+                          if summary.not_dicom == 1 else
+                          translate("MainWindow", "{0} non-DICOM inputs get none"))
+                         .format(integer(summary.not_dicom)))
+        if summary.unreadable:
+            parts.append(translate("MainWindow", "{0} unreadable")
+                         .format(integer(summary.unreadable)))
+        if summary.failed:
+            parts.append(translate("MainWindow", "{0} failed")
+                         .format(integer(len(summary.failed))))
+            details = "\n".join(f"{Path(p).name}: {core_text(why)}" for p, why in summary.failed)
+            QMessageBox.warning(self, translate("MainWindow", "Export DICOM results"),
+                                "; ".join(parts) + "\n\n" + details)
+        self.statusBar().showMessage("; ".join(parts), 15000)
+        self.dicomExported.emit(summary)
+
+    def _on_dicom_export_failed(self, exc: BaseException, folder: Path) -> None:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.statusBar().clearMessage()
+        QMessageBox.warning(self, translate("MainWindow", "Export DICOM results"),
+                            translate("MainWindow", "Could not write to {0}:\n{1}")
+                            .format(folder, why))
+        self.dicomExported.emit(None)
 
     # ---------------------------------------------------------------- file choosers
     @Slot()
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open X-ray images",
-                                                self.settings.last_folder, FILE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(
+            self, translate("MainWindow", "Open X-ray images"), self.settings.last_folder,
+            file_filter())
         if files:
             self.open_paths(files)
 
     @Slot()
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of X-ray images",
-                                                  self.settings.last_folder)
+        folder = QFileDialog.getExistingDirectory(
+            self, translate("MainWindow", "Open a folder of X-ray images"),
+            self.settings.last_folder)
         if folder:
             self.open_paths([folder])
 
     @Slot()
     def choose_export(self) -> None:
+        title = translate("MainWindow", "Export predicted.csv")
         if not self.results.predictions():
-            QMessageBox.information(self, "Export predicted.csv", "There are no results yet.")
+            QMessageBox.information(self, title,
+                                    translate("MainWindow", "There are no results yet."))
             return
         start = str(Path(self.settings.last_folder) / "predicted.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export predicted.csv", start,
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, title, start,
+                                              translate("MainWindow", "CSV files (*.csv)"))
         if not path:
             return
         try:
             self.export_csv(path)
         except OSError as exc:
-            QMessageBox.warning(self, "Export predicted.csv",
-                                f"Could not write {path}:\n{exc.strerror or exc}")
+            QMessageBox.warning(self, title, translate("MainWindow", "Could not write {0}:\n{1}")
+                                .format(path, exc.strerror or exc))
+
+    @Slot()
+    def choose_dicom_export(self) -> None:
+        title = translate("MainWindow", "Export DICOM results")
+        from core.model.dicom_results import is_candidate
+
+        preds = self.results.predictions()
+        if not any(is_candidate(p) for p in preds):
+            QMessageBox.information(self, title, translate(
+                "MainWindow", "There is no DICOM film with a result yet: only DICOM inputs "
+                "get DICOM results."))
+            return
+        if self.queue.model is None:
+            QMessageBox.information(self, title, translate("MainWindow", "No model is loaded."))
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, translate("MainWindow", "Folder for the DICOM results"),
+            self.settings.last_folder)
+        if folder:
+            self.export_dicom(folder)
+
+    @Slot(str)
+    def set_language(self, language: str) -> None:
+        """Keep the language chosen in View > Language; the window speaks it from its next
+        start."""
+        self.settings.language = language
+        self.settings.sync()
+        self.statusBar().showMessage(
+            translate("MainWindow", "The language changes when CovidCXR starts again."), 8000)
 
     # ---------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -339,21 +476,27 @@ class MainWindow(QMainWindow):
         q = self.queue
         if q.model_state == READY:
             m = q.model
-            self.model_label.setText(f"Model: {m.display_name} · threshold {m.threshold:.3f}")
+            self.model_label.setText(translate("MainWindow", "Model: {0} · threshold {1}")
+                                     .format(m.display_name, number(m.threshold, 3)))
             self.model_label.setToolTip(str(q.model_path))
-            self.device_label.setText(f"Device: {q.device}")
+            self.device_label.setText(translate("MainWindow", "Device: {0}").format(q.device))
         elif q.model_state == LOADING:
-            self.model_label.setText("Loading model…")
-            self.device_label.setText("Device: starting TensorFlow…")
+            self.model_label.setText(translate("MainWindow", "Loading model…"))
+            self.device_label.setText(translate("MainWindow", "Device: starting TensorFlow…"))
         else:
-            self.model_label.setText(f"No model: {q.model_note}")
-            self.model_label.setToolTip(f"{q.model_path}\n{q.model_note}")
-            self.device_label.setText("Device: —")
-        self.count_label.setText(f"{self.results.count_done()} done")
+            self.model_label.setText(translate("MainWindow", "No model: {0}")
+                                     .format(core_text(q.model_note)))
+            self.model_label.setToolTip(f"{q.model_path}\n{core_text(q.model_note)}")
+            self.device_label.setText(translate("MainWindow", "Device: —"))
+        self._show_count()
+
+    def _show_count(self) -> None:
+        self.count_label.setText(translate("MainWindow", "{0} done")
+                                 .format(integer(self.results.count_done())))
 
     @Slot(int)
     def _on_classified(self, row: int) -> None:
-        self.count_label.setText(f"{self.results.count_done()} done")
+        self._show_count()
         if row == self._current_row:
             self._refresh_selection()
 
@@ -375,7 +518,7 @@ class MainWindow(QMainWindow):
             self._current_row = None
             self.badge.set_prediction(None)
             self.metadata.clear()
-            self.viewer.show_message("Select a row to see the image.")
+            self.viewer.show_message(translate("MainWindow", "Select a row to see the image."))
             return
         self._current_row = self.proxy.mapToSource(rows[0]).row()
         self._refresh_selection()
@@ -397,12 +540,15 @@ class MainWindow(QMainWindow):
         loaded = self.queue.model
         model = loaded if pred is not None and pred.ok and loaded is not None else None
         if model is None:
-            why = ("no model" if self.queue.model_state == MISSING else
-                   "waiting for the result" if pred is None else
-                   "file could not be read" if not pred.ok else "")
-            self.heat_status.setText(f"no heat map: {why}" if why else "")
+            why = (translate("MainWindow", "no heat map: no model")
+                   if self.queue.model_state == MISSING else
+                   translate("MainWindow", "no heat map: waiting for the result")
+                   if pred is None else
+                   translate("MainWindow", "no heat map: file could not be read")
+                   if not pred.ok else "")
+            self.heat_status.setText(why)
         else:
-            self.heat_status.setText("heat map: computing…")
+            self.heat_status.setText(translate("MainWindow", "heat map: computing…"))
         self._view_token += 1
         self._ensure_loops()
         # The heat map always explains P(COVID), the score shown, whatever the decision: for
@@ -415,7 +561,8 @@ class MainWindow(QMainWindow):
             return  # the user has moved on to another row
         if isinstance(item, jobs.LoadedImage):
             if item.pixels is None:
-                self.viewer.show_message(f"Cannot show {Path(item.path).name}:\n{item.error}")
+                self.viewer.show_message(translate("MainWindow", "Cannot show {0}:\n{1}")
+                                         .format(Path(item.path).name, core_text(item.error)))
             else:
                 self.viewer.set_image(item.pixels)
                 i = self._current_row
@@ -426,13 +573,16 @@ class MainWindow(QMainWindow):
         else:
             found = item.heatmap
             if found is None:
-                self.heat_status.setText(item.error)
+                self.heat_status.setText(core_text(item.error))
             else:
                 self.viewer.set_heatmap(found.heat, found.box)
                 if float(found.heat.max()) > 0.0:
-                    self.heat_status.setText(f"heat map: evidence for {found.explains}")
+                    self.heat_status.setText(translate("MainWindow", "heat map: evidence for {0}")
+                                             .format(core_text(found.explains)))
                 else:
-                    self.heat_status.setText(f"heat map: no region raised P({found.explains})")
+                    self.heat_status.setText(
+                        translate("MainWindow", "heat map: no region raised P({0})")
+                        .format(found.explains))
             self.heatmapShown.emit(item.path)
 
     @Slot(object)
@@ -444,7 +594,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- help
     @Slot()
     def _show_controls_help(self) -> None:
-        QMessageBox.information(self, "Viewer controls", CONTROLS_HELP.replace(" · ", "\n"))
+        QMessageBox.information(self, translate("MainWindow", "Viewer controls"),
+                                controls_help().replace(" · ", "\n"))
 
     def about_dialog(self) -> AboutDialog:
         q = self.queue
@@ -457,7 +608,7 @@ class MainWindow(QMainWindow):
 
             try:
                 card = read_card(q.model_path)
-                note = note or "the model is still loading"
+                note = note or translate("MainWindow", "the model is still loading")
             except ModelError as exc:
                 note = note or str(exc)
         return AboutDialog(card, note, q.device, self)

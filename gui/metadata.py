@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 from core.files.reader import describe
 from core.files.xray import ImageInfo
 from core.model.inference import Prediction
+from gui.i18n import number, translate
+from gui.i18n.core_text import core_text
 
 
 class MetadataPanel(QWidget):
@@ -30,7 +32,8 @@ class MetadataPanel(QWidget):
         self._path = ""
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["Field", "Value"])
+        self.tree.setHeaderLabels([translate("MetadataPanel", "Field"),
+                                   translate("MetadataPanel", "Value")])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
@@ -38,10 +41,11 @@ class MetadataPanel(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.identifying = QCheckBox("Show identifying fields")
-        self.identifying.setToolTip(
+        self.identifying = QCheckBox(translate("MetadataPanel", "Show identifying fields"))
+        self.identifying.setToolTip(translate(
+            "MetadataPanel",
             "Show patient name, ID and birth date from DICOM files. Off by default; not "
-            "remembered between sessions.")
+            "remembered between sessions."))
         self.identifying.toggled.connect(self._refresh)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -72,22 +76,26 @@ class MetadataPanel(QWidget):
         rows: list[tuple[str, str]] = []
         p = self._pred
         if p is not None:
-            rows.append(("Decision", p.label))
+            rows.append((translate("MetadataPanel", "Decision"), core_text(p.label)))
             if p.probability is not None:
-                rows.append(("P(COVID)", f"{p.probability:.4f}"))
+                rows.append(("P(COVID)", number(p.probability, 4)))
             if p.threshold is not None:
-                rows.append(("Threshold", f"{p.threshold:.4f}"))
+                rows.append((translate("MetadataPanel", "Threshold"), number(p.threshold, 4)))
             if p.ood_score is not None:
-                rows.append(("Unusual for this model", "yes" if p.unusual else "no"))
-                rows.append(("Distance score", f"{p.ood_score:.3f} (above 1 = unusual)"))
+                rows.append((translate("MetadataPanel", "Unusual for this model"),
+                             translate("MetadataPanel", "yes") if p.unusual
+                             else translate("MetadataPanel", "no")))
+                rows.append((translate("MetadataPanel", "Distance score"),
+                             translate("MetadataPanel", "{0} (above 1 = unusual)")
+                             .format(number(p.ood_score, 3))))
             if p.message:
-                rows.append(("Message", p.message))
+                rows.append((translate("MetadataPanel", "Message"), core_text(p.message)))
         info = self._info if self._info is not None else (p.info if p is not None else None)
         if info is not None:
-            rows.extend((str(k), str(v)) for k, v in describe(info).items())
+            rows.extend((core_text(str(k)), str(v)) for k, v in describe(info).items())
             if self.identifying.isChecked():
-                rows.extend((str(k), str(v)) for k, v in info.identifying.items())
-        rows.append(("Path", self._path))
+                rows.extend((core_text(str(k)), str(v)) for k, v in info.identifying.items())
+        rows.append((translate("MetadataPanel", "Path"), self._path))
         for key, value in rows:
             item = QTreeWidgetItem([key, value])
             item.setToolTip(1, value)

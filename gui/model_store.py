@@ -18,6 +18,8 @@ from core.errors import ModelError
 from core.model.card import read_card
 from core.model.store import free_path
 from core.resources import default_model_path
+from gui.i18n import date_time, number, translate
+from gui.i18n.core_text import core_text
 
 ACTIVE_KEY = "models/active"
 
@@ -38,10 +40,11 @@ class ModelEntry:
     @property
     def label(self) -> str:
         """What a combo box shows."""
-        text = f"Bundled model ({self.name})" if self.bundled else self.name
+        text = translate("ModelStore", "Bundled model ({0})").format(self.name) \
+            if self.bundled else self.name
         if self.created and not self.bundled:
-            text += f" ({self.created[:16].replace('T', ' ')})"
-        return text + (f" — {self.problem}" if self.problem else "")
+            text += f" ({date_time(self.created)})"
+        return text + (f" — {core_text(self.problem)}" if self.problem else "")
 
 
 def default_user_dir() -> Path:
@@ -126,14 +129,16 @@ def _entry(path: Path, bundled: bool = False) -> ModelEntry:
     from core.model.profiles import base_weights, is_profile, read_profile
 
     if not path.is_file():
-        return ModelEntry(path, path.stem, bundled=bundled, problem="not found")
+        return ModelEntry(path, path.stem, bundled=bundled,
+                          problem=translate("ModelStore", "not found"))
     try:
         if is_profile(path):
             card = read_profile(path)
             base_weights(path, card, check_hash=False)  # loading checks the sha256
             site = card.site
-            notes = (f"threshold {card.threshold:.4f}, {site.get('rule', '')}; validated on "
-                     f"{site.get('folder', '?')} ({_counts(site.get('images_per_class'))})")
+            notes = translate("ModelStore", "threshold {0}, {1}; validated on {2} ({3})").format(
+                number(card.threshold, 4), site.get("rule", ""), site.get("folder", "?"),
+                _counts(site.get("images_per_class")))
             return ModelEntry(path, card.name, site.get("created", ""), notes)
         card = read_card(path)
     except ModelError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -25,27 +26,36 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.inference import Prediction
+from gui.i18n import number, translate
+from gui.i18n.core_text import core_text
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DECISION_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
-# Row states before a prediction exists.
-QUEUED = "queued"
-WAITING = "loading model…"
-CANCELLED = "cancelled"
-NO_MODEL = "no model"
+# Row states before a prediction exists (English keys, shown translated).
+QUEUED = QT_TRANSLATE_NOOP("ResultsModel", "queued")
+WAITING = QT_TRANSLATE_NOOP("ResultsModel", "loading model…")
+CANCELLED = QT_TRANSLATE_NOOP("ResultsModel", "cancelled")
+NO_MODEL = QT_TRANSLATE_NOOP("ResultsModel", "no model")
 DONE = "done"
 
-#: Filter choices shown to the user; ``None`` means all rows.
+#: Filter choices shown to the user (English, translated by :func:`filter_text`);
+#: ``None`` means all rows.
 ERRORS = "Errors"
 FILTERS: tuple[tuple[str, str | None], ...] = (
-    ("All decisions", None),
+    (QT_TRANSLATE_NOOP("ResultsModel", "All decisions"), None),
     (POSITIVE, POSITIVE),
     (NEGATIVE, NEGATIVE),
     (NOT_ASSESSED, NOT_ASSESSED),
-    ("Errors only", ERRORS),
+    (QT_TRANSLATE_NOOP("ResultsModel", "Errors only"), ERRORS),
 )
+
+
+def filter_text(text: str) -> str:
+    """A filter choice of :data:`FILTERS` in the window's language."""
+    return core_text(text) if text in (POSITIVE, NEGATIVE, NOT_ASSESSED) else translate(
+        "ResultsModel", text)
 
 _ORDER = {POSITIVE: 0, NEGATIVE: 1, NOT_ASSESSED: 2}
 #: Shown beside the decision of a film that is unusual for the model.
@@ -73,16 +83,23 @@ class Row:
     def status_text(self) -> str:
         p = self.prediction
         if p is None:
-            return f"{self.state}: {self.note}" if self.note else self.state
+            state = translate("ResultsModel", self.state)
+            return f"{state}: {core_text(self.note)}" if self.note else state
         if not p.ok:
-            return f"error: {p.message}"
-        return p.message or "ok"
+            return translate("ResultsModel", "error: {0}").format(core_text(p.message))
+        return core_text(p.message) or translate("ResultsModel", "ok")
 
 
 class ResultsModel(QAbstractTableModel):
     """One row per file, in the order the files were opened."""
 
-    COLUMNS = ("Image", "File", "P(COVID)", "Decision", "Status")
+    COLUMNS = (
+        QT_TRANSLATE_NOOP("ResultsModel", "Image"),
+        QT_TRANSLATE_NOOP("ResultsModel", "File"),
+        QT_TRANSLATE_NOOP("ResultsModel", "P(COVID)"),
+        QT_TRANSLATE_NOOP("ResultsModel", "Decision"),
+        QT_TRANSLATE_NOOP("ResultsModel", "Status"),
+    )
     THUMB, FILE, PROB, DECISION, STATUS = range(5)
 
     #: A row's thumbnail is needed (first time it is shown); the window loads it.
@@ -106,15 +123,17 @@ class ResultsModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
+            return translate("ResultsModel", self.COLUMNS[section])
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {
-                self.PROB: "Probability of COVID-19 given by the model",
-                self.DECISION: "Probability compared with the model's threshold; NOT ASSESSED "
-                               "when the file could not be read or is not a frontal chest "
-                               f"X-ray; {UNUSUAL_MARK} when the film is unusual for this "
-                               "model (assessed, but its score is less reliable; the "
-                               "status says why)",
+                self.PROB: translate("ResultsModel",
+                                     "Probability of COVID-19 given by the model"),
+                self.DECISION: translate(
+                    "ResultsModel",
+                    "Probability compared with the model's threshold; NOT ASSESSED when the "
+                    "file could not be read or is not a frontal chest X-ray; {0} when the "
+                    "film is unusual for this model (assessed, but its score is less "
+                    "reliable; the status says why)").format(UNUSUAL_MARK),
             }.get(section)
         return None
 
@@ -129,9 +148,10 @@ class ResultsModel(QAbstractTableModel):
             if col == self.FILE:
                 return row.path.name
             if col == self.PROB:
-                return "" if p is None or p.probability is None else f"{p.probability:.3f}"
+                return "" if p is None or p.probability is None else number(p.probability, 3)
             if col == self.DECISION:
-                return f"{row.label}  {UNUSUAL_MARK}" if p is not None and p.unusual else row.label
+                label = core_text(row.label)
+                return f"{label}  {UNUSUAL_MARK}" if p is not None and p.unusual else label
             if col == self.STATUS:
                 return row.status_text
             return None

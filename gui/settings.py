@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from gui.i18n import choose, chosen
+
 ORGANIZATION = "CovidCXR"
 APPLICATION = "CovidCXR"
 
@@ -75,6 +77,16 @@ class Settings:
     @notice_acknowledged.setter
     def notice_acknowledged(self, value: bool) -> None:
         self.q.setValue("notice/research_use_acknowledged", bool(value))
+
+    # Language ------------------------------------------------------------------------
+    @property
+    def language(self) -> str:
+        """View > Language: "" (the system's), "en" or "es" (``gui.i18n``)."""
+        return chosen(self.q)
+
+    @language.setter
+    def language(self, value: str) -> None:
+        choose(self.q, value)
 
     def sync(self) -> None:
         self.q.sync()

@@ -15,21 +15,35 @@ import functools
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
 from core.model.card import NEGATIVE, POSITIVE
 from core.model.inference import Prediction
+from gui.i18n import number, translate
+from gui.i18n.core_text import core_text
 
-CONTROLS_SHORT = (
+CONTROLS_SHORT = QT_TRANSLATE_NOOP(
+    "XRayViewer",
     "Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · "
     "H heat map"
 )
-CONTROLS_HELP = (
+CONTROLS_HELP = QT_TRANSLATE_NOOP(
+    "XRayViewer",
     "Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, "
     "up-down = level) · i: invert · space: reset · =: fit to window · h: heat map"
 )
+
+
+def controls_short() -> str:
+    """The viewer's keys in one line, in the window's language."""
+    return translate("XRayViewer", CONTROLS_SHORT)
+
+
+def controls_help() -> str:
+    """The viewer's mouse and keys, in the window's language."""
+    return translate("XRayViewer", CONTROLS_HELP)
 
 # Window/level change per screen pixel of right-drag (the image spans 0..1).
 _WL_PER_PIXEL = 0.002
@@ -75,11 +89,11 @@ class ScoreBadge(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pred: Prediction | None = None
-        self._text = "No image selected"
+        self._text = translate("ScoreBadge", "No image selected")
         self.setMinimumHeight(_BADGE_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("P(COVID) from the model; the tick marks the model's decision "
-                        "threshold (from its model card)")
+        self.setToolTip(translate("ScoreBadge", "P(COVID) from the model; the tick marks the "
+                                  "model's decision threshold (from its model card)"))
 
     @property
     def text(self) -> str:
@@ -87,16 +101,17 @@ class ScoreBadge(QWidget):
 
     def set_prediction(self, pred: Prediction | None, note: str = "") -> None:
         self._pred = pred
+        label, message = core_text(pred.label) if pred else "", core_text(pred.message) if pred else ""
         if pred is None:
-            self._text = note or "No image selected"
+            self._text = note or translate("ScoreBadge", "No image selected")
         elif pred.probability is None:
-            self._text = f"{pred.label} — {pred.message}" if pred.message else pred.label
+            self._text = f"{label} — {message}" if message else label
         else:
-            self._text = f"{pred.label}   P(COVID) = {pred.probability:.3f}"
+            self._text = f"{label}   P(COVID) = {number(pred.probability, 3)}"
             if pred.unusual:
                 self._text = "⚠ " + self._text
-            if pred.message:
-                self._text += f"   ({pred.message})"
+            if message:
+                self._text += f"   ({message})"
         self.update()
 
     def sizeHint(self):  # noqa: N802
@@ -142,7 +157,7 @@ class ScoreBadge(QWidget):
         font.setBold(False)
         font.setPointSizeF(max(font.pointSizeF() * 0.85, 7))
         p.setFont(font)
-        label = f"threshold {pred.threshold:.2f}"
+        label = translate("ScoreBadge", "threshold {0}").format(number(pred.threshold, 2))
         room = x + 4 + p.fontMetrics().horizontalAdvance(label) < w - 8
         area = QRectF(x + 4, bar.bottom() + 1, 200, 16) if room else \
             QRectF(x - 204, bar.bottom() + 1, 200, 16)
@@ -175,14 +190,15 @@ class XRayViewer(QWidget):
         self.image: Any = None
         self.heat: Any = None
 
-        self.placeholder = QLabel(
+        self.placeholder = QLabel(translate(
+            "XRayViewer",
             "Open files (Ctrl+O) or a folder (Ctrl+Shift+O), or drop them here.\n"
-            "Select a row to see the image.")
+            "Select a row to see the image."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #c8c8c8; background: #101010; padding: 12px;")
 
-        self.setToolTip(CONTROLS_HELP)
+        self.setToolTip(controls_help())
         self._stack = QStackedLayout()
         self._stack.addWidget(self.placeholder)
         layout = QVBoxLayout(self)
@@ -214,7 +230,7 @@ class XRayViewer(QWidget):
         self.vb.addItem(self.image)
         self.vb.addItem(self.heat)
         self.vb.windowLevelDragged.connect(self._on_window_level_drag)
-        self.view.setToolTip(CONTROLS_HELP)
+        self.view.setToolTip(controls_help())
         self._stack.addWidget(self.view)
 
     # What is shown -------------------------------------------------------------------

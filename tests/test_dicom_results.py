@@ -236,3 +236,23 @@ def test_dciodvfy_finds_no_error_in_the_results(films, tiny_model, tmp_path, dat
         errors = [line for line in report.splitlines() if line.startswith("Error")]
         assert not errors, f"{f.name}:\n{report}"
         assert ("ComprehensiveSR" in report) or ("SCImage" in report), report
+
+
+def test_indeterminate_film_reports_its_interval(films, tiny_model, tmp_path):
+    from dataclasses import replace
+
+    from core.model.card import INDETERMINATE
+    from core.model.dicom_results import write_results
+    from core.model.inference import INDETERMINATE_MESSAGE
+
+    pred = next(iter(classify([films["chest"]], tiny_model)))
+    pred = replace(pred, label=INDETERMINATE, message=INDETERMINATE_MESSAGE, p_low=0.31,
+                   p_high=0.62, threshold=0.5)
+    written = write_results(pred, tiny_model, tmp_path / "out")
+    content = items(pydicom.dcmread(written.report))
+    assert content["Decision"].ConceptCodeSequence[0].CodeValue == "INDETERMINATE"
+    low = content["P(COVID), 10th percentile over test-time views"]
+    high = content["P(COVID), 90th percentile over test-time views"]
+    assert float(low.MeasuredValueSequence[0].NumericValue) == pytest.approx(0.31)
+    assert float(high.MeasuredValueSequence[0].NumericValue) == pytest.approx(0.62)
+    assert content["Why indeterminate"].TextValue == INDETERMINATE_MESSAGE

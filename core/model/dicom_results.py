@@ -34,8 +34,16 @@ import numpy as np
 from core import __version__
 from core.errors import CovidCXRError, DicomError
 from core.files.atomic import atomic_path
-from core.model.card import INTENDED_USE, NEGATIVE, NOT_ASSESSED, POSITIVE, ModelCard
+from core.model.card import (
+    INDETERMINATE,
+    INTENDED_USE,
+    NEGATIVE,
+    NOT_ASSESSED,
+    POSITIVE,
+    ModelCard,
+)
 from core.model.gradcam import HEATMAP_NOTE, HeatMap
+from core.model.inference import INDETERMINATE_MESSAGE
 from core.model.ood import UNUSUAL_MESSAGE
 
 if TYPE_CHECKING:
@@ -218,8 +226,12 @@ def caption_lines(pred: Prediction, card: ModelCard, heat: HeatMap | None = None
         lines.append(f"NOT ASSESSED: {pred.message}")
     else:
         p, t = pred.probability or 0.0, pred.threshold or 0.0
-        sign = ">=" if pred.label == POSITIVE else "<"
-        lines.append(f"{pred.label}: P(COVID) {p:.3f} {sign} threshold {t:.3f}")
+        if pred.label == INDETERMINATE:
+            lines.append(f"INDETERMINATE: P(COVID) {p:.3f}, between {pred.p_low or p:.3f} and "
+                         f"{pred.p_high or p:.3f} over views, across threshold {t:.3f}")
+        else:
+            sign = ">=" if pred.label == POSITIVE else "<"
+            lines.append(f"{pred.label}: P(COVID) {p:.3f} {sign} threshold {t:.3f}")
         if pred.unusual:
             lines.append("UNUSUAL for this model: its score is less reliable here; review the film")
         if heat is not None and float(heat.heat.max()) > 0.0:
@@ -357,6 +369,8 @@ def build_report(
         POSITIVE: _code("COVID", "COVID (P(COVID) at or above the threshold)"),
         NEGATIVE: _code("NOT-COVID", "Not COVID (P(COVID) below the threshold)"),
         NOT_ASSESSED: _code("NOT-ASSESSED", "Not assessed (not a frontal chest X-ray)"),
+        INDETERMINATE: _code("INDETERMINATE",
+                             "Indeterminate (the score crosses the threshold across views)"),
     }[pred.label]
     items.append(CodeContentItem(name=_code("DECISION", "Decision"), value=decision,
                                  relationship_type=contains))
@@ -364,6 +378,13 @@ def build_report(
         items.append(NumContentItem(name=_code("P-COVID", "P(COVID)"),
                                     value=round(float(pred.probability), 6), unit=unit,
                                     relationship_type=contains))
+    for value, code, meaning in ((pred.p_low, "P-COVID-LOW", "P(COVID), 10th percentile "
+                                  "over test-time views"),
+                                 (pred.p_high, "P-COVID-HIGH", "P(COVID), 90th percentile "
+                                  "over test-time views")):
+        if value is not None:
+            items.append(NumContentItem(name=_code(code, meaning), value=round(float(value), 6),
+                                        unit=unit, relationship_type=contains))
     if pred.threshold is not None:
         items.append(NumContentItem(name=_code("THRESHOLD", "Decision threshold"),
                                     value=round(float(pred.threshold), 6), unit=unit,
@@ -377,6 +398,9 @@ def build_report(
             value=codes.SCT.Yes if pred.unusual else codes.SCT.No, relationship_type=contains))
         if pred.unusual:
             items.append(text(_code("UNUSUAL-REASON", "Why unusual"), UNUSUAL_MESSAGE))
+        if pred.label == INDETERMINATE:
+            items.append(text(_code("INDETERMINATE-REASON", "Why indeterminate"),
+                              INDETERMINATE_MESSAGE))
     if pred.ood_score is not None:
         items.append(NumContentItem(
             name=_code("OOD-SCORE", "Distance from the training films (above 1 = unusual)"),
