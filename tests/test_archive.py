@@ -140,3 +140,31 @@ def test_a_file_named_twice_gets_two_rows_as_before(films, tiny_model_path, tmp_
     out = tmp_path / "twice.csv"
     assert classify(str(one), str(one), "-o", str(out), "--model", str(tiny_model_path)) == 0
     assert [r["path"] for r in rows(out)] == [str(one), str(one)]
+
+
+def test_a_file_listed_twice_keeps_both_rows_when_a_kill_falls_between_them(
+        films, tiny_model_path, tmp_path):
+    """Issue 22: --resume used to skip every occurrence of a path the journal held once."""
+    a, b, c = sorted(films.iterdir())[:3]
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(map(str, (a, b, a, c, a))) + "\n", encoding="utf-8")
+    reference = tmp_path / "reference.csv"
+    assert classify("--files-from", str(listing), "-o", str(reference), "--model",
+                    str(tiny_model_path)) == 0
+    assert [r["path"] for r in rows(reference)] == list(map(str, (a, b, a, c, a)))
+
+    # What a kill after the second row leaves: the header and the rows of a and b.
+    out = tmp_path / "predicted.csv"
+    journal = out.with_name(out.name + JOURNAL_SUFFIX)
+    lines = reference.read_bytes().split(b"\r\n")
+    journal.write_bytes(b"\r\n".join(lines[:3]) + b"\r\n")
+    assert classify("--files-from", str(listing), "-o", str(out), "--model",
+                    str(tiny_model_path), "--resume") == 0
+    assert out.read_bytes() == reference.read_bytes()
+
+    # ...and after the third (a's first row and its second): the third a is still owed.
+    journal.write_bytes(b"\r\n".join(lines[:4]) + b"\r\n")
+    out.unlink()
+    assert classify("--files-from", str(listing), "-o", str(out), "--model",
+                    str(tiny_model_path), "--resume") == 0
+    assert out.read_bytes() == reference.read_bytes()

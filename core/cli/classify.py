@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
 
 from core.cli.common import Progress, check_model, positive_int, resolve_model
 from core.errors import CovidCXRError
+from core.files.atomic import check_writable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +40,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _absent(path: str) -> bool:
+    """Nothing at all by this name (a typo): the run is refused. A dangling link, a link
+    loop or a name the system refuses (too long) is something the user named: it gets its
+    own error row, as it would inside a folder."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     from core.files.discovery import Skipped, iter_inputs
     from core.files.journal import Journal, in_shard, parse_shard, read_list
@@ -48,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         raise CovidCXRError("--threshold must be between 0 and 1")
     if not args.paths and not args.files_from:
         raise CovidCXRError("name files or folders to classify, or --files-from LIST")
-    missing = [p for p in args.paths if not Path(p).exists()]
+    missing = [p for p in args.paths if _absent(p)]
     if missing:
         raise CovidCXRError(f"no such file or folder: {missing[0]}")
+    check_writable(args.output, "--output")
     shard = parse_shard(args.shard) if args.shard else (1, 1)
     if args.files_from and args.files_from != "-" and not Path(args.files_from).is_file():
         raise CovidCXRError(f"no such file list: {args.files_from}")
@@ -85,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
 
     files = (f for f in itertools.chain([first] if first else [], listing)
-             if str(f) not in journal.done)
+             if not journal.take_done(f))
     results = None
     if dicom_out is not None:
         from core.model.dicom_results import ResultWriter, threshold_origin

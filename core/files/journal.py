@@ -19,6 +19,7 @@ import csv
 import hashlib
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -104,8 +105,9 @@ class Journal:
     """The rows of one classify run on their way to ``output``.
 
     ``resume`` keeps what an earlier run of the same output finished (its journal, else
-    its finished CSV); without it any old journal is replaced. ``done`` holds the paths
-    already classified; ``model`` and ``threshold`` must match theirs."""
+    its finished CSV); without it any old journal is replaced. ``done`` counts the rows
+    already written per path (:meth:`take_done`); ``model`` and ``threshold`` must match
+    theirs."""
 
     def __init__(self, output: str | os.PathLike[str], model: str, threshold: float,
                  device: str = "", resume: bool = False) -> None:
@@ -113,9 +115,9 @@ class Journal:
         self.path = journal_path(output)
         self.model, self.device = model, device
         self.threshold = f"{threshold:.4f}"
-        #: Paths the earlier run finished (fixed at the start: a file named twice in the
-        #: inputs still gets two rows, as without --resume).
-        self.done: set[str] = set()
+        #: Rows the earlier run finished, per path: a file named twice in the inputs has
+        #: two rows, and a kill between them leaves one, so the second is still owed.
+        self.done: Counter[str] = Counter()
         self.kept = 0  # rows carried over from the earlier run
         self.written = 0  # rows added by this run
         #: Rows per label ("error" for unreadable files), carried over and new.
@@ -153,7 +155,7 @@ class Journal:
                     f"{row[col['model']]!r} at threshold {row[col['threshold']] or '?'}, this "
                     f"run uses {self.model!r} at {self.threshold}; use the same model, or "
                     "start again without --resume")
-            self.done.add(_unneutralise(row[col["path"]]))
+            self.done[_unneutralise(row[col["path"]])] += 1
             self._count(row[col["label"]] if row[col["status"]] == "ok" else "error")
         self.kept = len(records) - 1
         self.resumed_from = source
@@ -163,6 +165,15 @@ class Journal:
         else:  # a finished CSV: its rows start the new journal
             with open(self.path, "w", encoding="utf-8", newline="") as fh:
                 fh.writelines(records)
+
+    def take_done(self, path: str | os.PathLike[str]) -> bool:
+        """True when the earlier run already wrote this occurrence of ``path`` (each of its
+        rows answers one occurrence, in input order): skip it. False: classify it."""
+        key = os.fspath(path)
+        if self.done[key] <= 0:
+            return False
+        self.done[key] -= 1
+        return True
 
     def append(self, predictions: Iterable) -> int:
         batch = list(predictions)
