@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
+from core.errors import CovidCXRError
 from core.files import atomic
 from core.files.atomic import atomic_path, write_text_atomic
 
@@ -65,3 +68,49 @@ def test_temporaries_written_since_this_process_started_survive(tmp_path, monkey
     since = aged(tmp_path / ".out.csv.q1w2e3r4.csv", 3600)  # after our start: maybe ours
     assert atomic.remove_stale_temporaries(tmp_path / "out.csv", ".csv") == []
     assert since.exists()
+
+
+# --- check_writable: a target refused before the long work, not after (issue 22) ---------
+
+
+def test_an_existing_folder_is_refused_by_name(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(CovidCXRError, match=r"^--output .*out is a folder: name a file"):
+        atomic.check_writable(tmp_path / "out", "--output")
+
+
+def test_a_read_only_file_is_refused(tmp_path, monkeypatch):
+    """As a non-root user sees it: root may write anything, so the test asks os.access
+    what a user without write permission would be told."""
+    target = tmp_path / "predicted.csv"
+    target.write_text("kept\n")
+    target.chmod(0o444)
+    real_access = os.access
+    asked = []
+
+    def access(path, mode, **kw):
+        asked.append((os.fspath(path), mode))
+        if os.fspath(path) == os.fspath(target) and mode & os.W_OK:
+            return False  # what a user without write permission is told
+        return real_access(path, mode, **kw)
+
+    monkeypatch.setattr(atomic.os, "access", access)
+    with pytest.raises(CovidCXRError, match=r"^--output .*predicted\.csv is read-only"):
+        atomic.check_writable(target, "--output")
+    assert (os.fspath(target), os.W_OK) in asked
+    assert target.read_text() == "kept\n"
+
+
+def test_a_folder_that_cannot_be_written_is_refused(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(atomic.os, "access", lambda p, mode, **kw: os.fspath(p) != str(locked))
+    with pytest.raises(CovidCXRError, match=r"no permission to write in .*locked"):
+        atomic.check_writable(locked / "new" / "deeper" / "predicted.csv")
+
+
+def test_writable_targets_pass(tmp_path):
+    atomic.check_writable(tmp_path / "new.csv")
+    atomic.check_writable(tmp_path / "a" / "b" / "new.csv")  # folders made later
+    (tmp_path / "old.csv").write_text("x")
+    atomic.check_writable(tmp_path / "old.csv")

@@ -257,3 +257,70 @@ def test_decoders_that_abort_cost_one_row_each_not_the_run(tmp_path, sample_imag
     assert [r["status"] for r in good] == ["ok"] * len(good)
     assert all(r["probability"] for r in good)
     assert not out.with_name(out.name + ".partial").exists()
+
+
+def test_output_naming_a_folder_is_refused_before_any_file_is_read(folder, tiny_model_path,
+                                                                   tmp_path):
+    """Issue 22: refused only after the whole folder was classified, with a message about
+    NAME.partial, and the .partial left behind."""
+    (tmp_path / "results").mkdir()
+    proc = run_cli("classify", str(folder), "--output", "results",
+                   "--model", str(tiny_model_path), cwd=tmp_path)
+    # One line: the model was never loaded (its "model ... on CPU" line never printed).
+    assert one_line_error(proc) == (
+        "covidcxr: error: --output results is a folder: name a file to write "
+        "(e.g. results/predicted.csv)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "results"]
+    assert list((tmp_path / "results").iterdir()) == []
+
+
+def test_output_onto_a_read_only_file_is_refused(folder, tiny_model_path, tmp_path,
+                                                 monkeypatch, capsys):
+    """As a non-root user: the tests run as root, who may write anything, so os.access is
+    made to answer as it would for a user without write permission."""
+    from core.cli.main import main
+    from core.files import atomic
+
+    out = tmp_path / "kept.csv"
+    out.write_text("the user's own results\n")
+    out.chmod(0o444)
+    real_access = os.access
+    monkeypatch.setattr(atomic.os, "access", lambda p, mode, **kw: False if (
+        os.fspath(p) == str(out) and mode & os.W_OK) else real_access(p, mode, **kw))
+    loaded = []
+    monkeypatch.setattr("core.model.loading.load_model", lambda *a, **k: loaded.append(a))
+    assert main(["classify", str(folder), "--output", str(out),
+                 "--model", str(tiny_model_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"covidcxr: error: --output {out} is read-only: make it writable or choose "
+        "another file\n"
+    )
+    assert out.read_text() == "the user's own results\n"
+    assert not loaded and not out.with_name("kept.csv.partial").exists()
+
+
+def test_links_named_on_the_command_line_get_their_own_rows(tmp_path, sample_images,
+                                                            tiny_model_path):
+    """Issue 22: a symlink loop or a dangling link named on the command line stopped the
+    run ("no such file or folder") instead of getting a row, as it does in a folder."""
+    good = tmp_path / "good.png"
+    shutil.copyfile(sample_images[0], good)
+    dangling = tmp_path / "moved.png"
+    dangling.symlink_to(tmp_path / "elsewhere.png")
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    out = tmp_path / "out.csv"
+    proc = run_cli("classify", str(dangling), str(loop), str(good), "--output", str(out),
+                   "--model", str(tiny_model_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    got = [(r["filename"], r["status"], r["message"]) for r in read_rows(out)]
+    assert got == [
+        ("moved.png", "error",
+         f"broken link: it points to {tmp_path / 'elsewhere.png'}, which does not exist"),
+        ("loop.png", "error", "symbolic link loop: the link leads back to itself"),
+        ("good.png", "ok", ""),
+    ]
+    # A name that is nothing at all is still a typo that stops the run at once.
+    proc = run_cli("classify", "typo.png", "--model", str(tiny_model_path), cwd=tmp_path)
+    assert one_line_error(proc) == "covidcxr: error: no such file or folder: typo.png"

@@ -29,11 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.files.atomic import write_text_atomic
+    from core.files.atomic import check_writable, write_text_atomic
     from core.files.dataset import scan
     from core.model.cache import DecodedSplit, decode
     from core.model.loading import device_name, load_model
 
+    if args.json:
+        check_writable(args.json, "--json")  # before the dataset is decoded
     model = load_model(resolve_model(getattr(args, "model", None)))
     if args.threshold is not None:  # this run's threshold; the card on disk is untouched
         model = replace(model, card=replace(model.card, threshold=float(args.threshold)))

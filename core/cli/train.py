@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.cli.report import format_report
 from core.errors import DatasetError
+from core.files.atomic import check_writable
 from core.files.dataset import scan
 from core.training.fit import train
 from core.training.recipe import TrainConfig, transfer_recipe
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix != ".keras":
         raise DatasetError("--output must end in .keras")
+    check_writable(out, "--output")  # now, not after hours of training
     index = scan(args.dataset, positive=cfg.positive, seed=cfg.seed)
     print(f"dataset {index.root} ({index.split_source}); positive class: {index.positive}")
     for split, per in index.counts().items():

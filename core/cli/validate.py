@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from core.cli.common import Progress, check_model, positive_int, resolve_model
 from core.errors import CovidCXRError
+from core.files.atomic import check_writable
 
 #: Writes the PDF report of a validation: ``(path, analysis, metrics, card, model_path)``.
 #: The report is drawn with Qt, which core never imports; the launcher supplies it.
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> i
         raise CovidCXRError("--report needs the window's libraries (run it as `covidcxr`)")
     if args.save_profile and not args.site:
         raise CovidCXRError("--save-profile needs --site NAME (the site the profile is for)")
+    for option, target in (("--json", args.json), ("--report", args.report),
+                           ("--save-profile", args.save_profile)):
+        if target:
+            check_writable(target, option)  # before the films are classified
     labelled = open_labelled(args.folder, args.labels, args.positive, args.split)
     model_path = resolve_model(args.model)
     check_model(model_path)

@@ -11,6 +11,30 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from core.errors import CovidCXRError
+
+
+def check_writable(target: str | os.PathLike[str], what: str = "") -> None:
+    """Refuse, before any long work, a target that cannot be replaced by a whole new file:
+    a folder, a read-only file (its owner meant it to stay), or a place whose folder we
+    cannot write. Without this a run found out only at its end, or replaced a read-only
+    file silently (a rename needs only the folder's permission). ``what`` names the
+    option in the message (``--output``)."""
+    target = Path(target)
+    name = f"{what} {target}" if what else str(target)
+    if target.is_dir():
+        raise CovidCXRError(f"{name} is a folder: name a file to write (e.g. "
+                            f"{target / 'predicted.csv'})")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise CovidCXRError(f"{name} is read-only: make it writable or choose another file")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folders still to be made go in the first that exists
+    if not folder.is_dir():
+        raise CovidCXRError(f"cannot write {name}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CovidCXRError(f"cannot write {name}: no permission to write in {folder}")
+
 
 def _read_umask() -> int:
     # os.umask can only be read by setting it; done once, at import, before any thread runs.
