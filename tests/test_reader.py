@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import warnings
@@ -431,3 +432,46 @@ def test_large_images_are_decoded_reduced(tmp_path, monkeypatch, fmt):
     assert x.pixels.shape == ((120, 160) if fmt == "JPEG" else (80, 107))
     assert (x.info.width, x.info.height) == (320, 240)  # the file's own size
     assert abs(float(x.pixels.mean()) - float(big.mean()) / 255) < 0.02
+
+
+def test_an_unreadable_file_says_permission_denied(tmp_path, sample_images, monkeypatch):
+    """Issue 22: the generic "cannot decode this file: PermissionError" before. Tests run
+    as root, who reads mode-000 files, so the open is made to fail as a user's would."""
+    import builtins
+
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(sample_images[0].read_bytes())
+    locked.chmod(0)
+    real_open = builtins.open
+
+    def user_open(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", user_open)
+    with pytest.raises(NotAnImageError) as err:
+        reader.read_xray(locked)
+    assert str(err.value) == "cannot open file: permission denied"
+
+
+def test_an_unreadable_folder_on_the_way_says_permission_denied(tmp_path, monkeypatch):
+    def stat_denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(reader.Path, "stat", stat_denied)
+    with pytest.raises(NotAnImageError, match="^cannot open file: permission denied$"):
+        reader.read_xray(tmp_path / "x.png")
+
+
+def test_links_that_lead_nowhere_say_so(tmp_path):
+    dangling = tmp_path / "film.png"
+    dangling.symlink_to(tmp_path / "moved-away.png")
+    with pytest.raises(NotAnImageError, match=r"^broken link: it points to .*moved-away\.png"):
+        read_xray(dangling)
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    with pytest.raises(NotAnImageError, match="^symbolic link loop"):
+        read_xray(loop)
+    with pytest.raises(NotAnImageError, match="^file name too long"):
+        read_xray(tmp_path / ("x" * 300 + ".png"))

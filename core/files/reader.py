@@ -8,6 +8,7 @@ message says what is wrong with *this* file.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import warnings
@@ -75,8 +76,14 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise NotAnImageError("file not found") from None
+        raise NotAnImageError(_not_found(path)) from None
+    except PermissionError:
+        raise NotAnImageError("cannot open file: permission denied") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotAnImageError("symbolic link loop: the link leads back to itself") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise NotAnImageError("file name too long for this system") from None
         raise NotAnImageError(f"cannot open file: {exc.strerror or exc}") from None
     if path.is_dir():
         raise NotAnImageError("this is a folder, not an image file")
@@ -90,10 +97,22 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
         return _read_raster(path, size)
     except (CovidCXRError, MemoryError):
         raise
+    except PermissionError:
+        # Readable metadata, unreadable content (mode 000, or a file another user owns).
+        raise NotAnImageError("cannot open file: permission denied") from None
     except Exception as exc:
         # Last resort: a third-party decoder failing in a way no check above foresaw. The
         # file is still one bad file, never a crash of the run that reads many.
         raise ImageReadError(f"cannot decode this file: {type(exc).__name__}: {exc}") from exc
+
+
+def _not_found(path: Path) -> str:
+    """"file not found", or for a dangling symbolic link where it points."""
+    try:
+        target = os.readlink(path)
+    except OSError:  # not a link (or gone meanwhile)
+        return "file not found"
+    return f"broken link: it points to {target}, which does not exist"
 
 
 def _read_raster(path: Path, size: int) -> XRay:
