@@ -83,6 +83,46 @@ def test_labels_csv_problems(labelled_folder, tmp_path):
         open_labelled(labelled_folder, tmp_path / "absent.csv")
 
 
+def _labels_text(folder: Path) -> list[str]:
+    return [f"{p.relative_to(folder).as_posix()},{'covid' if p.parent.name == 'COVID' else 'no'}"
+            for p in sorted(folder.rglob("*.png"))]
+
+
+def test_labels_csv_rows_with_extra_fields_or_only_commas_are_warned_not_a_traceback(
+        labelled_folder, tmp_path):
+    """Issue 22: a row 'a.png,COVID,extra' or ',,,,' raised AttributeError ('list' object
+    has no attribute 'strip')."""
+    lines = _labels_text(labelled_folder)
+    lines[0] += ",extra"
+    lines[5] += ",more,fields"
+    labels = tmp_path / "labels.csv"
+    labels.write_text("filename,label\n" + "\n".join(lines[:8]) + "\n,,,,\n"
+                      + "\n".join(lines[8:]) + "\n", encoding="utf-8")
+    ls = open_labelled(labelled_folder, labels)
+    assert len(ls.files) == 24  # the extra fields ignored, the row of commas skipped
+    overlong = [w for w in ls.warnings if "more fields than its header" in w]
+    assert overlong == ["2 row(s) of labels.csv have more fields than its header (line 2, 7): "
+                        "the extra fields are ignored; quote names that hold a comma"]
+
+    from core.cli.main import main
+
+    assert main(["validate", str(labelled_folder), "--labels", str(labels), "--model",
+                 str(tmp_path / "absent.keras")]) == 1  # got past the labels to the model
+
+
+def test_labels_csv_naming_a_file_over_255_bytes_is_one_more_missing_name(
+        labelled_folder, tmp_path):
+    """Issue 22: "File name too long" ended the whole validation."""
+    long_name = "COVID/" + "x" * 300 + ".png"
+    labels = tmp_path / "labels.csv"
+    labels.write_text("filename,label\n" + "\n".join(_labels_text(labelled_folder))
+                      + f"\n{long_name},covid\n", encoding="utf-8")
+    ls = open_labelled(labelled_folder, labels)
+    assert len(ls.files) == 24
+    assert ls.excluded == ((long_name, "named in the labels file but not found"),)
+    assert any("1 file(s) named in labels.csv are missing" in w for w in ls.warnings)
+
+
 def test_duplicates_across_classes_are_left_out(labelled_folder, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(labelled_folder, site)
@@ -290,3 +330,22 @@ def test_a_proportion_of_one_still_gets_an_honest_interval(site_run):
     assert pt.specificity.value == 1.0 and pt.sensitivity.value == 0.0
     assert pt.specificity == wilson(12, 12) and pt.specificity.low < 0.8
     assert pt.sensitivity == wilson(0, 12) and pt.sensitivity.high > 0.2
+
+
+@pytest.mark.parametrize("command", ["validate --json", "validate --report",
+                                     "evaluate --json", "train --output"])
+def test_outputs_that_are_folders_are_refused_before_the_work(
+        command, labelled_folder, tiny_model_path, tmp_path, capsys):
+    """The same check as classify's --output (issue 22), before any film is read."""
+    from core.cli.main import main
+
+    name, option = command.split()
+    target = tmp_path / ("m.keras" if name == "train" else "out")
+    target.mkdir()
+    args = [name, str(labelled_folder), option, str(target)]
+    if name != "train":
+        args += ["--model", str(tiny_model_path)]
+    assert main(args, write_report=lambda *a: None) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"covidcxr: error: {option} {target} is a folder")
+    assert err.count("\n") == 1

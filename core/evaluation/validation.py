@@ -208,11 +208,19 @@ def _from_folders(root: Path, split: str | None) -> tuple[list[_Raw], str, list,
 def _from_csv(root: Path, csv_path: Path) -> tuple[list[_Raw], str, list, list[str]]:
     if not csv_path.is_file():
         raise DatasetError(f"labels file not found: {csv_path}")
+    # Fields beyond the header's columns (an unquoted comma in a name, a trailing "extra")
+    # come as a list under the key None from DictReader: left out, with a warning.
+    overlong: list[int] = []  # line numbers of rows with more fields than the header
+    rows: list[dict[str, str]] = []
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             columns = [c.strip() for c in (reader.fieldnames or [])]
-            rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
+            for r in reader:
+                extra = r.pop(None, None)
+                if extra and any(str(v).strip() for v in extra):
+                    overlong.append(reader.line_num)
+                rows.append({(k or "").strip(): (v or "").strip() for k, v in r.items()})
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{csv_path.name} is not a readable CSV file: {exc}") from None
     lower = {c.lower(): c for c in columns}
@@ -235,7 +243,7 @@ def _from_csv(root: Path, csv_path: Path) -> tuple[list[_Raw], str, list, list[s
             unlabelled += 1
             continue
         p = (root / name) if not Path(name).is_absolute() else Path(name)
-        if not p.is_file():
+        if not _is_file(p):
             missing.append(name)
             continue
         subs = {
@@ -259,7 +267,22 @@ def _from_csv(root: Path, csv_path: Path) -> tuple[list[_Raw], str, list, list[s
         )
     if unlabelled:
         warnings.append(f"{unlabelled} row(s) of {csv_path.name} have no label and are left out")
+    if overlong:
+        lines = ", ".join(map(str, overlong[:3])) + (" …" if len(overlong) > 3 else "")
+        warnings.append(
+            f"{len(overlong)} row(s) of {csv_path.name} have more fields than its header "
+            f"(line {lines}): the extra fields are ignored; quote names that hold a comma"
+        )
     return out, f"labels file {csv_path.name}", excluded, warnings
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that says False, not raises, for a name the system refuses (over
+    255 bytes: ENAMETOOLONG) or cannot look at: such a name is one more missing file."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _positive_class(classes: list[str], positive: str | None) -> str:
