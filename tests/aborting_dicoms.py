@@ -59,7 +59,7 @@ def _plain_8bit(path: Path) -> Path:
     return path
 
 
-def _transcode(source: Path, syntax_name: str, out: Path) -> Path:
+def transcode(source: Path, syntax_name: str, out: Path) -> Path:
     """``source`` re-compressed by GDCM to ``gdcm.TransferSyntax.<syntax_name>``."""
     import gdcm
 
@@ -86,10 +86,10 @@ def write_good(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     plain8 = _plain_8bit(folder / ".plain8.dcm")
     good = {
-        "jpeg-ls": _transcode(LOSSLESS_12BIT, "JPEGLSLossless", folder / "good-jpeg-ls.dcm"),
-        "jpeg-lossless": _transcode(plain8, "JPEGLosslessProcess14_1",
+        "jpeg-ls": transcode(LOSSLESS_12BIT, "JPEGLSLossless", folder / "good-jpeg-ls.dcm"),
+        "jpeg-lossless": transcode(plain8, "JPEGLosslessProcess14_1",
                                     folder / "good-jpeg-lossless-8bit.dcm"),
-        "jpeg-2000": _transcode(LOSSLESS_12BIT, "JPEG2000Lossless", folder / "good-jpeg-2000.dcm"),
+        "jpeg-2000": transcode(LOSSLESS_12BIT, "JPEG2000Lossless", folder / "good-jpeg-2000.dcm"),
     }
     plain8.unlink()
     return good

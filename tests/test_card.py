@@ -81,6 +81,34 @@ def test_missing_model_file_is_refused(model_copy):
         load_model(model_copy)
 
 
+def _rewrite_card_for(model: Path) -> None:
+    """The card made to match the weights file as it now is (as a copy tool might)."""
+    card = read_card(model)
+    card.weights_sha256 = sha256_file(model)
+    card_path(model).write_text(card.to_json(), encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "cut by 10 bytes", "one byte flipped"])
+def test_damaged_model_file_whose_card_matches_says_damaged(model_copy, damage):
+    """Issue 22: a cut .keras gave Keras's "File not found: filepath=..." though it exists."""
+    from core.model.loading import load_model
+
+    data = bytearray(model_copy.read_bytes())
+    if damage == "cut in half":
+        data = data[: len(data) // 2]
+    elif damage == "cut by 10 bytes":
+        data = data[:-10]
+    else:
+        # Inside the weights member's data: a CRC error, found when Keras reads it.
+        data[len(data) // 2] ^= 0xFF
+    model_copy.write_bytes(bytes(data))
+    _rewrite_card_for(model_copy)
+    with pytest.raises(ModelError) as err:
+        load_model(model_copy)
+    assert str(err.value).startswith("model file tiny.keras is damaged or truncated")
+    assert "not found" not in str(err.value)
+
+
 def test_card_that_is_not_json(model_copy):
     card_path(model_copy).write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelError, match="model card is not valid JSON"):

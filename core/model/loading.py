@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 import platform
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,18 @@ def _load_set(path: Path, files: Path, card: ModelCard | None = None) -> LoadedM
     """Load the weights ``files`` with ``card`` (default: their own card)."""
     card = card if card is not None else read_card(files)
     verify(files, card)
+    damaged = (
+        f"model file {files.name} is damaged or truncated (not a complete .keras archive): "
+        "copy it again, or restore it from where it came"
+    )
+    # Keras says "File not found" for any file that is not a whole zip archive, though it
+    # is there: a cut copy whose card was rewritten to match, say.
+    if not zipfile.is_zipfile(files):
+        raise ModelError(damaged)
     try:
         net = keras.saving.load_model(files, compile=False, safe_mode=True)
+    except (zipfile.BadZipFile, EOFError):  # a damaged member (bad CRC, cut data)
+        raise ModelError(damaged) from None
     except Exception as exc:  # Keras raises many types for a bad archive
         raise ModelError(f"cannot load model {path.name}: {exc}") from None
     if int(net.input_shape[1]) != card.input_size:
