@@ -37,9 +37,13 @@ _J2K_START = b"\xff\x4f\xff\x51"
 _SSIZ_OFFSET = 42
 
 
-def _plain_8bit(path: Path) -> Path:
-    """The source PNG as an uncompressed 8-bit DX DICOM."""
+def plain_8bit(path: Path, crop: int = 0) -> Path:
+    """The source PNG (its centre ``crop`` x ``crop`` when given) as an uncompressed 8-bit
+    DX DICOM."""
     pixels = np.asarray(Image.open(SOURCE_PNG).convert("L"))
+    if crop:
+        top, left = (pixels.shape[0] - crop) // 2, (pixels.shape[1] - crop) // 2
+        pixels = np.ascontiguousarray(pixels[top : top + crop, left : left + crop])
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -84,7 +88,7 @@ def transcode(source: Path, syntax_name: str, out: Path) -> Path:
 def write_good(folder: Path) -> dict[str, Path]:
     """Valid compressed versions of the test radiograph, one per kind."""
     folder.mkdir(parents=True, exist_ok=True)
-    plain8 = _plain_8bit(folder / ".plain8.dcm")
+    plain8 = plain_8bit(folder / ".plain8.dcm")
     good = {
         "jpeg-ls": transcode(LOSSLESS_12BIT, "JPEGLSLossless", folder / "good-jpeg-ls.dcm"),
         "jpeg-lossless": transcode(plain8, "JPEGLosslessProcess14_1",

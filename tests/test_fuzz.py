@@ -17,6 +17,7 @@ import numpy as np
 import pydicom.data
 import pytest
 from PIL import Image
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
@@ -25,6 +26,7 @@ from core.files.reader import read_xray
 
 SEED = 20261126
 INPUTS_PER_SEED = 400  # x 7 seeds: 2,800 inputs, a few seconds
+COMPRESSED_INPUTS_PER_SEED = 80  # x 7 compressed DICOM seeds: 560 inputs
 
 
 def _gray(h: int = 36, w: int = 40) -> np.ndarray:
@@ -75,6 +77,27 @@ def _seeds() -> dict[str, bytes]:
         "tiff_deflate": _raster("TIFF", compression="tiff_adobe_deflate"),
         "dicom": _dicom(),
     }
+
+
+def _compressed_seeds() -> dict[str, bytes]:
+    """Small grayscale compressed DICOMs, one per syntax GDCM decodes: a 64 x 64 crop of a
+    test radiograph compressed here by GDCM, and pydicom's own JPEG-LS and JPEG 2000 files.
+    Mutations of these reach native code that can abort (issue 22)."""
+    import tempfile
+
+    from aborting_dicoms import plain_8bit, transcode
+
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = plain_8bit(Path(tmp) / "plain.dcm", crop=64)
+        for name, syntax in (("dicom_jpeg_lossless", "JPEGLosslessProcess14_1"),
+                             ("dicom_jpeg_baseline", "JPEGBaselineProcess1"),
+                             ("dicom_jpeg_ls", "JPEGLSLossless"),
+                             ("dicom_jpeg_2000", "JPEG2000Lossless")):
+            out[name] = transcode(plain, syntax, Path(tmp) / f"{name}.dcm").read_bytes()
+    for name in ("MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "693_J2KI.dcm"):
+        out["pydicom_" + name.removesuffix(".dcm")] = Path(get_testdata_file(name)).read_bytes()
+    return out
 
 
 def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
@@ -137,6 +160,30 @@ def test_mutated_files_raise_only_our_errors(tmp_path):
     assert outcomes.get("ok", 0) > 0 and len(outcomes) > 3, outcomes  # the mutations bite
     assert slowest < 2.0, f"one input took {slowest:.1f} s"
     assert total < 60, f"{total:.0f} s"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_mutated_compressed_dicoms_cost_one_error_each_never_the_process(tmp_path):
+    """Issue 22: mutated compressed DICOMs abort GDCM now and then. Decoded in worker
+    processes, each is one file's error; a crash here would end the test run itself."""
+    from core.files import decoder_pool
+
+    rng = np.random.default_rng(SEED + 22)
+    path = tmp_path / "input.dcm"
+    outcomes: dict[str, int] = {}
+    for name, seed in _compressed_seeds().items():
+        assert _read_or_own_error(_write(path, seed)) == "ok", f"seed {name} must read"
+        for _ in range(COMPRESSED_INPUTS_PER_SEED):
+            try:
+                read_xray(_write(path, _mutate(seed, rng)))
+                outcome = "ok"
+            except CovidCXRError as exc:
+                crashed = str(exc).startswith("the decoder crashed on this file")
+                outcome = "decoder crashed" if crashed else type(exc).__name__
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert sum(outcomes.values()) == COMPRESSED_INPUTS_PER_SEED * 7
+    assert outcomes.get("ok", 0) > 0 and outcomes.get("DicomError", 0) > 0, outcomes
+    decoder_pool.shutdown()
 
 
 def _write(path: Path, data: bytes) -> Path:
