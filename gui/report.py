@@ -23,6 +23,8 @@ from core import __version__
 from core.evaluation.validation import SiteAnalysis, SiteMetrics, not_assessed
 from core.files.atomic import atomic_path
 from core.model.card import INTENDED_USE, ModelCard
+from gui.i18n import date_time, integer, interval_text, interval_texts, number, translate
+from gui.i18n.core_text import core_text
 
 #: Files listed by name in the "not assessed" section (the rest are counted).
 LISTED_NOT_ASSESSED = 60
@@ -41,80 +43,109 @@ def _rows(rows: list[tuple[Any, ...]], header: tuple[str, ...] = ()) -> str:
 
 def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
                 model_path: str | os.PathLike[str], figures: list[str]) -> str:
-    """The report's text; ``figures`` are resource names already added to the document."""
+    """The report's text, in the window's language (English from the command line, which
+    installs no translation); ``figures`` are resource names already added to the document."""
     run, ls, pt = analysis.run, analysis.run.labelled, m.point
-    now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    now = date_time(_dt.datetime.now().astimezone().isoformat(timespec="seconds"))
     esc = html.escape
+
+    grouped = (translate("Report", "{0} films assessed by the model; 95% bootstrap percentile "
+                         "intervals from {1} resamples of patients (seed {2}).") if m.grouped
+               else translate("Report", "{0} films assessed by the model; 95% bootstrap "
+                              "percentile intervals from {1} resamples of images (seed {2})."))
     parts = [
-        "<h1>CovidCXR — validation on local films</h1>",
+        "<h1>" + esc(translate("Report", "CovidCXR — validation on local films")) + "</h1>",
         f"<p>{esc(now)} · CovidCXR {esc(__version__)}</p>",
-        f"<p style='background:#fff4d6; padding:6px'><b>{esc(card.intended_use or INTENDED_USE)}"
-        "</b></p>",
-        "<h2>Result</h2>",
-        f"<p>{m.assessed} films assessed by the model; 95% bootstrap percentile intervals "
-        f"from {m.resamples} resamples of {'patients' if m.grouped else 'images'} "
-        f"(seed {analysis.seed}).</p>",
+        "<p style='background:#fff4d6; padding:6px'><b>"
+        f"{esc(core_text(card.intended_use or INTENDED_USE))}</b></p>",
+        "<h2>" + esc(translate("Report", "Result")) + "</h2>",
+        "<p>" + esc(grouped.format(integer(m.assessed), integer(m.resamples), analysis.seed))
+        + "</p>",
     ]
-    rows = [("ROC AUC", *m.auc.texts()), ("threshold", f"{pt.threshold:.4f}", "")]
-    for label, iv in (("sensitivity", pt.sensitivity), ("specificity", pt.specificity),
-                      ("PPV", pt.ppv), ("NPV", pt.npv), ("accuracy", pt.accuracy)):
-        rows.append((label, *iv.texts()))
-    parts.append(_rows(rows, ("measure", "value", "95% interval")))
-    prevalence = (f"typed by the user: {pt.prevalence:.3f}" if pt.prevalence_given
-                  else f"the folder's own: {pt.prevalence:.3f}")
-    parts.append(
-        f"<p>PPV and NPV at a prevalence {esc(prevalence)}. Confusion at this threshold: "
-        f"TP {pt.tp}, FN {pt.fn}, FP {pt.fp}, TN {pt.tn}. Expected calibration error "
-        f"{m.ece:.3f}.</p>")
+    rows = [("ROC AUC", *interval_texts(m.auc)),
+            (translate("Report", "threshold"), number(pt.threshold, 4), "")]
+    for label, iv in ((translate("Report", "sensitivity"), pt.sensitivity),
+                      (translate("Report", "specificity"), pt.specificity),
+                      ("PPV", pt.ppv), ("NPV", pt.npv),
+                      (translate("Report", "accuracy"), pt.accuracy)):
+        rows.append((label, *interval_texts(iv)))
+    parts.append(_rows(rows, (translate("Report", "measure"), translate("Report", "value"),
+                              translate("Report", "95% interval"))))
+    prevalence = (translate("Report", "typed by the user: {0}") if pt.prevalence_given
+                  else translate("Report", "the folder's own: {0}")).format(
+        number(pt.prevalence, 3))
+    parts.append("<p>" + esc(translate(
+        "Report", "PPV and NPV at a prevalence {0}. Confusion at this threshold: TP {1}, FN "
+        "{2}, FP {3}, TN {4}. Expected calibration error {5}.").format(
+            prevalence, integer(pt.tp), integer(pt.fn), integer(pt.fp), integer(pt.tn),
+            number(m.ece, 3))) + "</p>")
     if m.warnings:
-        parts.append("<p style='color:#8a1010'><b>Warnings</b><br>"
-                     + "<br>".join(esc(w) for w in m.warnings) + "</p>")
+        parts.append("<p style='color:#8a1010'><b>" + esc(translate("Report", "Warnings"))
+                     + "</b><br>" + "<br>".join(esc(w) for w in m.warnings) + "</p>")
     parts.append("<p>" + " ".join(
         f"<img src='{name}' width='{FIGURE_WIDTH_PX}'>" for name in figures) + "</p>")
     if m.subgroups:
-        parts.append("<h2>By sub-group</h2>")
+        parts.append("<h2>" + esc(translate("Report", "By sub-group")) + "</h2>")
         parts.append(_rows(
-            [(f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-              s.auc.text(), s.sensitivity.text(), s.specificity.text())
+            [(f"{s.key} = {s.value}", integer(s.positives), integer(s.negatives),
+              integer(s.not_assessed), interval_text(s.auc), interval_text(s.sensitivity),
+              interval_text(s.specificity))
              for s in m.subgroups],
-            ("sub-group", "COVID", "not COVID", "not assessed", "AUC (95% CI)",
-             "sensitivity", "specificity")))
-    parts.append("<h2>Data</h2>")
-    parts.append(
-        f"<p>Folder {esc(str(ls.root))} ({esc(ls.layout)}); positive class "
-        f"<b>{esc(ls.positive)}</b>; file list sha256 {ls.file_list_sha256()[:16]}…</p>")
-    parts.append(_rows([(c.name + (" (positive)" if c.positive else ""), c.total, c.assessed,
-                         c.refused, c.errors) for c in m.classes],
-                       ("class", "images", "assessed", "not assessed", "errors")))
+            (translate("Report", "sub-group"), "COVID", translate("Report", "not COVID"),
+             translate("Report", "not assessed"), translate("Report", "AUC (95% CI)"),
+             translate("Report", "sensitivity"), translate("Report", "specificity"))))
+    parts.append("<h2>" + esc(translate("Report", "Data")) + "</h2>")
+    parts.append("<p>" + translate(
+        "Report", "Folder {0} ({1}); positive class <b>{2}</b>; file list sha256 {3}…").format(
+            esc(str(ls.root)), esc(ls.layout), esc(ls.positive), ls.file_list_sha256()[:16])
+        + "</p>")
+    positive = translate("Report", " (positive)")
+    parts.append(_rows([(c.name + (positive if c.positive else ""), integer(c.total),
+                         integer(c.assessed), integer(c.refused), integer(c.errors))
+                        for c in m.classes],
+                       (translate("Report", "class"), translate("Report", "images"),
+                        translate("Report", "assessed"), translate("Report", "not assessed"),
+                        translate("Report", "errors"))))
     left = not_assessed(run)
     if left or ls.excluded:
-        parts.append("<h3>Not assessed, unreadable or left out</h3>")
-        listed = [(f.path.name, f.class_name, p.message) for f, p in left[:LISTED_NOT_ASSESSED]]
-        listed += [(Path(p).name, "", why) for p, why in ls.excluded]
-        parts.append(_rows(listed, ("file", "class", "why")))
+        parts.append("<h3>" + esc(translate("Report", "Not assessed, unreadable or left out"))
+                     + "</h3>")
+        listed = [(f.path.name, f.class_name, core_text(p.message))
+                  for f, p in left[:LISTED_NOT_ASSESSED]]
+        listed += [(Path(p).name, "", core_text(why)) for p, why in ls.excluded]
+        parts.append(_rows(listed, (translate("Report", "file"), translate("Report", "class"),
+                                    translate("Report", "why"))))
         if len(left) > LISTED_NOT_ASSESSED:
-            parts.append(f"<p>… and {len(left) - LISTED_NOT_ASSESSED} more.</p>")
-    parts.append("<h2>Model</h2>")
+            parts.append("<p>" + esc(translate("Report", "… and {0} more.").format(
+                integer(len(left) - LISTED_NOT_ASSESSED))) + "</p>")
+    parts.append("<h2>" + esc(translate("Report", "Model")) + "</h2>")
     model_rows = [
-        ("name", card.name), ("architecture", card.architecture),
-        ("weights sha256", card.weights_sha256), ("file", str(model_path)),
-        ("threshold rule", card.threshold_rule), ("created", card.created),
+        (translate("Report", "name"), card.name),
+        (translate("Report", "architecture"), card.architecture),
+        (translate("Report", "weights sha256"), card.weights_sha256),
+        (translate("Report", "file"), str(model_path)),
+        (translate("Report", "threshold rule"), card.threshold_rule),
+        (translate("Report", "created"),
+         date_time(card.created) if card.created else ""),
     ]
     if card.site:
-        model_rows.append(("site profile", f"{card.site.get('name')} (made "
-                           f"{card.site.get('created', '')[:10]})"))
+        model_rows.append((translate("Report", "site profile"),
+                           translate("Report", "{0} (made {1})").format(
+                               card.site.get("name"), card.site.get("created", "")[:10])))
     internal = card.metrics.get("test", {}) if isinstance(card.metrics, dict) else {}
     if isinstance(internal, dict) and "auc" in internal:
-        model_rows.append(("its own test split (upper bound)",
-                           f"AUC {internal['auc']:.3f}, sensitivity "
-                           f"{internal.get('sensitivity', float('nan')):.3f}, specificity "
-                           f"{internal.get('specificity', float('nan')):.3f}"))
+        model_rows.append((translate("Report", "its own test split (upper bound)"),
+                           translate("Report", "AUC {0}, sensitivity {1}, specificity {2}")
+                           .format(number(internal["auc"], 3),
+                                   number(internal.get("sensitivity", float("nan")), 3),
+                                   number(internal.get("specificity", float("nan")), 3))))
     parts.append(_rows(model_rows))
-    parts.append(
-        "<p><small>Sensitivity, specificity and the rest are measured on the films above, "
-        "at the threshold shown; films the model refused as not frontal chest X-rays are not "
-        "in them and are listed. Intervals describe sampling uncertainty on this data only; "
-        "they say nothing about other sites, scanners or populations.</small></p>")
+    parts.append("<p><small>" + esc(translate(
+        "Report",
+        "Sensitivity, specificity and the rest are measured on the films above, at the "
+        "threshold shown; films the model refused as not frontal chest X-rays are not in them "
+        "and are listed. Intervals describe sampling uncertainty on this data only; they say "
+        "nothing about other sites, scanners or populations.")) + "</small></p>")
     return "\n".join(parts)
 
 
@@ -137,7 +168,7 @@ def write_report(path: str | os.PathLike[str], analysis: SiteAnalysis, m: SiteMe
     path = Path(path)
     with atomic_path(path, ".pdf") as tmp:
         writer = QPdfWriter(str(tmp))
-        writer.setTitle("CovidCXR validation report")
+        writer.setTitle(translate("Report", "CovidCXR validation report"))
         writer.setCreator(f"CovidCXR {__version__}")
         writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                          QPageLayout.Orientation.Portrait,

@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,6 +55,8 @@ from core.evaluation.validation import (
     run_validation,
 )
 from gui.banner import set_banner
+from gui.i18n import integer, interval_text, interval_texts, number, translate
+from gui.i18n.core_text import core_text
 from gui.lazy_page import LazyPage
 from gui.model_store import ModelStore
 from gui.workers import Control, TaskSlot, Worker, WorkerSet
@@ -65,7 +75,8 @@ def validate_job(control: Control, model: Any, labelled: LabelledSet) -> SiteAna
                          should_stop=control.should_stop)
     if run is None:
         return None
-    control.progress(len(labelled.files), len(labelled.files), "drawing the bootstrap…")
+    control.progress(len(labelled.files), len(labelled.files),
+                     translate("ValidateTab", "drawing the bootstrap…"))
     return analyse(run)
 
 
@@ -102,7 +113,7 @@ class RowsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers[section]
+            return translate("ValidateTab", self.headers[section])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -129,13 +140,30 @@ def make_table(model: RowsModel, stretch_last: bool = True) -> QTableView:
 
 
 METRIC_TIPS = {
-    "ROC AUC": "How well the scores rank COVID above not-COVID films, at any threshold",
-    "Sensitivity": "Share of COVID films called COVID at this threshold",
-    "Specificity": "Share of not-COVID films called NOT COVID at this threshold",
-    "PPV": "Of the films called COVID, the share that are COVID (at the prevalence shown)",
-    "NPV": "Of the films called NOT COVID, the share that are not COVID (at the prevalence)",
-    "Accuracy": "Share of all assessed films called right",
+    "ROC AUC": QT_TRANSLATE_NOOP(
+        "ValidateTab", "How well the scores rank COVID above not-COVID films, at any threshold"),
+    "Sensitivity": QT_TRANSLATE_NOOP(
+        "ValidateTab", "Share of COVID films called COVID at this threshold"),
+    "Specificity": QT_TRANSLATE_NOOP(
+        "ValidateTab", "Share of not-COVID films called NOT COVID at this threshold"),
+    "PPV": QT_TRANSLATE_NOOP(
+        "ValidateTab",
+        "Of the films called COVID, the share that are COVID (at the prevalence shown)"),
+    "NPV": QT_TRANSLATE_NOOP(
+        "ValidateTab",
+        "Of the films called NOT COVID, the share that are not COVID (at the prevalence)"),
+    "Accuracy": QT_TRANSLATE_NOOP("ValidateTab", "Share of all assessed films called right"),
 }
+#: The metrics table's row names (English keys, translated when shown).
+METRIC_NAMES = (
+    QT_TRANSLATE_NOOP("ValidateTab", "ROC AUC"),
+    QT_TRANSLATE_NOOP("ValidateTab", "Threshold"),
+    QT_TRANSLATE_NOOP("ValidateTab", "Sensitivity"),
+    QT_TRANSLATE_NOOP("ValidateTab", "Specificity"),
+    QT_TRANSLATE_NOOP("ValidateTab", "PPV"),
+    QT_TRANSLATE_NOOP("ValidateTab", "NPV"),
+    QT_TRANSLATE_NOOP("ValidateTab", "Accuracy"),
+)
 
 
 class SaveProfileDialog(QDialog):
@@ -143,18 +171,19 @@ class SaveProfileDialog(QDialog):
 
     def __init__(self, threshold: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Save as site profile")
+        self.setWindowTitle(translate("ValidateTab", "Save as site profile"))
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("e.g. St Mary's ICU, portable films")
-        self.recalibrate = QCheckBox("Refit the probabilities' calibration on these films")
+        self.name_edit.setPlaceholderText(translate("ValidateTab", "e.g. St Mary's ICU, portable films"))
+        self.recalibrate = QCheckBox(translate("ValidateTab", "Refit the probabilities' calibration on these films"))
         self.recalibrate.setToolTip(
-            "The same films are called COVID either way; the probabilities shown become "
+            translate("ValidateTab", "The same films are called COVID either way; the probabilities shown become "
             "those observed at this site. Fitted on the films it is then judged on, so its "
-            "calibration looks better here than it will on new films.")
+            "calibration looks better here than it will on new films."))
         form = QFormLayout(self)
-        form.addRow("Site name", self.name_edit)
-        form.addRow(QLabel(f"Threshold {threshold:.4f}. The model's weights and its own "
-                           "card are not changed; the profile is a new card beside them."))
+        form.addRow(translate("ValidateTab", "Site name"), self.name_edit)
+        form.addRow(QLabel(translate(
+            "ValidateTab", "Threshold {0}. The model's weights and its own card are not "
+            "changed; the profile is a new card beside them.").format(number(threshold, 4))))
         form.addRow(self.recalibrate)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -217,29 +246,29 @@ class ValidateTab(LazyPage):
     def _build_ui(self) -> None:
         self.folder_edit = QLineEdit()
         self.folder_edit.setReadOnly(True)
-        self.folder_edit.setPlaceholderText("A labelled folder: one sub-folder per class, "
-                                            "or any folder with a labels CSV")
-        self.choose_button = QPushButton("Choose folder…")
+        self.folder_edit.setPlaceholderText(translate("ValidateTab", "A labelled folder: one sub-folder per class, "
+                                            "or any folder with a labels CSV"))
+        self.choose_button = QPushButton(translate("ValidateTab", "Choose folder…"))
         self.choose_button.clicked.connect(self.choose_folder)
-        self.csv_button = QPushButton("Labels CSV…")
-        self.csv_button.setToolTip("Optional: a CSV of filename,label (and patient, scanner, "
-                                   "site or view columns), names relative to the folder")
+        self.csv_button = QPushButton(translate("ValidateTab", "Labels CSV…"))
+        self.csv_button.setToolTip(translate("ValidateTab", "Optional: a CSV of filename,label (and patient, scanner, "
+                                   "site or view columns), names relative to the folder"))
         self.csv_button.clicked.connect(self.choose_labels_csv)
         self.positive_combo = QComboBox()
-        self.positive_combo.setToolTip("The label that means COVID; every other label is "
-                                       "not COVID")
+        self.positive_combo.setToolTip(translate("ValidateTab", "The label that means COVID; every other label is "
+                                       "not COVID"))
         self.positive_combo.activated.connect(self._on_positive_chosen)
-        self.run_button = QPushButton("Validate")
+        self.run_button = QPushButton(translate("ValidateTab", "Validate"))
         self.run_button.clicked.connect(self.toggle_run)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         top = QHBoxLayout()
-        top.addWidget(QLabel("Folder"))
+        top.addWidget(QLabel(translate("ValidateTab", "Folder")))
         top.addWidget(self.folder_edit, 1)
         top.addWidget(self.choose_button)
         top.addWidget(self.csv_button)
-        top.addWidget(QLabel("COVID is"))
+        top.addWidget(QLabel(translate("ValidateTab", "COVID is")))
         top.addWidget(self.positive_combo)
         top.addWidget(self.run_button)
         top.addWidget(self.progress)
@@ -247,8 +276,8 @@ class ValidateTab(LazyPage):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        set_banner(self.message, "Validate the active model on your own labelled X-rays "
-                   "before relying on its numbers: choose a folder.", "info")
+        set_banner(self.message, translate("ValidateTab", "Validate the active model on your own labelled X-rays "
+                   "before relying on its numbers: choose a folder."), "info")
 
         # Operating point
         self.threshold_spin = QDoubleSpinBox()
@@ -263,26 +292,26 @@ class ValidateTab(LazyPage):
         self.sens_spin.setRange(0.0, 1.0)
         self.sens_spin.setSingleStep(0.01)
         self.sens_spin.setValue(0.95)
-        self.sens_button = QPushButton("Meet")
-        self.sens_button.setToolTip("The most specific threshold with at least this "
-                                    "sensitivity on these films")
+        self.sens_button = QPushButton(translate("ValidateTab", "Meet"))
+        self.sens_button.setToolTip(translate("ValidateTab", "The most specific threshold with at least this "
+                                    "sensitivity on these films"))
         self.sens_button.clicked.connect(lambda: self.meet_target(
             sensitivity=self.sens_spin.value()))
         self.spec_spin = QDoubleSpinBox()
         self.spec_spin.setRange(0.0, 1.0)
         self.spec_spin.setSingleStep(0.01)
         self.spec_spin.setValue(0.90)
-        self.spec_button = QPushButton("Meet")
-        self.spec_button.setToolTip("The most sensitive threshold with at least this "
-                                    "specificity on these films")
+        self.spec_button = QPushButton(translate("ValidateTab", "Meet"))
+        self.spec_button.setToolTip(translate("ValidateTab", "The most sensitive threshold with at least this "
+                                    "specificity on these films"))
         self.spec_button.clicked.connect(lambda: self.meet_target(
             specificity=self.spec_spin.value()))
-        self.model_threshold_button = QPushButton("Model's threshold")
+        self.model_threshold_button = QPushButton(translate("ValidateTab", "Model's threshold"))
         self.model_threshold_button.clicked.connect(self.reset_threshold)
-        self.prevalence_check = QCheckBox("Expected prevalence")
-        self.prevalence_check.setToolTip("PPV and NPV depend on how common COVID is among the "
+        self.prevalence_check = QCheckBox(translate("ValidateTab", "Expected prevalence"))
+        self.prevalence_check.setToolTip(translate("ValidateTab", "PPV and NPV depend on how common COVID is among the "
                                          "films you will screen; unchecked, the folder's own "
-                                         "share is used")
+                                         "share is used"))
         self.prevalence_spin = QDoubleSpinBox()
         self.prevalence_spin.setRange(0.001, 0.999)
         self.prevalence_spin.setDecimals(3)
@@ -292,61 +321,68 @@ class ValidateTab(LazyPage):
         self.prevalence_check.toggled.connect(self._on_prevalence_changed)
         self.prevalence_spin.valueChanged.connect(self._on_prevalence_changed)
         point = QGridLayout()
-        point.addWidget(QLabel("Threshold"), 0, 0)
+        point.addWidget(QLabel(translate("ValidateTab", "Threshold")), 0, 0)
         point.addWidget(self.threshold_spin, 0, 1)
         point.addWidget(self.model_threshold_button, 0, 2)
-        point.addWidget(QLabel("Target sensitivity"), 1, 0)
+        point.addWidget(QLabel(translate("ValidateTab", "Target sensitivity")), 1, 0)
         point.addWidget(self.sens_spin, 1, 1)
         point.addWidget(self.sens_button, 1, 2)
-        point.addWidget(QLabel("Target specificity"), 2, 0)
+        point.addWidget(QLabel(translate("ValidateTab", "Target specificity")), 2, 0)
         point.addWidget(self.spec_spin, 2, 1)
         point.addWidget(self.spec_button, 2, 2)
         point.addWidget(self.prevalence_check, 3, 0)
         point.addWidget(self.prevalence_spin, 3, 1)
-        point_box = QGroupBox("Operating point (or drag on the ROC curve or the threshold line)")
+        point_box = QGroupBox(translate("ValidateTab", "Operating point (or drag on the ROC curve or the threshold line)"))
         point_box.setLayout(point)
 
-        self.metrics_model = RowsModel(("Measure", "Value", "95% interval"), self)
-        self.classes_model = RowsModel(("Class", "Images", "Assessed", "Not assessed",
-                                        "Errors"), self)
-        self.subgroups_model = RowsModel(("Sub-group", "COVID", "Not COVID", "Not assessed",
-                                          "AUC (95% CI)", "Sensitivity", "Specificity"), self)
-        self.left_model = RowsModel(("File", "Class", "Why"), self)
+        # Headers are translated when shown (RowsModel.headerData).
+        self.metrics_model = RowsModel((QT_TRANSLATE_NOOP("ValidateTab", "Measure"), QT_TRANSLATE_NOOP("ValidateTab", "Value"),
+                                        QT_TRANSLATE_NOOP("ValidateTab", "95% interval")), self)
+        self.classes_model = RowsModel((
+            QT_TRANSLATE_NOOP("ValidateTab", "Class"), QT_TRANSLATE_NOOP("ValidateTab", "Images"),
+            QT_TRANSLATE_NOOP("ValidateTab", "Assessed"), QT_TRANSLATE_NOOP("ValidateTab", "Not assessed"),
+            QT_TRANSLATE_NOOP("ValidateTab", "Errors")), self)
+        self.subgroups_model = RowsModel((
+            QT_TRANSLATE_NOOP("ValidateTab", "Sub-group"), "COVID", QT_TRANSLATE_NOOP("ValidateTab", "Not COVID"),
+            QT_TRANSLATE_NOOP("ValidateTab", "Not assessed"), QT_TRANSLATE_NOOP("ValidateTab", "AUC (95% CI)"),
+            QT_TRANSLATE_NOOP("ValidateTab", "Sensitivity"), QT_TRANSLATE_NOOP("ValidateTab", "Specificity")), self)
+        self.left_model = RowsModel((QT_TRANSLATE_NOOP("ValidateTab", "File"), QT_TRANSLATE_NOOP("ValidateTab", "Class"),
+                                     QT_TRANSLATE_NOOP("ValidateTab", "Why")), self)
         self.metrics_view = make_table(self.metrics_model)
         self.tables = QTabWidget()
-        self.tables.addTab(self.metrics_view, "Metrics")
-        self.tables.addTab(make_table(self.classes_model), "Data")
-        self.tables.addTab(make_table(self.subgroups_model), "By sub-group")
-        self.tables.addTab(make_table(self.left_model), "Not assessed")
+        self.tables.addTab(self.metrics_view, translate("ValidateTab", "Metrics"))
+        self.tables.addTab(make_table(self.classes_model), translate("ValidateTab", "Data"))
+        self.tables.addTab(make_table(self.subgroups_model), translate("ValidateTab", "By sub-group"))
+        self.tables.addTab(make_table(self.left_model), translate("ValidateTab", "Not assessed"))
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 
-        self.save_button = QPushButton("Save as site profile…")
-        self.save_button.setToolTip("Keep this threshold (and the evidence behind it) as a "
-                                    "profile of the model; the weights are not changed")
+        self.save_button = QPushButton(translate("ValidateTab", "Save as site profile…"))
+        self.save_button.setToolTip(translate("ValidateTab", "Keep this threshold (and the evidence behind it) as a "
+                                    "profile of the model; the weights are not changed"))
         self.save_button.clicked.connect(self.open_save_dialog)
-        self.report_button = QPushButton("Write report…")
+        self.report_button = QPushButton(translate("ValidateTab", "Write report…"))
         self.report_button.clicked.connect(self.choose_report)
-        self.adapt_button = QPushButton("Fine-tune on this site…")
-        self.adapt_button.setToolTip("Open the Train page with this folder and the active "
+        self.adapt_button = QPushButton(translate("ValidateTab", "Fine-tune on this site…"))
+        self.adapt_button.setToolTip(translate("ValidateTab", "Open the Train page with this folder and the active "
                                      "model; a patient-grouped test part is kept apart and "
-                                     "used for a before/after comparison")
+                                     "used for a before/after comparison"))
         self.adapt_button.clicked.connect(self.request_fine_tune)
         actions = QHBoxLayout()
         for b in (self.save_button, self.report_button, self.adapt_button):
             actions.addWidget(b)
 
         self.profiles_combo = QComboBox()
-        self.use_profile_button = QPushButton("Use")
+        self.use_profile_button = QPushButton(translate("ValidateTab", "Use"))
         self.use_profile_button.clicked.connect(self.use_selected_profile)
-        self.remove_profile_button = QPushButton("Remove")
+        self.remove_profile_button = QPushButton(translate("ValidateTab", "Remove"))
         self.remove_profile_button.clicked.connect(self.remove_selected_profile)
         self.profiles_combo.currentIndexChanged.connect(lambda _i: self._update_controls())
         prof = QHBoxLayout()
         prof.addWidget(self.profiles_combo, 1)
         prof.addWidget(self.use_profile_button)
         prof.addWidget(self.remove_profile_button)
-        prof_box = QGroupBox("Site profiles")
+        prof_box = QGroupBox(translate("ValidateTab", "Site profiles"))
         prof_box.setLayout(prof)
 
         left = QWidget()
@@ -382,25 +418,27 @@ class ValidateTab(LazyPage):
         if not self._built:
             return
         if changed and self._analysis is not None:
-            set_banner(self.message, f"The results below were measured with "
-                       f"{self._analysis.run.model_name}; the active model is now "
-                       f"{getattr(model, 'display_name', path)}. Validate again to measure it.",
-                       "warning")
+            set_banner(self.message, translate(
+                "ValidateTab", "The results below were measured with {0}; the active model is "
+                "now {1}. Validate again to measure it.").format(
+                    self._analysis.run.model_name, getattr(model, "display_name", path)),
+                "warning")
         self._refresh_profiles()
         self._update_controls()
 
     # ---------------------------------------------------------------- data
     @Slot()
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a labelled folder",
+        folder = QFileDialog.getExistingDirectory(self, translate("ValidateTab", "Choose a labelled folder"),
                                                   self.folder_edit.text())
         if folder:
             self.set_folder(folder)
 
     @Slot()
     def choose_labels_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a labels CSV (filename,label)",
-                                              self.folder_edit.text(), "CSV (*.csv)")
+        path, _ = QFileDialog.getOpenFileName(self, translate("ValidateTab", "Choose a labels CSV (filename,label)"),
+                                              self.folder_edit.text(),
+                                              translate("ValidateTab", "CSV (*.csv)"))
         if path:
             folder = self.folder_edit.text() or str(Path(path).parent)
             self.set_folder(folder, path)
@@ -415,7 +453,8 @@ class ValidateTab(LazyPage):
         self._set_analysis(None)
         self.positive_combo.clear()
         self._start(Worker(scan_labels_job, str(folder), self._labels_csv, positive,
-                           parent=self), self._on_labels_read, "reading the labels…")
+                           parent=self), self._on_labels_read,
+                    translate("ValidateTab", "reading the labels…"))
 
     @Slot(int)
     def _on_positive_chosen(self, _index: int) -> None:
@@ -428,15 +467,19 @@ class ValidateTab(LazyPage):
         self.positive_combo.clear()
         self.positive_combo.addItems(list(labelled.classes))
         self.positive_combo.setCurrentText(labelled.positive)
-        counts = ", ".join(f"{k} {v}" for k, v in labelled.counts().items())
-        text = f"{len(labelled.files)} labelled images ({counts}; {labelled.layout}"
-        text += ", patients named)." if labelled.grouped else ")."
+        counts = ", ".join(f"{k} {integer(v)}" for k, v in labelled.counts().items())
+        text = (translate("ValidateTab", "{0} labelled images ({1}; {2}, patients named).")
+                if labelled.grouped else
+                translate("ValidateTab", "{0} labelled images ({1}; {2}).")).format(
+            integer(len(labelled.files)), counts, labelled.layout)
         if labelled.subgroup_keys:
-            text += " Sub-groups: " + ", ".join(labelled.subgroup_keys) + "."
+            text += " " + translate("ValidateTab", "Sub-groups: {0}.").format(
+                ", ".join(labelled.subgroup_keys))
         if labelled.warnings:
             set_banner(self.message, text + "<br>" + "<br>".join(labelled.warnings), "warning")
         else:
-            set_banner(self.message, text + " Press Validate.", "info")
+            set_banner(self.message, text + " " + translate("ValidateTab", "Press Validate."),
+                       "info")
         self.labelsRead.emit(labelled)
 
     # ---------------------------------------------------------------- running
@@ -458,7 +501,8 @@ class ValidateTab(LazyPage):
         self._pending = (self._model_path, self._model.card)
         self.progress.setRange(0, len(self._labelled.files))
         self._start(Worker(validate_job, self._model, self._labelled, low_priority=True,
-                           parent=self), self._on_validated, "classifying…",
+                           parent=self), self._on_validated,
+                    translate("ValidateTab", "classifying…"),
                     on_cancel=lambda: self._on_validated(None))
         return True
 
@@ -491,11 +535,12 @@ class ValidateTab(LazyPage):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            self.progress.setFormat(f"{done}/{total} {message if '…' in message else ''}")
+            self.progress.setFormat(f"{integer(done)}/{integer(total)} "
+                                    f"{message if '…' in message else ''}")
 
     def _on_validated(self, analysis: SiteAnalysis | None) -> None:
         if analysis is None:
-            set_banner(self.message, "Validation cancelled; nothing was measured.", "info")
+            set_banner(self.message, translate("ValidateTab", "Validation cancelled; nothing was measured."), "info")
         else:
             self._run_model_path, self._run_card = self._pending
         self._set_analysis(analysis)
@@ -532,16 +577,20 @@ class ValidateTab(LazyPage):
         assert m is not None
         self.plots.set_analysis(analysis, m)
         self.classes_model.set_rows([
-            (c.name + (" (COVID)" if c.positive else ""), c.total, c.assessed, c.refused,
-             c.errors) for c in m.classes])
-        left = [(f.path.name, f.class_name, p.message) for f, p in not_assessed(analysis.run)]
-        left += [(Path(p).name, "", why) for p, why in analysis.run.labelled.excluded]
+            (c.name + (" (COVID)" if c.positive else ""), integer(c.total), integer(c.assessed),
+             integer(c.refused), integer(c.errors)) for c in m.classes])
+        left = [(f.path.name, f.class_name, core_text(p.message))
+                for f, p in not_assessed(analysis.run)]
+        left += [(Path(p).name, "", core_text(why)) for p, why in analysis.run.labelled.excluded]
         self.left_model.set_rows(left)
-        self.tables.setTabText(3, f"Not assessed ({len(left)})")
+        self.tables.setTabText(3, translate("ValidateTab", "Not assessed ({0})")
+                               .format(integer(len(left))))
         level = "warning" if m.warnings else "ok"
-        text = (f"Measured {analysis.run.model_name} on {m.assessed} assessed films "
-                f"(95% intervals from {m.resamples} bootstrap resamples of "
-                f"{'patients' if m.grouped else 'images'}).")
+        text = (translate("ValidateTab", "Measured {0} on {1} assessed films (95% intervals "
+                          "from {2} bootstrap resamples of patients).") if m.grouped else
+                translate("ValidateTab", "Measured {0} on {1} assessed films (95% intervals "
+                          "from {2} bootstrap resamples of images).")).format(
+            analysis.run.model_name, integer(m.assessed), integer(m.resamples))
         if m.warnings:
             text += "<br>" + "<br>".join(m.warnings)
         set_banner(self.message, text, level)
@@ -555,19 +604,26 @@ class ValidateTab(LazyPage):
         m = a.metrics(self._threshold, prevalence)
         self._metrics = m
         pt = m.point
-        rows = [("ROC AUC", *m.auc.texts()), ("Threshold", f"{pt.threshold:.4f}", "")]
+        rows = [("ROC AUC", *interval_texts(m.auc)), ("Threshold", number(pt.threshold, 4), "")]
         for label, iv in (("Sensitivity", pt.sensitivity), ("Specificity", pt.specificity),
                           ("PPV", pt.ppv), ("NPV", pt.npv), ("Accuracy", pt.accuracy)):
-            rows.append((label, *iv.texts()))
-        self.metrics_model.set_rows(rows, [METRIC_TIPS.get(r[0], "") for r in rows])
+            rows.append((label, *interval_texts(iv)))
+        tips = [translate("ValidateTab", METRIC_TIPS[r[0]]) if r[0] in METRIC_TIPS else ""
+                for r in rows]
+        self.metrics_model.set_rows(
+            [(translate("ValidateTab", r[0]), *r[1:]) for r in rows], tips)
         self.subgroups_model.set_rows([
-            (f"{s.key} = {s.value}", s.positives, s.negatives, s.not_assessed,
-             s.auc.text(), s.sensitivity.text(), s.specificity.text()) for s in m.subgroups])
-        prev = (f"typed prevalence {pt.prevalence:.3f}" if pt.prevalence_given
-                else f"this folder's prevalence {pt.prevalence:.3f}")
-        self.summary_label.setText(
-            f"At threshold {pt.threshold:.4f}: TP {pt.tp}, FN {pt.fn}, FP {pt.fp}, "
-            f"TN {pt.tn}. PPV and NPV at {prev}. Calibration error (ECE) {m.ece:.3f}.")
+            (f"{s.key} = {s.value}", integer(s.positives), integer(s.negatives),
+             integer(s.not_assessed), interval_text(s.auc), interval_text(s.sensitivity),
+             interval_text(s.specificity)) for s in m.subgroups])
+        prev = (translate("ValidateTab", "typed prevalence {0}") if pt.prevalence_given
+                else translate("ValidateTab", "this folder's prevalence {0}")).format(
+            number(pt.prevalence, 3))
+        self.summary_label.setText(translate(
+            "ValidateTab", "At threshold {0}: TP {1}, FN {2}, FP {3}, TN {4}. PPV and NPV at "
+            "{5}. Calibration error (ECE) {6}.").format(
+                number(pt.threshold, 4), integer(pt.tp), integer(pt.fn), integer(pt.fp),
+                integer(pt.tn), prev, number(m.ece, 3)))
         self.plots.set_point(pt)
         self.pointChanged.emit(m)
 
@@ -613,6 +669,7 @@ class ValidateTab(LazyPage):
         if a is None or m is None:
             return ""
         if abs(m.point.threshold - a.run.threshold) < 1e-12:
+            # Kept in the profile (a file other sites read): English, as the CSV.
             return "the model's own threshold, confirmed on the site's films"
         return (f"threshold {m.point.threshold:.4f} chosen on the site's films (sensitivity "
                 f"{m.point.sensitivity.value:.3f}, specificity {m.point.specificity.value:.3f})")
@@ -642,11 +699,13 @@ class ValidateTab(LazyPage):
                                 fit_platt(a.y, a.p) if recalibrate else None)
             path = save_profile(card, profile_path(self.store.profiles_dir, site))
         except Exception as exc:  # a disk or model problem: say it, keep the results
-            set_banner(self.message, f"Could not save the profile: {exc}", "error")
+            set_banner(self.message, translate("ValidateTab", "Could not save the profile: {0}")
+                       .format(exc), "error")
             return None
         self._refresh_profiles(select=path)
-        set_banner(self.message, f"Saved site profile “{card.name}” (threshold "
-                   f"{card.threshold:.4f}). Press Use to classify with it.", "ok")
+        set_banner(self.message, translate(
+            "ValidateTab", "Saved site profile “{0}” (threshold {1}). Press Use to classify "
+            "with it.").format(card.name, number(card.threshold, 4)), "ok")
         self.profileSaved.emit(str(path))
         return path
 
@@ -660,7 +719,7 @@ class ValidateTab(LazyPage):
             self.profiles_combo.setItemData(self.profiles_combo.count() - 1,
                                             f"{e.path}\n{e.notes}", Qt.ItemDataRole.ToolTipRole)
         if not self.profiles_combo.count():
-            self.profiles_combo.setPlaceholderText("none yet: validate, then save one")
+            self.profiles_combo.setPlaceholderText(translate("ValidateTab", "none yet: validate, then save one"))
         i = self.profiles_combo.findData(str(current)) if current else -1
         self.profiles_combo.setCurrentIndex(max(i, 0) if self.profiles_combo.count() else -1)
         self.profiles_combo.blockSignals(False)
@@ -673,10 +732,12 @@ class ValidateTab(LazyPage):
             return
         entry = self.store.entry(path)
         if not entry.usable:
-            set_banner(self.message, f"Cannot use {entry.name}: {entry.problem}", "error")
+            set_banner(self.message, translate("ValidateTab", "Cannot use {0}: {1}")
+                       .format(entry.name, core_text(entry.problem)), "error")
             return
         self.store.set_active(path)
-        set_banner(self.message, f"Classifying with “{entry.name}” from now on.", "ok")
+        set_banner(self.message, translate("ValidateTab", "Classifying with “{0}” from now on.")
+                   .format(entry.name), "ok")
         self.model_activated.emit(str(path))
 
     @Slot()
@@ -687,8 +748,8 @@ class ValidateTab(LazyPage):
         if not path:
             return
         if self._model_path is not None and Path(path) == self._model_path:
-            set_banner(self.message, "This profile is in use: choose another model or "
-                       "profile first.", "warning")
+            set_banner(self.message, translate("ValidateTab", "This profile is in use: choose another model or "
+                       "profile first."), "warning")
             return
         remove_profile(path)
         self._refresh_profiles()
@@ -696,8 +757,9 @@ class ValidateTab(LazyPage):
     # ---------------------------------------------------------------- report & adapt
     @Slot()
     def choose_report(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Write the validation report",
-                                              "validation-report.pdf", "PDF (*.pdf)")
+        path, _ = QFileDialog.getSaveFileName(self, translate("ValidateTab", "Write the validation report"),
+                                              "validation-report.pdf",
+                                              translate("ValidateTab", "PDF (*.pdf)"))
         if path:
             self.write_report(path)
 
@@ -710,9 +772,12 @@ class ValidateTab(LazyPage):
         try:
             out = write_report(path, a, m, self._run_card, self._run_model_path or "")
         except OSError as exc:
-            QMessageBox.warning(self, "Report not written", f"Could not write {path}: {exc}")
+            QMessageBox.warning(self, translate("ValidateTab", "Report not written"),
+                                translate("ValidateTab", "Could not write {0}: {1}")
+                                .format(path, exc))
             return None
-        set_banner(self.message, f"Wrote the report to {out}.", "ok")
+        set_banner(self.message, translate("ValidateTab", "Wrote the report to {0}.").format(out),
+                   "ok")
         self.reportWritten.emit(str(out))
         return out
 
@@ -727,10 +792,12 @@ class ValidateTab(LazyPage):
     def _update_controls(self) -> None:
         running = self.running
         has = self._analysis is not None
-        self.run_button.setText("Cancel" if running else "Validate")
+        self.run_button.setText(translate("ValidateTab", "Cancel") if running
+                                else translate("ValidateTab", "Validate"))
         self.run_button.setEnabled(running or (self._labelled is not None
                                                and self._model is not None))
-        self.run_button.setToolTip("" if self._model is not None else "The model is loading")
+        self.run_button.setToolTip("" if self._model is not None
+                                   else translate("ValidateTab", "The model is loading"))
         for w in (self.choose_button, self.csv_button, self.positive_combo):
             w.setEnabled(not running)
         for w in (self.threshold_spin, self.sens_button, self.spec_button,
@@ -757,7 +824,7 @@ def install(window: Any, store: ModelStore, training: Any = None) -> ValidateTab
     this site" hands the folder to the Train page (``training``)."""
     tab = ValidateTab(store, window.workers, window.model, window.model_path, lazy=True,
                       parent=window)
-    window.add_tab(tab, "Validate")
+    window.add_tab(tab, translate("ValidateTab", "Validate"))
     window.modelChanged.connect(lambda model: tab.set_model(model, window.model_path))
     tab.model_activated.connect(window.set_model_path)
     if training is not None:

@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from core.evaluation.validation import OperatingPoint, SiteAnalysis, SiteMetrics
+from gui.i18n import integer, number, translate
 from gui.training.plots import (
     OPERATING,
     TRAIN,
@@ -39,7 +40,7 @@ class PickableRoc(RocPlot):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Click or drag along the curve to move the operating point")
+        self.setToolTip(translate("ValidationPlots", "Click or drag along the curve to move the operating point"))
 
     def nearest(self, fpr: float, tpr: float) -> int | None:
         x, y = self.curve.getData()
@@ -78,7 +79,9 @@ class ValidationPlots(QWidget):
         self.roc = PickableRoc()
         self.roc.picked.connect(self._on_roc_picked)
 
-        self.pr = make_plot("Precision-recall", "sensitivity (recall)", "PPV (precision)")
+        self.pr = make_plot(translate("ValidationPlots", "Precision-recall"),
+                            translate("ValidationPlots", "sensitivity (recall)"),
+                            translate("ValidationPlots", "PPV (precision)"))
         self.pr_curve = self.pr.plot([], [], pen=pg.mkPen(TRAIN, width=2.5))
         self.pr_point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(OPERATING),
                                            pen=pg.mkPen("w", width=1))
@@ -86,8 +89,9 @@ class ValidationPlots(QWidget):
         self.pr.setXRange(0, 1, padding=0.02)
         self.pr.setYRange(0, 1, padding=0.02)
 
-        self.reliability = make_plot("Reliability (calibration)", "predicted P(COVID)",
-                                     "observed share COVID")
+        self.reliability = make_plot(translate("ValidationPlots", "Reliability (calibration)"),
+                                     translate("ValidationPlots", "predicted P(COVID)"),
+                                     translate("ValidationPlots", "observed share COVID"))
         self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1,
                                                            style=Qt.PenStyle.DashLine))
         self.reliability_curve = self.reliability.plot(
@@ -96,21 +100,24 @@ class ValidationPlots(QWidget):
         self.reliability.setXRange(0, 1, padding=0.02)
         self.reliability.setYRange(0, 1, padding=0.02)
 
-        self.scores = make_plot("Scores by true class", "P(COVID)", "share of the class")
+        self.scores = make_plot(translate("ValidationPlots", "Scores by true class"), "P(COVID)",
+                                translate("ValidationPlots", "share of the class"))
         add_legend(self.scores)
         self.hist_pos = pg.PlotDataItem([], [], stepMode="center", fillLevel=0,
                                         pen=pg.mkPen(OPERATING, width=2),
                                         brush=pg.mkBrush(213, 94, 0, 60), name="COVID")
         self.hist_neg = pg.PlotDataItem([], [], stepMode="center", fillLevel=0,
                                         pen=pg.mkPen(TRAIN, width=2),
-                                        brush=pg.mkBrush(0, 114, 178, 60), name="not COVID")
+                                        brush=pg.mkBrush(0, 114, 178, 60),
+                                        name=translate("ValidationPlots", "not COVID"))
         self.scores.addItem(self.hist_neg)
         self.scores.addItem(self.hist_pos)
         self.threshold_line = pg.InfiniteLine(
             0.5, angle=90, movable=True, bounds=(0, 1),
             pen=pg.mkPen(VALID, width=2), hoverPen=pg.mkPen(VALID, width=4),
-            label="threshold {value:.3f}", labelOpts={"position": 0.92, "color": text})
-        self.threshold_line.setToolTip("Drag to move the operating point")
+            label=translate("ValidationPlots", "threshold {value:.3f}"),
+            labelOpts={"position": 0.92, "color": text})
+        self.threshold_line.setToolTip(translate("ValidationPlots", "Drag to move the operating point"))
         self.threshold_line.sigPositionChangeFinished.connect(
             lambda line: self.thresholdPicked.emit(float(line.value())))
         self.scores.addItem(self.threshold_line)
@@ -146,13 +153,15 @@ class ValidationPlots(QWidget):
         rel = [r for r in m.reliability if r["count"]]
         self.reliability_curve.setData([r["mean_predicted"] for r in rel],
                                        [r["observed_positive"] for r in rel])
-        self.reliability.setTitle(f"Reliability (calibration): ECE {m.ece:.3f}")
+        self.reliability.setTitle(translate("ValidationPlots", "Reliability (calibration): ECE {0}")
+                                  .format(number(m.ece, 3)))
         edges = np.linspace(0, 1, HIST_BINS + 1)
         for item, cls in ((self.hist_pos, 1), (self.hist_neg, 0)):
             scores = analysis.p[analysis.y == cls]
             counts, _ = np.histogram(scores, edges)
             item.setData(edges, counts / max(len(scores), 1))
-        self.roc.set_curve(fpr, tpr, m.auc.value, f", assessed films (n = {analysis.y.size})")
+        self.roc.set_curve(fpr, tpr, m.auc.value, translate(
+            "ValidationPlots", ", assessed films (n = {0})").format(integer(analysis.y.size)))
         self.set_point(m.point)
 
     def set_point(self, pt: OperatingPoint) -> None:

@@ -9,7 +9,11 @@
 #      bundled python-gdcm must decode: status ok, a probability, no codec message; then
 #      compressed DICOMs that abort GDCM (tests/aborting_dicoms.py): one error row each,
 #      from a decoder process that died, and the run goes on (multiprocessing, frozen)
-#   4. frozen `validate --report` of the samples, labelled by name: metrics and a PDF
+#   4. frozen `classify --dicom-out` of that DICOM and the samples: one SR and one heat-map
+#      SC (highdicom, bundled), in the film's study, referring to it; dciodvfy (dicom3tools)
+#      finds no error in them where it is installed; the window's Spanish catalogue and
+#      Qt's own are in the folder
+#   4b. frozen `validate --report` of the samples, labelled by name: metrics and a PDF
 #   5. the frozen window starts (offscreen Qt platform) and keeps running without a
 #      traceback while it loads the model and classifies the samples
 #   6. if Xvfb and xdotool are installed: the time until the window is shown (reported)
@@ -108,6 +112,56 @@ if len(rows) != 6 or len(good) != 3 or crashed != sorted(n for n in rows if n.st
     sys.exit(f"FAIL: aborting DICOMs: {len(rows)} rows, crashed {crashed}, ok {good}")
 print("aborting DICOMs ok: 3 crash rows, 3 good compressed files classified")
 EOF
+
+echo "--- frozen classify --dicom-out (a Structured Report and a heat-map Secondary Capture)"
+"$cli" classify "$root/tests/data/jpeg-lossless.dcm" "$samples" --output "$work/dicom.csv" \
+  --dicom-out "$work/dicom-out" | tee dicom-out.txt
+grep -q '^1 DICOM result written (2 files: SR + SC); [0-9]* non-DICOM inputs get none' \
+  dicom-out.txt || { echo "FAIL: frozen classify --dicom-out did not say it wrote 1 result" >&2; exit 1; }
+# The build environment has pydicom (a runtime dependency); the system Python may not.
+bpy="$root/${COVIDCXR_BUILD_VENV:-.venv-build}/bin/python"
+[ -x "$bpy" ] || bpy="$root/${COVIDCXR_BUILD_VENV:-.venv-build}/Scripts/python.exe"
+"$bpy" - "$work/dicom-out" "$root/tests/data/jpeg-lossless.dcm" <<'EOF'
+import sys
+from pathlib import Path
+
+import pydicom
+
+out, source = Path(sys.argv[1]), pydicom.dcmread(sys.argv[2], stop_before_pixels=True)
+files = sorted(out.glob("*.dcm"))
+if len(files) != 2:
+    sys.exit(f"FAIL: --dicom-out wrote {len(files)} files, expected an SR and an SC")
+kinds = {}
+for f in files:
+    ds = pydicom.dcmread(f)
+    if f.name != f"{ds.SOPInstanceUID}.dcm" or ds.StudyInstanceUID != source.StudyInstanceUID:
+        sys.exit(f"FAIL: {f.name} is not named by its UID or not in the film's study")
+    kinds[ds.Modality] = ds
+sr, sc = kinds.get("SR"), kinds.get("OT")
+if sr is None or sc is None:
+    sys.exit(f"FAIL: expected an SR and an SC, got {sorted(kinds)}")
+refs = [i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in sr.ContentSequence
+        if i.ValueType == "IMAGE"]
+if source.SOPInstanceUID not in refs or sc.SOPInstanceUID not in refs:
+    sys.exit("FAIL: the SR does not refer to the source film and to the capture")
+p = [i for i in sr.ContentSequence if i.ConceptNameCodeSequence[0].CodeMeaning == "P(COVID)"]
+if sc.PhotometricInterpretation != "RGB" or sc.pixel_array.ndim != 3:
+    sys.exit("FAIL: the capture is not an RGB image")
+value = float(p[0].MeasuredValueSequence[0].NumericValue) if p else "none (not assessed)"
+print(f"DICOM results ok: SR + SC in study {sr.StudyInstanceUID}, P(COVID) {value}")
+EOF
+if command -v dciodvfy >/dev/null; then
+  for f in "$work"/dicom-out/*.dcm; do
+    if dciodvfy "$f" 2>&1 | grep '^Error'; then
+      echo "FAIL: dciodvfy finds errors in $(basename "$f")" >&2; exit 1
+    fi
+  done
+  echo "dciodvfy: no errors"
+fi
+for qm in gui/i18n/covidcxr_es.qm PySide6/Qt/translations/qtbase_es.qm; do
+  [ -f "$dist/_internal/$qm" ] || { echo "FAIL: the frozen app lacks $qm" >&2; exit 1; }
+done
+echo "translations ok: covidcxr_es.qm and Qt's qtbase_es.qm are bundled"
 
 echo "--- frozen validate with a PDF report (labelled copy of the samples)"
 mkdir -p site/COVID site/Normal

@@ -15,7 +15,9 @@ stay English: scripts and other sites read them.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -80,16 +82,24 @@ def install(app: QCoreApplication, settings: QSettings, system: QLocale | None =
         app.removeTranslator(_installed.pop())
     translators = _installed
     if code in TRANSLATED:
-        for name, folder in (
-            (f"covidcxr_{code}", str(HERE)),
-            (f"qtbase_{code}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
-        ):
+        for name, folders in ((f"covidcxr_{code}", [str(HERE)]),
+                              (f"qtbase_{code}", _qt_translation_folders())):
             translator = QTranslator(app)
-            if translator.load(name, folder):
+            if any(translator.load(name, folder) for folder in folders):
                 app.installTranslator(translator)
                 translators.append(translator)
     app.setProperty("covidcxr_language", code if translators else ENGLISH)
     return code if translators else ENGLISH
+
+
+def _qt_translation_folders() -> list[str]:
+    """Where Qt's own catalogues may be: where Qt says, and inside the PySide6 package (a
+    frozen build keeps that layout, PySide6/Qt/translations, without Qt's path settings)."""
+    import PySide6
+
+    package = Path(PySide6.__file__).resolve().parent
+    return [QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath),
+            str(package / "Qt" / "translations"), str(package / "translations")]
 
 
 def language() -> str:
@@ -121,3 +131,20 @@ def date_time(iso: str) -> str:
     if not when.isValid():
         return iso
     return QLocale().toString(when.toLocalTime(), QLocale.FormatType.ShortFormat)
+
+
+def interval_texts(iv: Any, digits: int = 3) -> tuple[str, str]:
+    """A value with its 95 % interval (``core.evaluation.bootstrap.Interval``) as the
+    validation page and report show it, ("0,952", "0,921 – 0,976") in Spanish: the locale's
+    form of ``Interval.texts``."""
+    if not math.isfinite(iv.value):
+        return translate("Numbers", "n/a"), ""
+    if not math.isfinite(iv.low):
+        return number(iv.value, digits), ""
+    return number(iv.value, digits), f"{number(iv.low, digits)} – {number(iv.high, digits)}"
+
+
+def interval_text(iv: Any, digits: int = 3) -> str:
+    """"0,952 (0,921 – 0,976)" in one cell or line."""
+    value, span = interval_texts(iv, digits)
+    return f"{value} ({span})" if span else value

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.errors import CovidCXRError
 from core.model.preprocess import PreprocessSpec
+from gui.i18n import translate
 from gui.training import jobs as tj
 from gui.workers import TaskSlot, Worker, WorkerSet
 
@@ -147,23 +148,30 @@ class DatasetState(QObject):
         blocking = [p[0].upper() + p[1:] + "." for p in self.scan.index.problems()]
         notes: list[str] = []
         if not self.positive_known:
-            blocking.append("No folder name says which class is COVID: choose the positive "
-                            "class.")
+            blocking.append(translate("TrainDataset", "No folder name says which class is "
+                                      "COVID: choose the positive class."))
         c = self.check
         if c is not None and c.unreadable:
-            msg = f"{len(c.unreadable)} unreadable file(s), listed below"
+            n = len(c.unreadable)
             if self.skip_unreadable:
-                notes.append(msg + ": they will be skipped.")
+                notes.append(translate("TrainDataset", "{0} unreadable file(s), listed below: "
+                                       "they will be skipped.").format(n))
             else:
-                blocking.append(msg + ": remove them or tick “Skip unreadable files”.")
+                blocking.append(translate("TrainDataset", "{0} unreadable file(s), listed "
+                                          "below: remove them or tick “Skip unreadable "
+                                          "files”.").format(n))
         if c is not None and c.duplicates:
-            msg = (f"{len(c.duplicates)} near-duplicate image pair(s) across splits "
-                   "(listed below): test images leak into training")
+            n = len(c.duplicates)
             if self.ignore_duplicates:
-                notes.append(msg + "; training anyway as asked, scores will be optimistic.")
+                notes.append(translate(
+                    "TrainDataset", "{0} near-duplicate image pair(s) across splits (listed "
+                    "below): test images leak into training; training anyway as asked, "
+                    "scores will be optimistic.").format(n))
             else:
-                blocking.append(msg + ". Remove one of each pair, or tick “Train despite "
-                                "near-duplicates”.")
+                blocking.append(translate(
+                    "TrainDataset", "{0} near-duplicate image pair(s) across splits (listed "
+                    "below): test images leak into training. Remove one of each pair, or tick "
+                    "“Train despite near-duplicates”.").format(n))
         return blocking, notes
 
 
@@ -172,7 +180,9 @@ def dataset_problem(exc: BaseException, folder: Path) -> str:
     if isinstance(exc, CovidCXRError):
         return str(exc)
     if not folder.is_dir():
-        return f"The folder {folder} is no longer there."
+        return translate("TrainDataset", "The folder {0} is no longer there.").format(folder)
     if isinstance(exc, OSError):
-        return f"Cannot read {exc.filename or folder}: {exc.strerror or exc}"
-    return f"Cannot read this folder: {type(exc).__name__}: {exc}"
+        return translate("TrainDataset", "Cannot read {0}: {1}").format(
+            exc.filename or folder, exc.strerror or exc)
+    return translate("TrainDataset", "Cannot read this folder: {0}: {1}").format(
+        type(exc).__name__, exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,14 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.i18n import integer, translate
+from gui.i18n.core_text import core_text
 from gui.training.models import CountsModel
 from gui.training.session import TrainingSession
 
 MAX_LISTED = 200  # unreadable files / duplicate pairs listed one per row
 
-SKIP_TIP = "Leave unreadable files out of training (they are listed above)."
-DUPS_TIP = ("Train although the same picture sits in two splits. Validation and test scores "
-            "will then be too optimistic.")
+SKIP_TIP = QT_TRANSLATE_NOOP("DatasetPanel",
+                             "Leave unreadable files out of training (they are listed above).")
+DUPS_TIP = QT_TRANSLATE_NOOP(
+    "DatasetPanel", "Train although the same picture sits in two splits. Validation and test "
+    "scores will then be too optimistic.")
 
 
 class DatasetPanel(QGroupBox):
@@ -42,16 +46,16 @@ class DatasetPanel(QGroupBox):
 
     def __init__(self, session: TrainingSession, settings: Any = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__("Dataset", parent)
+        super().__init__(translate("DatasetPanel", "Dataset"), parent)
         self.session = session
         self.settings = settings
         self.folder_edit = QLineEdit()
         self.folder_edit.setReadOnly(True)
-        self.folder_edit.setPlaceholderText("one sub-folder per class")
-        self.choose_button = QPushButton("Choose folder…")
+        self.folder_edit.setPlaceholderText(translate("DatasetPanel", "one sub-folder per class"))
+        self.choose_button = QPushButton(translate("DatasetPanel", "Choose folder…"))
         self.choose_button.setToolTip(
-            "A folder with one sub-folder per class (e.g. COVID, Normal), optionally inside "
-            "train/val/test folders, with an optional manifest.csv")
+            translate("DatasetPanel", "A folder with one sub-folder per class (e.g. COVID, Normal), optionally inside "
+            "train/val/test folders, with an optional manifest.csv"))
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
         row.addWidget(self.choose_button)
@@ -61,11 +65,11 @@ class DatasetPanel(QGroupBox):
         self.counts_model = CountsModel(self)
         self.counts_view = _counts_view(self.counts_model)
         self.positive_combo = QComboBox()
-        self.positive_combo.setToolTip("The class the model calls COVID; every other class is "
-                                       "NOT COVID")
-        self.positive_combo.setPlaceholderText("— choose —")
+        self.positive_combo.setToolTip(translate("DatasetPanel", "The class the model calls COVID; every other class is "
+                                       "NOT COVID"))
+        self.positive_combo.setPlaceholderText(translate("DatasetPanel", "— choose —"))
         pos_row = QHBoxLayout()
-        pos_row.addWidget(QLabel("Positive class:"))
+        pos_row.addWidget(QLabel(translate("DatasetPanel", "Positive class:")))
         pos_row.addWidget(self.positive_combo, 1)
         self.check_progress = QProgressBar()
         self.check_progress.setVisible(False)
@@ -74,10 +78,10 @@ class DatasetPanel(QGroupBox):
         self.problems_list.setMinimumHeight(60)
         self.problems_list.setMaximumHeight(110)
         self.problems_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.skip_check = QCheckBox("Skip unreadable files")
-        self.skip_check.setToolTip(SKIP_TIP)
-        self.dups_check = QCheckBox("Train despite near-duplicates across splits")
-        self.dups_check.setToolTip(DUPS_TIP)
+        self.skip_check = QCheckBox(translate("DatasetPanel", "Skip unreadable files"))
+        self.skip_check.setToolTip(translate("DatasetPanel", SKIP_TIP))
+        self.dups_check = QCheckBox(translate("DatasetPanel", "Train despite near-duplicates across splits"))
+        self.dups_check.setToolTip(translate("DatasetPanel", DUPS_TIP))
         for c in (self.skip_check, self.dups_check):
             c.setVisible(False)
         dv = QVBoxLayout(self)
@@ -103,7 +107,7 @@ class DatasetPanel(QGroupBox):
     def choose_folder(self) -> None:
         start = self.folder_edit.text() or (self.settings.last_folder if self.settings else "")
         folder = QFileDialog.getExistingDirectory(
-            self, "Choose a dataset folder (one sub-folder per class)", start)
+            self, translate("DatasetPanel", "Choose a dataset folder (one sub-folder per class)"), start)
         if folder:
             self.session.set_dataset(folder)
 
@@ -117,10 +121,10 @@ class DatasetPanel(QGroupBox):
         if total > 0:
             self.check_progress.setRange(0, total)
             self.check_progress.setValue(done)
-            self.check_progress.setFormat(f"{message}: %v / %m")
+            self.check_progress.setFormat(f"{translate('TrainJobs', message)}: %v / %m")
         else:
             self.check_progress.setRange(0, 0)
-            self.check_progress.setFormat(message)
+            self.check_progress.setFormat(translate("TrainJobs", message))
 
     @Slot()
     def show_dataset(self) -> None:
@@ -136,7 +140,8 @@ class DatasetPanel(QGroupBox):
             self.positive_combo.addItems(index.classes)
             self.positive_combo.setCurrentIndex(
                 index.classes.index(index.positive) if d.positive_known else -1)
-        self.split_label.setText(f"Splits: {index.split_source}." if index else "")
+        self.split_label.setText(translate("DatasetPanel", "Splits: {0}.").format(
+            index.split_source) if index else "")
         for box, checked in ((self.skip_check, d.skip_unreadable),
                              (self.dups_check, d.ignore_duplicates)):
             box.blockSignals(True)
@@ -144,7 +149,7 @@ class DatasetPanel(QGroupBox):
             box.blockSignals(False)
         if d.checking and self.check_progress.isHidden():
             self.check_progress.setRange(0, 0)
-            self.check_progress.setFormat("checking images…")
+            self.check_progress.setFormat(translate("DatasetPanel", "checking images…"))
         self.check_progress.setVisible(d.checking)
         self._show_problems()
 
@@ -166,7 +171,7 @@ class DatasetPanel(QGroupBox):
         c = d.check
         if c is not None:
             for path, why in c.unreadable[:MAX_LISTED]:
-                item = QListWidgetItem(f"    {path.name}: {why}")
+                item = QListWidgetItem(f"    {path.name}: {core_text(why)}")
                 item.setToolTip(str(path))
                 lst.addItem(item)
             for a, b, sim in c.duplicates[:MAX_LISTED]:
@@ -176,10 +181,11 @@ class DatasetPanel(QGroupBox):
             hidden = (max(len(c.unreadable) - MAX_LISTED, 0)
                       + max(len(c.duplicates) - MAX_LISTED, 0))
             if hidden:
-                lst.addItem(f"    … and {hidden} more")
+                lst.addItem("    " + translate("DatasetPanel", "… and {0} more").format(hidden))
         if c is not None and not blocking and not notes:
             n = sum(len(s.labels) for s in c.decoded.splits.values())
-            lst.addItem(QListWidgetItem(icons["ok"], f"All {n} images read; no problems found."))
+            lst.addItem(QListWidgetItem(icons["ok"], translate(
+                "DatasetPanel", "All {0} images read; no problems found.").format(integer(n))))
         self.skip_check.setVisible(bool(c and c.unreadable))
         self.dups_check.setVisible(bool(c and c.duplicates))
 

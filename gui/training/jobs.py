@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
+
 from core.errors import Cancelled, CovidCXRError, DatasetError, OutOfMemory, is_out_of_memory
 from core.files.dataset import DatasetIndex, class_folders, find_positive, scan
 from core.model.cache import Decoded, decode, near_duplicates
 from core.model.cache import relabel as relabel_decoded
 from core.model.preprocess import PreprocessSpec
+from gui.i18n import translate
 from gui.workers import Control
 
 #: How often batch losses reach the GUI (they are buffered in between, none is lost).
@@ -67,6 +70,17 @@ def _positive_known(classes: list[str]) -> bool:
     except DatasetError:
         return False
     return True
+
+
+#: What core's training and checking say as they progress (shown translated by the page).
+PROGRESS_MESSAGES = (
+    QT_TRANSLATE_NOOP("TrainJobs", "reading images"),
+    QT_TRANSLATE_NOOP("TrainJobs", "looking for near-duplicates across splits"),
+    QT_TRANSLATE_NOOP("TrainJobs", "calibrating and fitting the OOD detector"),
+    QT_TRANSLATE_NOOP("TrainJobs", "evaluating on the test split"),
+    QT_TRANSLATE_NOOP("TrainJobs", "backbone features of the training images"),
+    QT_TRANSLATE_NOOP("TrainJobs", "backbone features of the validation images"),
+)
 
 
 def check_job(control: Control, index: DatasetIndex, spec: PreprocessSpec) -> DatasetCheck:
@@ -172,12 +186,14 @@ def train_job(control: Control, req: TrainingRequest) -> Any:
         if is_out_of_memory(exc):
             raise OutOfMemory() from None
         if not root.is_dir():
-            raise DatasetError(f"The dataset folder {root} is no longer there (moved, "
-                               "deleted or its drive disconnected?). Training stopped; "
-                               "nothing was saved.") from None
+            raise DatasetError(translate(
+                "TrainJobs", "The dataset folder {0} is no longer there (moved, deleted or its "
+                "drive disconnected?). Training stopped; nothing was saved.").format(root)
+            ) from None
         if isinstance(exc, OSError):
-            raise DatasetError(f"Could not read the dataset: {exc.strerror or exc} "
-                               f"({exc.filename or root}). Nothing was saved.") from None
+            raise DatasetError(translate(
+                "TrainJobs", "Could not read the dataset: {0} ({1}). Nothing was saved.")
+                .format(exc.strerror or exc, exc.filename or root)) from None
         raise
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.i18n import number, translate
 from gui.training.plots import LiveTrainingPlots
 from gui.training.session import RunPlan, TrainingSession
 
@@ -19,7 +20,7 @@ class LivePanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.plots = LiveTrainingPlots()
-        self.epoch_label = QLabel("No training yet.")
+        self.epoch_label = QLabel(translate("LivePanel", "No training yet."))
         self.eta_label = QLabel("")
         self.eta_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         head = QHBoxLayout()
@@ -41,48 +42,55 @@ class LivePanel(QWidget):
     def _on_run_started(self, plan: RunPlan) -> None:
         self.plots.reset()
         self.plots.steps_per_epoch = plan.steps
-        self.epoch_label.setText("Starting TensorFlow…")
+        self.epoch_label.setText(translate("LivePanel", "Starting TensorFlow…"))
         self.eta_label.setText("")
 
     @Slot(str)
     def _on_stage(self, message: str) -> None:
         if message and message != "reading images":
+            message = translate("TrainJobs", message)
             self.epoch_label.setText(message[0].upper() + message[1:] + "…")
 
     @Slot(object)
     def _on_epoch(self, e: dict) -> None:
         self.plots.add_epoch(e)
         best = e.get("best_epoch", -1) + 1
-        vals = "  ".join(f"{k} {e[k]:.3f}" for k in ("loss", "val_loss", "val_accuracy")
+        vals = "  ".join(f"{k} {number(e[k], 3)}" for k in ("loss", "val_loss", "val_accuracy")
                          if k in e)
-        self.epoch_label.setText(f"Epoch {e['epoch'] + 1} of at most {self.session.plan.epochs}"
-                                 + (f" · best so far: {best}" if best > 0 else "")
-                                 + f" · {vals}")
+        text = translate("LivePanel", "Epoch {0} of at most {1}").format(
+            e["epoch"] + 1, self.session.plan.epochs)
+        if best > 0:
+            text += " · " + translate("LivePanel", "best so far: {0}").format(best)
+        self.epoch_label.setText(f"{text} · {vals}")
 
     @Slot(object)
     def _on_batches(self, points: list[tuple[int, int, float]]) -> None:
         self.plots.add_batches(points)
         at = self.session.position
         if at is not None and at.left is not None:
-            self.eta_label.setText(f"{_duration(at.elapsed)} elapsed · at most "
-                                   f"{_duration(at.left)} left (early stopping may end sooner)")
+            self.eta_label.setText(translate(
+                "LivePanel", "{0} elapsed · at most {1} left (early stopping may end sooner)")
+                .format(_duration(at.elapsed), _duration(at.left)))
 
     @Slot(object)
     def _on_trained(self, result: Any) -> None:
         self.plots.set_best(result.best_epoch + 1)
         t = result.card.training
         run, best = t.get("epochs_run", len(result.history.get("loss", []))), result.best_epoch + 1
-        why = ("you stopped it" if result.stopped_by_user else
-               "early stopping" if run < self.session.plan.epochs else "all epochs done")
-        self.epoch_label.setText(f"Finished after {run} epoch(s) ({why}); the weights of "
-                                 f"epoch {best} are kept.")
+        why = (translate("LivePanel", "you stopped it") if result.stopped_by_user else
+               translate("LivePanel", "early stopping") if run < self.session.plan.epochs
+               else translate("LivePanel", "all epochs done"))
+        self.epoch_label.setText(translate(
+            "LivePanel", "Finished after {0} epoch(s) ({1}); the weights of epoch {2} are kept.")
+            .format(run, why, best))
 
     @Slot(object)
     def _on_run_finished(self, result: Any) -> None:
         self.eta_label.setText("")
         if result is None:
             cancelled = self.session.outcome == "cancelled"
-            self.epoch_label.setText("Cancelled." if cancelled else "Training failed.")
+            self.epoch_label.setText(translate("LivePanel", "Cancelled.") if cancelled
+                                     else translate("LivePanel", "Training failed."))
 
 
 def _duration(seconds: float) -> str:

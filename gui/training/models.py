@@ -11,18 +11,21 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QFont
 
 from core.evaluation import targets
 from core.evaluation.evaluate import Evaluation
 from core.evaluation.metrics import Metrics
+from gui.i18n import integer, number, percent, translate
 
 
 class CountsModel(QAbstractTableModel):
     """Images per class and split, with the positive class marked."""
 
-    HEADERS = ("Class", "Role", "Train", "Val", "Test", "Total")
+    HEADERS = (QT_TRANSLATE_NOOP("TrainModels", "Class"), QT_TRANSLATE_NOOP("TrainModels", "Role"),
+               QT_TRANSLATE_NOOP("TrainModels", "Train"), QT_TRANSLATE_NOOP("TrainModels", "Val"), QT_TRANSLATE_NOOP("TrainModels", "Test"),
+               QT_TRANSLATE_NOOP("TrainModels", "Total"))
     SPLITS = ("train", "val", "test")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -37,10 +40,11 @@ class CountsModel(QAbstractTableModel):
             for c in index.classes:
                 n = [counts[s][c] for s in self.SPLITS]
                 role = ("?" if not positive_known else
-                        "positive" if c == index.positive else "negative")
+                        QT_TRANSLATE_NOOP("TrainModels", "positive") if c == index.positive
+                        else QT_TRANSLATE_NOOP("TrainModels", "negative"))
                 self._rows.append((c, role, [*n, sum(n)]))
             totals = [sum(r[2][i] for r in self._rows) for i in range(4)]
-            self._rows.append(("All classes", "", totals))
+            self._rows.append((QT_TRANSLATE_NOOP("TrainModels", "All classes"), "", totals))
         self.endResetModel()
 
     def count(self, split: str, class_name: str) -> int | None:
@@ -59,7 +63,7 @@ class CountsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+            return translate("TrainModels", self.HEADERS[section])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -68,7 +72,9 @@ class CountsModel(QAbstractTableModel):
         name, kind, n = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return name if col == 0 else kind if col == 1 else n[col - 2]
+            if col == 0:  # a class is named by its folder; the total row by us
+                return name if kind else translate("TrainModels", name)
+            return translate("TrainModels", kind) if col == 1 else n[col - 2]
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and (kind == "positive" or not kind):
@@ -76,18 +82,18 @@ class CountsModel(QAbstractTableModel):
             f.setBold(True)
             return f
         if role == Qt.ItemDataRole.ToolTipRole and col >= 2 and n[col - 2] == 0 and kind:
-            return "no images of this class in this split"
+            return translate("TrainModels", "no images of this class in this split")
         return None
 
 
 def _num(v: Any, digits: int = 3) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    return f"{v:.{digits}f}"
+        return translate("Numbers", "n/a")
+    return number(v, digits)
 
 
 def _pct(v: Any) -> str:
-    return "n/a" if v is None or not math.isfinite(v) else f"{v:.1%}"
+    return translate("Numbers", "n/a") if v is None or not math.isfinite(v) else percent(v)
 
 
 def _ood(e: Evaluation | None, name: str) -> str:
@@ -99,37 +105,57 @@ class MetricsModel(QAbstractTableModel):
     """The metrics table: one row per measure, one column per split. A column holds the
     split's metrics and, for the test split, the probes and refusal rates."""
 
+    #: (English row name, tooltip, value; the tooltip's {0} is the row's target from
+    #: core.evaluation.targets). Names and tips are translated when shown.
     ROWS: tuple[tuple[str, str, Callable[[Metrics, Evaluation | None], str]], ...] = (
-        ("Images", "positive + negative",
-         lambda m, e: f"{m.n} ({m.positives} + {m.negatives})"),
-        ("ROC AUC", "area under the ROC curve (threshold-free)", lambda m, e: _num(m.auc)),
-        ("Threshold", "probability at or above which an image is called COVID",
+        (QT_TRANSLATE_NOOP("TrainModels", "Images"), QT_TRANSLATE_NOOP("TrainModels", "positive + negative"),
+         lambda m, e: f"{integer(m.n)} ({integer(m.positives)} + {integer(m.negatives)})"),
+        ("ROC AUC", QT_TRANSLATE_NOOP("TrainModels", "area under the ROC curve (threshold-free)"),
+         lambda m, e: _num(m.auc)),
+        (QT_TRANSLATE_NOOP("TrainModels", "Threshold"),
+         QT_TRANSLATE_NOOP("TrainModels", "probability at or above which an image is called COVID"),
          lambda m, e: _num(m.threshold)),
-        ("Sensitivity", "share of COVID images called COVID", lambda m, e: _num(m.sensitivity)),
-        ("Specificity", "share of other images called NOT COVID",
+        (QT_TRANSLATE_NOOP("TrainModels", "Sensitivity"), QT_TRANSLATE_NOOP("TrainModels", "share of COVID images called COVID"),
+         lambda m, e: _num(m.sensitivity)),
+        (QT_TRANSLATE_NOOP("TrainModels", "Specificity"),
+         QT_TRANSLATE_NOOP("TrainModels", "share of other images called NOT COVID"),
          lambda m, e: _num(m.specificity)),
-        ("Precision", "share of COVID calls that are right", lambda m, e: _num(m.precision)),
-        ("Accuracy", "share of all calls that are right", lambda m, e: _num(m.accuracy)),
-        ("F1", "harmonic mean of precision and sensitivity", lambda m, e: _num(m.f1)),
-        ("Calibration error", "expected calibration error (ECE): how far probabilities are "
-         "from observed frequencies", lambda m, e: _num(m.ece)),
-        ("AUC, lungs hidden", "shortcut probe: AUC with the central 70% blacked out. Near "
-         "0.5 is good; high means the model reads something outside the lungs "
-         f"({targets.LUNGS_HIDDEN_AUC.text()})",
+        (QT_TRANSLATE_NOOP("TrainModels", "Precision"), QT_TRANSLATE_NOOP("TrainModels", "share of COVID calls that are right"),
+         lambda m, e: _num(m.precision)),
+        (QT_TRANSLATE_NOOP("TrainModels", "Accuracy"), QT_TRANSLATE_NOOP("TrainModels", "share of all calls that are right"),
+         lambda m, e: _num(m.accuracy)),
+        ("F1", QT_TRANSLATE_NOOP("TrainModels", "harmonic mean of precision and sensitivity"),
+         lambda m, e: _num(m.f1)),
+        (QT_TRANSLATE_NOOP("TrainModels", "Calibration error"),
+         QT_TRANSLATE_NOOP("TrainModels", "expected calibration error (ECE): how far probabilities are from "
+            "observed frequencies"), lambda m, e: _num(m.ece)),
+        (QT_TRANSLATE_NOOP("TrainModels", "AUC, lungs hidden"),
+         QT_TRANSLATE_NOOP("TrainModels", "shortcut probe: AUC with the central 70% blacked out. Near 0.5 is "
+            "good; high means the model reads something outside the lungs ({0})"),
          lambda m, e: _num(e.probe.lungs_hidden_auc) if e else ""),
-        ("AUC, lungs only", "shortcut probe: AUC with only the central 70% shown "
-         f"({targets.LUNGS_ONLY_AUC.text()})",
+        (QT_TRANSLATE_NOOP("TrainModels", "AUC, lungs only"),
+         QT_TRANSLATE_NOOP("TrainModels", "shortcut probe: AUC with only the central 70% shown ({0})"),
          lambda m, e: _num(e.probe.lungs_only_auc) if e else ""),
-        ("X-rays refused", "share of this split's X-rays refused as not a frontal chest "
-         f"X-ray (NOT ASSESSED; {targets.XRAY_REFUSED.text()})",
+        (QT_TRANSLATE_NOOP("TrainModels", "X-rays refused"),
+         QT_TRANSLATE_NOOP("TrainModels", "share of this split's X-rays refused as not a frontal chest X-ray "
+            "(NOT ASSESSED; {0})"),
          lambda m, e: _ood(e, "xray_refused")),
-        ("X-rays flagged unusual", "share of this split's X-rays assessed but flagged "
-         "unusual for the model (far from its training images)",
+        (QT_TRANSLATE_NOOP("TrainModels", "X-rays flagged unusual"),
+         QT_TRANSLATE_NOOP("TrainModels", "share of this split's X-rays assessed but flagged unusual for the "
+            "model (far from its training images)"),
          lambda m, e: _ood(e, "xray_unusual")),
-        ("Non-X-rays refused", "share of synthetic non-X-ray pictures refused as not a "
-         f"frontal chest X-ray ({targets.NON_XRAY_REFUSED.text()})",
+        (QT_TRANSLATE_NOOP("TrainModels", "Non-X-rays refused"),
+         QT_TRANSLATE_NOOP("TrainModels", "share of synthetic non-X-ray pictures refused as not a frontal "
+            "chest X-ray ({0})"),
          lambda m, e: _ood(e, "non_xray_refused")),
     )
+    #: The target each row is measured against (core.evaluation.targets), where it has one.
+    TARGETS = {
+        "AUC, lungs hidden": targets.LUNGS_HIDDEN_AUC,
+        "AUC, lungs only": targets.LUNGS_ONLY_AUC,
+        "X-rays refused": targets.XRAY_REFUSED,
+        "Non-X-rays refused": targets.NON_XRAY_REFUSED,
+    }
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -159,7 +185,8 @@ class MetricsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return "Measure" if section == 0 else self._cols[section - 1][0]
+            return translate("TrainModels", "Measure") if section == 0 \
+                else translate("TrainModels", self._cols[section - 1][0])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -169,11 +196,12 @@ class MetricsModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return label
+                return translate("TrainModels", label)
             _, metrics, evaluation = self._cols[col - 1]
             return fn(metrics, evaluation)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tip
+            target = self.TARGETS.get(label)
+            return translate("TrainModels", tip).format(target.text() if target else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

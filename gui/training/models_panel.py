@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from gui.i18n import translate
 from gui.training.session import TrainingSession
 
 
@@ -16,18 +17,18 @@ class ModelsPanel(QGroupBox):
     """The model list (✓ = in use), "Use" and "Restore bundled model"."""
 
     def __init__(self, session: TrainingSession, parent: QWidget | None = None) -> None:
-        super().__init__("Models", parent)
+        super().__init__(translate("ModelsPanel", "Models"), parent)
         self.session = session
         self.models_combo = QComboBox()
-        self.models_combo.setToolTip("Models you can classify with: the bundled model and "
-                                     "the ones you saved (✓ = in use)")
+        self.models_combo.setToolTip(translate("ModelsPanel", "Models you can classify with: the bundled model and "
+                                     "the ones you saved (✓ = in use)"))
         self.models_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.models_combo.setMinimumContentsLength(16)
-        self.use_selected_button = QPushButton("Use")
-        self.use_selected_button.setToolTip("Classify with the selected model")
-        self.restore_button = QPushButton("Restore bundled model")
-        self.restore_button.setToolTip("Classify with the model that ships with CovidCXR")
+        self.use_selected_button = QPushButton(translate("ModelsPanel", "Use"))
+        self.use_selected_button.setToolTip(translate("ModelsPanel", "Classify with the selected model"))
+        self.restore_button = QPushButton(translate("ModelsPanel", "Restore bundled model"))
+        self.restore_button.setToolTip(translate("ModelsPanel", "Classify with the model that ships with CovidCXR"))
         mv = QVBoxLayout(self)
         mrow = QHBoxLayout()
         mrow.addWidget(self.models_combo, 1)

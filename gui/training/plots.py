@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from core.model.card import NEGATIVE, POSITIVE
+from gui.i18n import integer, number, percent, translate
+from gui.i18n.core_text import core_text
 
 if TYPE_CHECKING:
     from core.evaluation.metrics import Metrics
@@ -61,8 +63,11 @@ class LiveTrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = make_plot("Loss", "epoch", "binary cross-entropy")
-        self.acc_plot = make_plot("Accuracy", "epoch", "accuracy")
+        self.loss_plot = make_plot(translate("TrainPlots", "Loss"), translate("TrainPlots", "epoch"),
+                                   translate("TrainPlots", "binary cross-entropy"))
+        self.acc_plot = make_plot(translate("TrainPlots", "Accuracy"),
+                                  translate("TrainPlots", "epoch"),
+                                  translate("TrainPlots", "accuracy"))
         add_legend(self.loss_plot)
         add_legend(self.acc_plot)
         lp, ap = self.loss_plot.getPlotItem(), self.acc_plot.getPlotItem()
@@ -72,7 +77,9 @@ class LiveTrainingPlots(QWidget):
                              symbol=symbol, symbolSize=5, symbolBrush=color,
                              symbolPen=pg.mkPen(color))
 
-        self.batch_loss = curve(lp, "loss per batch (smoothed)", QColor(TRAIN).lighter(150),
+        # The epoch curves keep Keras's own names (loss, val_loss...), as the card records them.
+        self.batch_loss = curve(lp, translate("TrainPlots", "loss per batch (smoothed)"),
+                                QColor(TRAIN).lighter(150),
                                 width=1, symbol=None)
         self.loss = curve(lp, "loss", TRAIN)
         self.val_loss = curve(lp, "val_loss", VALID)
@@ -88,7 +95,7 @@ class LiveTrainingPlots(QWidget):
             p.addItem(line, ignoreBounds=True)
             self.best_lines.append(line)
             # An empty curve with the line's pen gives the marker its legend entry.
-            p.plot([], [], name="best epoch (weights kept)", pen=pen)
+            p.plot([], [], name=translate("TrainPlots", "best epoch (weights kept)"), pen=pen)
         self.best_point = pg.ScatterPlotItem(size=11, symbol="star", brush=pg.mkBrush(BEST),
                                              pen=pg.mkPen(BEST))
         lp.addItem(self.best_point)
@@ -164,7 +171,7 @@ class LiveTrainingPlots(QWidget):
 
 
 def _fmt_pct(n: int, total: int) -> str:
-    return f"{100.0 * n / total:.1f}%" if total else "–"
+    return percent(n / total) if total else "–"
 
 
 class ConfusionMatrixPlot(pg.PlotWidget):
@@ -174,15 +181,17 @@ class ConfusionMatrixPlot(pg.PlotWidget):
     cells read TP FN / FP TN like ``covidcxr evaluate``.
     """
 
-    CELLS = (("tp", "true positive"), ("fn", "false negative"),
-             ("fp", "false positive"), ("tn", "true negative"))
+    CELLS = (("tp", QT_TRANSLATE_NOOP("TrainPlots", "true positive")),
+             ("fn", QT_TRANSLATE_NOOP("TrainPlots", "false negative")),
+             ("fp", QT_TRANSLATE_NOOP("TrainPlots", "false positive")),
+             ("tn", QT_TRANSLATE_NOOP("TrainPlots", "true negative")))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         pal = QPalette()
         super().__init__(parent, background=pal.color(QPalette.ColorRole.Base))
         p = self.getPlotItem()
         text = pal.color(QPalette.ColorRole.Text)
-        p.setTitle("Confusion matrix", color=text.name(), size="10pt")
+        p.setTitle(translate("TrainPlots", "Confusion matrix"), color=text.name(), size="10pt")
         p.setMenuEnabled(False)
         p.setMouseEnabled(x=False, y=False)
         p.hideButtons()
@@ -192,11 +201,12 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         self.image.setLookupTable(
             pg.ColorMap([0.0, 1.0], [(247, 251, 255), (8, 81, 156)]).getLookupTable(nPts=256))
         p.addItem(self.image)
-        classes = [(0.5, POSITIVE), (1.5, NEGATIVE)]
+        classes = [(0.5, core_text(POSITIVE)), (1.5, core_text(NEGATIVE))]
         left, bottom = p.getAxis("left"), p.getAxis("bottom")
         left.setTicks([classes])
         bottom.setTicks([classes])
-        for axis, label in ((left, "true class"), (bottom, "predicted")):
+        for axis, label in ((left, translate("TrainPlots", "true class")),
+                            (bottom, translate("TrainPlots", "predicted"))):
             axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
             axis.setTextPen(pg.mkPen(text))
             axis.setLabel(label, color=text.name())
@@ -230,11 +240,11 @@ class ConfusionMatrixPlot(pg.PlotWidget):
             dark = share[i // 2, i % 2] > 0.55
             color = "#ffffff" if dark else "#1a1a1a"
             body = "" if not self.counts else (
-                f"<span style='font-size:15pt; font-weight:600'>{n}</span><br>"
+                f"<span style='font-size:15pt; font-weight:600'>{integer(n)}</span><br>"
                 f"{_fmt_pct(n, sum(row))}<br>")
             self.texts[key].setHtml(
                 f"<div style='text-align:center; color:{color}'>{body}"
-                f"<span style='font-size:8pt'>{name}</span></div>")
+                f"<span style='font-size:8pt'>{translate('TrainPlots', name)}</span></div>")
 
 
 class RocPlot(pg.PlotWidget):
@@ -249,8 +259,9 @@ class RocPlot(pg.PlotWidget):
         p.setMouseEnabled(x=False, y=False)
         p.hideButtons()
         p.showGrid(x=True, y=True, alpha=0.15)
-        for side, label in (("bottom", "1 − specificity (false-positive rate)"),
-                            ("left", "sensitivity (true-positive rate)")):
+        for side, label in (
+                ("bottom", translate("TrainPlots", "1 − specificity (false-positive rate)")),
+                ("left", translate("TrainPlots", "sensitivity (true-positive rate)"))):
             axis = p.getAxis(side)
             axis.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
             axis.setTextPen(pg.mkPen(self._text_color))
@@ -277,7 +288,7 @@ class RocPlot(pg.PlotWidget):
             self.set_curve(None, None)
             return
         self.set_curve([r.fpr for r in m.roc], [r.tpr for r in m.roc],
-                       float(m.auc), f", {split} (n = {m.n})" if split else "")
+                       float(m.auc), f", {split} (n = {integer(m.n)})" if split else "")
         self.set_point(m.sensitivity, m.specificity, m.threshold)
 
     def set_curve(self, fpr, tpr, auc: float | None = None, where: str = "") -> None:
@@ -288,11 +299,11 @@ class RocPlot(pg.PlotWidget):
             self.curve.setData([], [])
             self.point.setData([], [])
             self.point_label.setText("")
-            p.setTitle("ROC", color=self._text_color, size="10pt")
+            p.setTitle(translate("TrainPlots", "ROC"), color=self._text_color, size="10pt")
             return
         self.curve.setData(np.asarray(fpr), np.asarray(tpr))
         self.auc = auc
-        p.setTitle(f"ROC{where}: AUC {auc:.3f}", color=self._text_color, size="10pt")
+        p.setTitle(f"ROC{where}: AUC {number(auc, 3)}", color=self._text_color, size="10pt")
 
     def set_point(self, sensitivity: float, specificity: float, threshold: float) -> None:
         """The operating point and its label (hidden when undefined)."""
@@ -301,8 +312,9 @@ class RocPlot(pg.PlotWidget):
             self.point.setData([x], [y])
             # In the bottom-right corner: below the chance line, where a ROC never is.
             self.point_label.setHtml(
-                f"<div style='text-align:right; color:{OPERATING}'>● threshold "
-                f"{threshold:.3f}<br>sensitivity {y:.2f}, specificity {1 - x:.2f}</div>")
+                f"<div style='text-align:right; color:{OPERATING}'>● "
+                + translate("TrainPlots", "threshold {0}<br>sensitivity {1}, specificity {2}")
+                .format(number(threshold, 3), number(y, 2), number(1 - x, 2)) + "</div>")
         else:
             self.point.setData([], [])
             self.point_label.setText("")

@@ -3,7 +3,7 @@ session's recipe (``session.setup``) and hands it every change; the values come 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,30 +16,40 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.i18n import percent, translate
 from gui.training.recipe import IMAGENET, Recipe
 from gui.training.session import TrainingSession
 
 TIPS = {
-    "start": "Start from the weights of an existing model (fine-tuning: fastest, needs fewer "
-             "images; its input size and preprocessing are kept), from the ImageNet backbone "
-             "(EfficientNet-Lite0: the head is fitted first, then the top blocks are "
-             "fine-tuned; the recipe of the bundled model), or from random weights.",
-    "epochs": "The most passes over the training images. Early stopping usually ends sooner.",
-    "batch": "Images per training step. Smaller uses less memory (try it after an out-of-"
-             "memory error); larger is smoother but may generalise worse.",
-    "lr": "Adam learning rate: how big each weight update is. Too high and the loss "
-          "jumps about; too low and training crawls.",
-    "patience": "Early stopping: stop after this many epochs without the validation loss "
-                "improving by at least the minimum change. The best epoch's weights are kept.",
-    "delta": "Early stopping: the smallest drop in validation loss that counts as progress.",
-    "augment": "Random changes to the training images so the network learns the lungs, not "
-               "one scanner's look. Flips: the seed's left-right flips. Strong: flips plus "
-               "contrast, gamma, blur, noise, JPEG, crop/scale and small rotations.",
-    "strategy": "Where to train (TensorFlow's tf.distribute). The batch size is per device, "
-                "so with two GPUs each step sees twice as many images. Several machines: "
-                "covidcxr train --strategy multiworker (see the README).",
-    "weights": "Weight each class by its rarity so an imbalanced dataset does not teach the "
-               "network to always answer the larger class.",
+    "start": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Start from the weights of an existing model (fine-tuning: fastest, needs fewer "
+        "images; its input size and preprocessing are kept), from the ImageNet backbone "
+        "(EfficientNet-Lite0: the head is fitted first, then the top blocks are "
+        "fine-tuned; the recipe of the bundled model), or from random weights."),
+    "epochs": QT_TRANSLATE_NOOP(
+        "RecipePanel", "The most passes over the training images. Early stopping usually ends sooner."),
+    "batch": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Images per training step. Smaller uses less memory (try it after an out-of-"
+        "memory error); larger is smoother but may generalise worse."),
+    "lr": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Adam learning rate: how big each weight update is. Too high and the loss "
+        "jumps about; too low and training crawls."),
+    "patience": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Early stopping: stop after this many epochs without the validation loss "
+        "improving by at least the minimum change. The best epoch's weights are kept."),
+    "delta": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Early stopping: the smallest drop in validation loss that counts as progress."),
+    "augment": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Random changes to the training images so the network learns the lungs, not "
+        "one scanner's look. Flips: the seed's left-right flips. Strong: flips plus "
+        "contrast, gamma, blur, noise, JPEG, crop/scale and small rotations."),
+    "strategy": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Where to train (TensorFlow's tf.distribute). The batch size is per device, "
+        "so with two GPUs each step sees twice as many images. Several machines: "
+        "covidcxr train --strategy multiworker (see the README)."),
+    "weights": QT_TRANSLATE_NOOP(
+        "RecipePanel", "Weight each class by its rarity so an imbalanced dataset does not teach the "
+        "network to always answer the larger class."),
 }
 
 
@@ -48,7 +58,7 @@ class RecipePanel(QGroupBox):
     class weights and devices."""
 
     def __init__(self, session: TrainingSession, parent: QWidget | None = None) -> None:
-        super().__init__("Recipe", parent)
+        super().__init__(translate("RecipePanel", "Recipe"), parent)
         self.session = session
         self.start_combo = QComboBox()
         self.input_label = QLabel("")
@@ -69,33 +79,33 @@ class RecipePanel(QGroupBox):
         self.delta_spin.setRange(0.0, 10.0)
         self.delta_spin.setSingleStep(0.001)
         self.augment_combo = QComboBox()
-        self.augment_combo.addItem("Off", "none")
-        self.augment_combo.addItem("Left-right flips", "flip")
-        self.augment_combo.addItem("Strong (flips, contrast, blur, noise…)", "strong")
-        self.weights_check = QCheckBox("Balance classes")
+        self.augment_combo.addItem(translate("RecipePanel", "Off"), "none")
+        self.augment_combo.addItem(translate("RecipePanel", "Left-right flips"), "flip")
+        self.augment_combo.addItem(translate("RecipePanel", "Strong (flips, contrast, blur, noise…)"), "strong")
+        self.weights_check = QCheckBox(translate("RecipePanel", "Balance classes"))
         self.strategy_combo = QComboBox()
-        self.strategy_combo.addItem("Automatic (every GPU when there are several)", "auto")
-        self.strategy_combo.addItem("One device", "one")
-        self.strategy_combo.addItem("Every GPU of this computer (mirrored)", "mirrored")
-        self.defaults_button = QPushButton("Seed defaults")
-        self.defaults_button.setToolTip("Put back the seed recipe's values")
+        self.strategy_combo.addItem(translate("RecipePanel", "Automatic (every GPU when there are several)"), "auto")
+        self.strategy_combo.addItem(translate("RecipePanel", "One device"), "one")
+        self.strategy_combo.addItem(translate("RecipePanel", "Every GPU of this computer (mirrored)"), "mirrored")
+        self.defaults_button = QPushButton(translate("RecipePanel", "Seed defaults"))
+        self.defaults_button.setToolTip(translate("RecipePanel", "Put back the seed recipe's values"))
         form = QFormLayout(self)
         for label, widget, tip in (
-            ("Start from:", self.start_combo, "start"),
+            (translate("RecipePanel", "Start from:"), self.start_combo, "start"),
             ("", self.input_label, "start"),
-            ("Epochs (at most):", self.epochs_spin, "epochs"),
-            ("Batch size:", self.batch_spin, "batch"),
-            ("Learning rate:", self.lr_spin, "lr"),
-            ("Early-stop patience:", self.patience_spin, "patience"),
-            ("Early-stop min change:", self.delta_spin, "delta"),
-            ("Augmentation:", self.augment_combo, "augment"),
-            ("Class weights:", self.weights_check, "weights"),
-            ("Devices:", self.strategy_combo, "strategy"),
+            (translate("RecipePanel", "Epochs (at most):"), self.epochs_spin, "epochs"),
+            (translate("RecipePanel", "Batch size:"), self.batch_spin, "batch"),
+            (translate("RecipePanel", "Learning rate:"), self.lr_spin, "lr"),
+            (translate("RecipePanel", "Early-stop patience:"), self.patience_spin, "patience"),
+            (translate("RecipePanel", "Early-stop min change:"), self.delta_spin, "delta"),
+            (translate("RecipePanel", "Augmentation:"), self.augment_combo, "augment"),
+            (translate("RecipePanel", "Class weights:"), self.weights_check, "weights"),
+            (translate("RecipePanel", "Devices:"), self.strategy_combo, "strategy"),
         ):
-            widget.setToolTip(TIPS[tip])
+            widget.setToolTip(translate("RecipePanel", TIPS[tip]))
             if label:
                 lab = QLabel(label)
-                lab.setToolTip(TIPS[tip])
+                lab.setToolTip(translate("RecipePanel", TIPS[tip]))
                 form.addRow(lab, widget)
             else:
                 form.addRow(widget)
@@ -147,14 +157,16 @@ class RecipePanel(QGroupBox):
         self.start_combo.blockSignals(False)
         cfg = self.session.config()
         source = (
-            "the starting model's card" if cfg.init_from
-            else "the ImageNet transfer recipe" if recipe.start == IMAGENET
-            else "the seed recipe"
+            translate("RecipePanel", "the starting model's card") if cfg.init_from
+            else translate("RecipePanel", "the ImageNet transfer recipe")
+            if recipe.start == IMAGENET else translate("RecipePanel", "the seed recipe")
         )
-        crop = "whole image" if cfg.crop >= 1.0 else f"central {cfg.crop:.0%}"
-        eq = ", histogram equalised" if cfg.equalize else ""
-        self.input_label.setText(f"{cfg.architecture} network, {cfg.input_size} × "
-                                 f"{cfg.input_size} px input, {crop}{eq} (from {source})")
+        crop = translate("RecipePanel", "whole image") if cfg.crop >= 1.0 else \
+            translate("RecipePanel", "central {0}").format(percent(cfg.crop, 0))
+        eq = translate("RecipePanel", ", histogram equalised") if cfg.equalize else ""
+        self.input_label.setText(translate(
+            "RecipePanel", "{0} network, {1} × {1} px input, {2}{3} (from {4})").format(
+                cfg.architecture, cfg.input_size, crop, eq, source))
 
     def _show_values(self, r: Recipe) -> None:
         for widget, set_value, value in (

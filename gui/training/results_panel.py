@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.evaluation.evaluate import Evaluation
 from core.model.ood import RULE
+from gui.i18n import integer, interval_text, number, translate
 from gui.training.models import MetricsModel
 from gui.training.plots import ConfusionMatrixPlot, RocPlot
 from gui.training.save_dialog import SaveModelDialog
@@ -39,19 +40,19 @@ class ResultsPanel(QStackedWidget):
         self.session = session
         self.save_dialog: SaveModelDialog | None = None
         self.split_combo = QComboBox()
-        self.split_combo.setToolTip("Which split the confusion matrix and ROC describe")
-        self.save_button = QPushButton("Save as…")
-        self.save_button.setToolTip("Write the model and its card to your model folder")
-        self.use_button = QPushButton("Use this model")
-        self.use_button.setToolTip("Classify with the model you just saved (the previous one "
-                                   "stays in the model list)")
+        self.split_combo.setToolTip(translate("ResultsPanel", "Which split the confusion matrix and ROC describe"))
+        self.save_button = QPushButton(translate("ResultsPanel", "Save as…"))
+        self.save_button.setToolTip(translate("ResultsPanel", "Write the model and its card to your model folder"))
+        self.use_button = QPushButton(translate("ResultsPanel", "Use this model"))
+        self.use_button.setToolTip(translate("ResultsPanel", "Classify with the model you just saved (the previous one "
+                                   "stays in the model list)"))
         self.result_title = QLabel("")
         f = self.result_title.font()
         f.setBold(True)
         self.result_title.setFont(f)
         rhead = QHBoxLayout()
         rhead.addWidget(self.result_title, 1)
-        rhead.addWidget(QLabel("Show:"))
+        rhead.addWidget(QLabel(translate("ResultsPanel", "Show:")))
         rhead.addWidget(self.split_combo)
         rhead.addWidget(self.save_button)
         rhead.addWidget(self.use_button)
@@ -77,14 +78,16 @@ class ResultsPanel(QStackedWidget):
         # "Fine-tune on this site": the start model and the new one on the kept-apart part.
         self.compare_title = QLabel("")
         self.compare_title.setWordWrap(True)
-        self.compare_model = RowsModel(("Measure", "Before", "After"), self)
+        self.compare_model = RowsModel((QT_TRANSLATE_NOOP("ValidateTab", "Measure"),
+                                        QT_TRANSLATE_NOOP("ValidateTab", "Before"),
+                                        QT_TRANSLATE_NOOP("ValidateTab", "After")), self)
         self.compare_view = make_table(self.compare_model)
         self.compare_view.setMaximumHeight(140)
         for w in (self.compare_title, self.compare_view):
             w.setVisible(False)
             rv.addWidget(w)
-        placeholder = QLabel("The confusion matrix, ROC curve, threshold and metrics appear "
-                             "here when training ends.")
+        placeholder = QLabel(translate("ResultsPanel", "The confusion matrix, ROC curve, threshold and metrics appear "
+                             "here when training ends."))
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         placeholder.setWordWrap(True)
         placeholder.setStyleSheet("color: palette(placeholder-text);")
@@ -121,20 +124,27 @@ class ResultsPanel(QStackedWidget):
         self.split_combo.blockSignals(True)
         self.split_combo.clear()
         if result.test:
-            self.split_combo.addItem("Test split", "test")
+            self.split_combo.addItem(translate("ResultsPanel", "Test split"), "test")
         if result.val:
-            self.split_combo.addItem("Validation split", "val")
+            self.split_combo.addItem(translate("ResultsPanel", "Validation split"), "val")
         self.split_combo.blockSignals(False)
-        self.metrics_model.set_metrics([("Validation", result.val), ("Test", result.test)])
+        # Column keys, translated by MetricsModel's header.
+        self.metrics_model.set_metrics([(QT_TRANSLATE_NOOP("TrainModels", "Validation"),
+                                         result.val), ("Test", result.test)])
         card, ood = result.card, result.ood
-        lines = [f"<b>Threshold {card.threshold:.3f}</b>: {card.threshold_rule}."]
+        # The card's threshold rule and core's OOD rule are recorded data: shown as written.
+        lines = [translate("ResultsPanel", "<b>Threshold {0}</b>: {1}.").format(
+            number(card.threshold, 3), card.threshold_rule)]
         if ood is not None:
-            lines.append(f"<b>Unusual-film cut-offs</b>: feature distance "
-                         f"{ood.feat_cut:.3g}, thumbnail residual {ood.thumb_cut:.3g}; "
-                         f"structure {ood.structure_cut:.3g}. <b>The rule</b>: {RULE}.")
+            lines.append(translate(
+                "ResultsPanel", "<b>Unusual-film cut-offs</b>: feature distance {0}, thumbnail "
+                "residual {1}; structure {2}. <b>The rule</b>: {3}.").format(
+                    f"{ood.feat_cut:.3g}", f"{ood.thumb_cut:.3g}", f"{ood.structure_cut:.3g}",
+                    RULE))
         warnings = card.training.get("warnings") or []
         if warnings:
-            lines.append("<b>Warnings</b>: " + "; ".join(warnings) + ".")
+            lines.append(translate("ResultsPanel", "<b>Warnings</b>: {0}.").format(
+                "; ".join(warnings)))
         self.summary_label.setText("<br>".join(lines))
         self.setCurrentIndex(1)
         self._show_split()
@@ -147,8 +157,9 @@ class ResultsPanel(QStackedWidget):
             return
         key = self.split_combo.currentData() or "val"
         m = r.test if key == "test" else r.val
-        name = "test split" if key == "test" else "validation split"
-        self.result_title.setText(f"Results on the {name}")
+        name = translate("ResultsPanel", "test split") if key == "test" \
+            else translate("ResultsPanel", "validation split")
+        self.result_title.setText(translate("ResultsPanel", "Results on the {0}").format(name))
         metrics = m.metrics if isinstance(m, Evaluation) else m
         self.confusion.set_confusion(asdict(metrics.confusion) if metrics else None)
         self.roc.set_metrics(metrics, name)
@@ -156,8 +167,8 @@ class ResultsPanel(QStackedWidget):
     @Slot(bool)
     def _on_comparing(self, running: bool) -> None:
         if running:
-            self.compare_title.setText("Measuring the start model and the fine-tuned one on "
-                                       "this site's test part…")
+            self.compare_title.setText(translate("ResultsPanel", "Measuring the start model and the fine-tuned one on "
+                                       "this site's test part…"))
             self.compare_title.setVisible(True)
         elif self.session.comparison is None:  # it failed: the message line says why
             self.compare_title.setVisible(False)
@@ -167,18 +178,24 @@ class ResultsPanel(QStackedWidget):
         before, after = compared
         rows = []
         for label, get in (("ROC AUC", lambda m: m.auc),
-                           ("Sensitivity", lambda m: m.point.sensitivity),
-                           ("Specificity", lambda m: m.point.specificity),
-                           ("Accuracy", lambda m: m.point.accuracy)):
-            rows.append((label, get(before.metrics).text(), get(after.metrics).text()))
-        rows.append(("Threshold", f"{before.metrics.point.threshold:.4f}",
-                     f"{after.metrics.point.threshold:.4f}"))
-        rows.append(("Assessed films", str(before.metrics.assessed), str(after.metrics.assessed)))
+                           (translate("ResultsPanel", "Sensitivity"),
+                            lambda m: m.point.sensitivity),
+                           (translate("ResultsPanel", "Specificity"),
+                            lambda m: m.point.specificity),
+                           (translate("ResultsPanel", "Accuracy"), lambda m: m.point.accuracy)):
+            rows.append((label, interval_text(get(before.metrics)),
+                         interval_text(get(after.metrics))))
+        rows.append((translate("ResultsPanel", "Threshold"),
+                     number(before.metrics.point.threshold, 4),
+                     number(after.metrics.point.threshold, 4)))
+        rows.append((translate("ResultsPanel", "Assessed films"),
+                     integer(before.metrics.assessed), integer(after.metrics.assessed)))
         self.compare_model.set_rows(rows)
-        self.compare_title.setText(
-            f"<b>Before/after on this site's test part</b> (kept out of training; 95% "
-            f"bootstrap intervals): before = {before.model_name}, after = the fine-tuned "
-            "model. Overlapping intervals mean the data cannot tell them apart.")
+        self.compare_title.setText(translate(
+            "ResultsPanel", "<b>Before/after on this site's test part</b> (kept out of "
+            "training; 95% bootstrap intervals): before = {0}, after = the fine-tuned model. "
+            "Overlapping intervals mean the data cannot tell them apart.").format(
+                before.model_name))
         self.compare_view.setVisible(True)
 
     @Slot()

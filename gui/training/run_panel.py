@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from gui.banner import set_banner
+from gui.i18n import integer, translate
 from gui.training.session import RunPlan, TrainingSession
 
 
@@ -18,17 +19,17 @@ class RunPanel(QWidget):
     def __init__(self, session: TrainingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.run_button = QPushButton("Start training")
+        self.run_button = QPushButton(translate("RunPanel", "Start training"))
         self.run_button.setMinimumHeight(34)
         f = self.run_button.font()
         f.setBold(True)
         self.run_button.setFont(f)
         self.progress = QProgressBar()
-        self._show_progress(1, 0, "idle")
-        self.message = QLabel("Choose a dataset folder to begin.")
+        self._show_progress(1, 0, translate("RunPanel", "idle"))
+        self.message = QLabel(translate("RunPanel", "Choose a dataset folder to begin."))
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.show_message("Choose a dataset folder to begin.", "info")
+        self.show_message(translate("RunPanel", "Choose a dataset folder to begin."), "info")
         box = QVBoxLayout(self)
         box.setContentsMargins(6, 0, 0, 0)
         box.addWidget(self.run_button)
@@ -70,17 +71,18 @@ class RunPanel(QWidget):
 
     @Slot(object)
     def _on_run_started(self, _plan: RunPlan) -> None:
-        self._show_progress(0, 0, "starting…")
+        self._show_progress(0, 0, translate("RunPanel", "starting…"))
 
     @Slot(str)
     def _on_stage(self, message: str) -> None:
         if message and message != "reading images":
-            self._show_progress(0, 0, message + "…")
+            self._show_progress(0, 0, translate("TrainJobs", message) + "…")
 
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if message == "reading images" and total > 0:
-            self._show_progress(total, done, f"reading images: {done} / {total}")
+            self._show_progress(total, done, translate("RunPanel", "reading images: {0} / {1}")
+                                .format(integer(done), integer(total)))
 
     @Slot(object)
     def _on_batches(self, _points: Any) -> None:
@@ -88,20 +90,24 @@ class RunPanel(QWidget):
         if at is None:
             return
         self._show_progress(at.total, min(at.done, at.total),
-                            f"epoch {at.epoch + 1} / {plan.epochs}, "
-                            f"batch {min(at.batch + 1, plan.steps)} / {plan.steps}")
+                            translate("RunPanel", "epoch {0} / {1}, batch {2} / {3}").format(
+                                at.epoch + 1, plan.epochs, min(at.batch + 1, plan.steps),
+                                plan.steps))
 
     @Slot(object)
     def _on_run_finished(self, result: Any) -> None:
         done = result is not None
-        self._show_progress(1, int(done), "done" if done else "idle")
+        self._show_progress(1, int(done), translate("RunPanel", "done") if done
+                            else translate("RunPanel", "idle"))
 
     @Slot()
     def update_controls(self) -> None:
         s = self.session
         training, stopping = s.training, s.stopping
-        self.run_button.setText("Stopping…" if stopping else "Stop" if training
-                                else "Start training")
-        self.run_button.setToolTip("Stop after this batch and keep the best epoch so far"
-                                   if training else "Train with this dataset and recipe")
+        self.run_button.setText(translate("RunPanel", "Stopping…") if stopping
+                                else translate("RunPanel", "Stop") if training
+                                else translate("RunPanel", "Start training"))
+        self.run_button.setToolTip(
+            translate("RunPanel", "Stop after this batch and keep the best epoch so far")
+            if training else translate("RunPanel", "Train with this dataset and recipe"))
         self.run_button.setEnabled(not stopping and (training or s.can_start()))

@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, Signal
 from core.errors import CovidCXRError, ModelError
 from core.model.card import read_card
 from core.training.recipe import TrainConfig
+from gui.i18n import translate
+from gui.i18n.core_text import core_text
 from gui.model_store import ModelStore
 from gui.training.recipe import DEFAULTS, IMAGENET, SCRATCH, Recipe
 
@@ -83,8 +85,9 @@ class RunSetup(QObject):
         """(label, key) of each start point: the usable models, the ImageNet backbone and
         random weights."""
         models = [(e.label, str(e.path)) for e in self.entries if e.usable]
-        return [*models, ("ImageNet backbone (EfficientNet-Lite0)", IMAGENET),
-                ("Scratch (random weights)", SCRATCH)]
+        return [*models,
+                (translate("RunSetup", "ImageNet backbone (EfficientNet-Lite0)"), IMAGENET),
+                (translate("RunSetup", "Scratch (random weights)"), SCRATCH)]
 
     def set_start_point(self, key: str) -> None:
         """Start from this model's weights (its path), ``IMAGENET`` or ``SCRATCH``."""
@@ -124,7 +127,8 @@ class RunSetup(QObject):
         :class:`core.errors.ModelError` when it cannot be used."""
         entry = self.store.entry(path)
         if not entry.usable:
-            raise ModelError(f"Cannot use {entry.name}: {entry.problem}")
+            raise ModelError(translate("RunSetup", "Cannot use {0}: {1}").format(
+                entry.name, core_text(entry.problem)))
         self.store.set_active(entry.path)
         self._active = entry.path
         self.refresh()

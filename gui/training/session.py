@@ -28,6 +28,8 @@ from PySide6.QtCore import QObject, Signal
 
 from core.errors import Cancelled, ModelError, user_message
 from core.training.recipe import TrainConfig
+from gui.i18n import translate
+from gui.i18n.core_text import core_text
 from gui.model_store import ModelStore
 from gui.training import jobs as tj
 from gui.training.dataset import DatasetState
@@ -202,14 +204,16 @@ class TrainingSession(QObject):
         self.datasetChanged.emit()
         d = self.dataset
         if d.scanning:
-            self.told.emit("Reading the folder…", "info")
+            self.told.emit(translate("TrainingSession", "Reading the folder…"), "info")
         elif d.scan is not None or d.error:
             if self.problems()[0]:
-                self.told.emit("Fix the dataset problems listed above to train.", "warning")
+                self.told.emit(translate("TrainingSession",
+                                         "Fix the dataset problems listed above to train."),
+                               "warning")
             elif d.check is None:
-                self.told.emit("Checking the images…", "info")
+                self.told.emit(translate("TrainingSession", "Checking the images…"), "info")
             elif not self.training:
-                self.told.emit("Ready to train.", "info")
+                self.told.emit(translate("TrainingSession", "Ready to train."), "info")
         self.stateChanged.emit()
 
     # ---------------------------------------------------------------- recipe and models
@@ -230,7 +234,8 @@ class TrainingSession(QObject):
         except ModelError as exc:
             self._fail(exc)
             return
-        self.told.emit(f"Classifying with “{entry.name}” from now on.", "ok")
+        self.told.emit(translate("TrainingSession", "Classifying with “{0}” from now on.")
+                       .format(entry.name), "ok")
         self.activated.emit(str(entry.path))
 
     # ---------------------------------------------------------------- the run
@@ -242,13 +247,15 @@ class TrainingSession(QObject):
         """Start training with the recipe; False (and a message) when it cannot start."""
         if not self.can_start():
             blocking = self.problems()[0]
-            self.failed.emit(blocking[0] if blocking else "Choose a dataset folder first.",
+            self.failed.emit(blocking[0] if blocking else
+                             translate("TrainingSession", "Choose a dataset folder first."),
                              "warning")
             return False
         check = self.dataset.check
         if not Path(check.index.root).is_dir():
-            self.failed.emit(f"The dataset folder {check.index.root} is no longer there.",
-                             "error")
+            self.failed.emit(translate("TrainingSession",
+                                       "The dataset folder {0} is no longer there.")
+                             .format(check.index.root), "error")
             return False
         cfg = self.config()
         req = tj.TrainingRequest(check.index, cfg,
@@ -265,8 +272,8 @@ class TrainingSession(QObject):
                                errored=self._on_train_error, progress=self.progressed.emit,
                                finished=self._on_run_finished)
         self.runStarted.emit(self._plan)
-        self.told.emit("Training… the active model is unchanged until you save and use "
-                       "the new one.", "info")
+        self.told.emit(translate("TrainingSession", "Training… the active model is unchanged "
+                                 "until you save and use the new one."), "info")
         self.stateChanged.emit()
         return True
 
@@ -275,7 +282,7 @@ class TrainingSession(QObject):
         if self._request is None or self._request.stop.is_set():
             return
         self._request.stop.set()
-        self.told.emit("Stopping after this batch…", "info")
+        self.told.emit(translate("TrainingSession", "Stopping after this batch…"), "info")
         self.stateChanged.emit()
 
     def _on_report(self, report: Any) -> None:
@@ -296,8 +303,9 @@ class TrainingSession(QObject):
     def _on_trained(self, result: Any) -> None:
         self._result, self._saved, self._outcome = result, None, "trained"
         self.trained.emit(result)
-        self.told.emit("Training finished. Look at the results, then “Save as…” to keep the "
-                       "model; the active model is unchanged until you use it.", "ok")
+        self.told.emit(translate("TrainingSession", "Training finished. Look at the results, "
+                                 "then “Save as…” to keep the model; the active model is "
+                                 "unchanged until you use it."), "ok")
         self._start_compare(result)
 
     def _on_train_error(self, exc: BaseException) -> None:
@@ -324,18 +332,19 @@ class TrainingSession(QObject):
         try:
             self.setup.set_start_point(str(start))
         except ValueError:
-            self.told.emit(f"{start.name} is not among the models this page can start "
-                           "from; choose a start point.", "warning")
+            self.told.emit(translate("TrainingSession", "{0} is not among the models this "
+                                     "page can start from; choose a start point.")
+                           .format(start.name), "warning")
             return
         card = self.setup.start_card
         if card is not None and card.architecture == TRANSFER.architecture:
             # Fine-tuning the ImageNet-based model: its own recipe, not the seed's
             # (a learning rate of 1e-3 would undo what the backbone learnt).
             self.setup.use_schedule_of(TRANSFER)
-        self.told.emit(
-            "Fine-tuning on this site: starting from the validated model. A test part, split "
-            "by patient, is kept out of training; when training ends, the start model and "
-            "the fine-tuned one are both measured on it.", "info")
+        self.told.emit(translate(
+            "TrainingSession", "Fine-tuning on this site: starting from the validated model. "
+            "A test part, split by patient, is kept out of training; when training ends, the "
+            "start model and the fine-tuned one are both measured on it."), "info")
 
     def _start_compare(self, result: Any) -> None:
         """After a fine-tune on a site: both models on the site's kept-apart test part."""
@@ -348,7 +357,8 @@ class TrainingSession(QObject):
                         parent=self)
         self._compare_task.start(
             worker, returned=self._on_compared,
-            errored=lambda exc: self._fail(exc, prefix="Before/after comparison failed"),
+            errored=lambda exc: self._fail(
+                exc, prefix=translate("TrainingSession", "Before/after comparison failed")),
             finished=lambda: self.comparing.emit(False))
         self.comparing.emit(True)
 
@@ -365,14 +375,15 @@ class TrainingSession(QObject):
         worker = Worker(tj.save_job, self.store, self._result, name, notes, parent=self)
         self._save_task.start(
             worker, returned=self._on_saved,
-            errored=lambda exc: self._fail(exc, prefix="Could not save the model"))
-        self.told.emit(f"Saving “{name}”…", "info")
+            errored=lambda exc: self._fail(
+                exc, prefix=translate("TrainingSession", "Could not save the model")))
+        self.told.emit(translate("TrainingSession", "Saving “{0}”…").format(name), "info")
 
     def _on_saved(self, saved: tj.Saved) -> None:
         self._saved = saved.path
         self.setup.refresh()
-        self.told.emit(f"Saved “{saved.name}” as {saved.path}. “Use this model” to "
-                       "classify with it.", "ok")
+        self.told.emit(translate("TrainingSession", "Saved “{0}” as {1}. “Use this model” to "
+                                 "classify with it.").format(saved.name, saved.path), "ok")
         self.saved.emit(saved)
 
     # ---------------------------------------------------------------- errors, closing
@@ -381,7 +392,7 @@ class TrainingSession(QObject):
         traceback), a warning when a run ended with nothing to keep (a Stop before the
         first epoch), else an error."""
         level = "warning" if isinstance(exc, Cancelled) else "error"
-        text = message or user_message(exc)
+        text = message or core_text(user_message(exc))
         self.failed.emit(_sentence(f"{prefix}: {text}" if prefix else text), level)
 
     def shutdown(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from core.training.recipe import TrainConfig
+from gui.i18n import translate
 from gui.lazy_page import LazyPage
 from gui.model_store import ModelStore
 from gui.training.dataset_panel import DatasetPanel
@@ -258,7 +259,7 @@ def install(window: Any, store: ModelStore | None = None, **kwargs: Any) -> Trai
     tab = TrainingTab(store, window.workers, window.settings, lazy=True, parent=window,
                       **kwargs)
     tab.set_active_path(window.model_path)
-    window.add_tab(tab, "Train")
+    window.add_tab(tab, translate("TrainingTab", "Train"))
     tab.model_activated.connect(window.set_model_path)
     window.modelChanged.connect(lambda _model: tab.set_active_path(window.model_path))
     return tab
