@@ -12,6 +12,7 @@ from PIL import Image
 
 from core.model import inference
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
 from core.model.inference import Prediction, classify, decide, error_record, load_one
 from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 from core.model.preprocess import to_network
@@ -98,7 +99,11 @@ def test_anatomy_refusal_and_unusual_flag(tiny_model, sample_images):
     flagged = list(classify(sample_images, dataclasses.replace(tiny_model, ood=tight)))
     assert all(p.unusual and p.ood_score > 1.0 for p in flagged)
     assert all(p.label in (POSITIVE, NEGATIVE) for p in flagged)
-    assert {p.message for p in flagged} == {UNUSUAL_MESSAGE}
+    # the unusual note comes first; the evidence note (issue #21) follows only when the
+    # heat map lies mostly outside the lungs
+    for p in flagged:
+        assert p.message.startswith(UNUSUAL_MESSAGE)
+        assert (LOW_EVIDENCE_MESSAGE in p.message) == (p.lung_evidence < LOW_EVIDENCE)
     plain = list(classify(sample_images, tiny_model))
     assert [p.probability for p in flagged] == [p.probability for p in plain]
     assert not any(p.unusual for p in plain)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,13 @@ from core.files.discovery import special_kind
 from core.files.reader import decode_threads, read_xray
 from core.files.xray import ImageInfo
 from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.evidence import (
+    LOW_EVIDENCE,
+    LOW_EVIDENCE_MESSAGE,
+    heat_maps,
+    lung_evidence,
+    lungs_on_grid,
+)
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.model.views import VIEWS, interval, needs_views, views
@@ -96,27 +103,31 @@ def error_record(path: str | os.PathLike[str], message: str) -> Prediction:
 
 def decide(
     probability: float, threshold: float, refusal: str | None = None, unusual: bool = False,
-    straddles: bool = False,
+    straddles: bool = False, outside_lungs: bool = False,
 ) -> tuple[str, str]:
     """Label and message for one image the network scored: the one home of the decision
     rule (``probability >= threshold`` is COVID).
 
     ``refusal`` (why it is not a frontal chest X-ray) makes it NOT ASSESSED; ``straddles``
     (its interval over test-time views crosses the threshold) makes it INDETERMINATE;
-    ``unusual`` keeps the decision and says why it deserves a second look."""
+    ``unusual`` and ``outside_lungs`` (its heat map lies mostly outside the lung fields)
+    keep the decision and say why it deserves a second look."""
     if refusal:
         return NOT_ASSESSED, f"{OOD_MESSAGE} ({refusal})"
     notes = [INDETERMINATE_MESSAGE] if straddles else []
     if unusual:
         notes.append(UNUSUAL_MESSAGE)
+    if outside_lungs:
+        notes.append(LOW_EVIDENCE_MESSAGE)
     if straddles:
         return INDETERMINATE, "; ".join(notes)
     label = POSITIVE if probability >= threshold else NEGATIVE
     return label, "; ".join(notes)
 
 
-#: Decides whether a radiograph is a frontal chest film: the reason it is not, or None.
-AnatomyCheck = Callable[[np.ndarray], str | None]
+#: Decides whether a radiograph is a frontal chest film: the reason it is not, or None;
+#: or a core.model.lungs.AnatomyVerdict (that reason and the lung mask).
+AnatomyCheck = Callable[[np.ndarray], Any]
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,9 @@ class Prepared:
     thumb: np.ndarray
     info: ImageInfo | None
     refusal: str | None = None
+    #: The segmenter's lung probability over the whole film, uint8 (128, 128), when the
+    #: anatomy check returned it (core.model.lungs.AnatomyVerdict).
+    lungs: np.ndarray | None = None
 
 
 def prepare_pixels(
@@ -135,8 +149,11 @@ def prepare_pixels(
     anatomy: AnatomyCheck | None = None,
     info: ImageInfo | None = None,
 ) -> Prepared:
-    refusal = anatomy(pixels) if anatomy is not None else None
-    return Prepared(prepare(pixels, spec), thumbnail(pixels), info, refusal)
+    verdict = anatomy(pixels) if anatomy is not None else None
+    refusal, lungs = verdict, None
+    if verdict is not None and not isinstance(verdict, str):  # an AnatomyVerdict
+        refusal, lungs = verdict.reason, verdict.lungs
+    return Prepared(prepare(pixels, spec), thumbnail(pixels), info, refusal, lungs)
 
 
 def load_one(
@@ -170,6 +187,25 @@ class Assessment:
     unusual: bool
     p_low: float | None = None
     p_high: float | None = None
+    lung_evidence: float | None = None
+
+
+def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bool]
+                    ) -> list[float | None]:
+    """The share of each assessed film's heat map inside its lung fields (one gradient
+    pass for the batch), None where there is no lung mask or the film was refused."""
+    out: list[float | None] = [None] * len(items)
+    idx = [k for k, item in enumerate(items) if assessed[k] and item.lungs is not None]
+    if not idx:
+        return out
+    maps = heat_maps(model.keras_model, to_network(np.stack([items[k].net_input for k in idx])))
+    spec = model.card.spec
+    for k, heat in zip(idx, maps, strict=True):
+        lungs = items[k].lungs
+        assert lungs is not None
+        out[k] = lung_evidence(heat, lungs_on_grid(lungs.astype(np.float32) / 255.0, spec,
+                                                   heat.shape[0]))
+    return out
 
 
 def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
@@ -210,6 +246,7 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         for k, item in enumerate(items)
     ]
     spans = view_intervals(model, items, probs, threshold, [r is not None for r in refusals])
+    shares = evidence_shares(model, items, [r is None for r in refusals])
     out = []
     for k, refusal in enumerate(refusals):
         p = float(probs[k])
@@ -217,9 +254,11 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         unusual = s is not None and s > UNUSUAL_ABOVE and not refusal
         span = spans[k]
         straddles = span is not None and span[0] < threshold <= span[1]
-        label, msg = decide(p, threshold, refusal, unusual, straddles)
+        share = shares[k]
+        outside = share is not None and share < LOW_EVIDENCE
+        label, msg = decide(p, threshold, refusal, unusual, straddles, outside)
         lo, hi = span if span is not None else (None, None)
-        out.append(Assessment(label, msg, p, s, unusual, lo, hi))
+        out.append(Assessment(label, msg, p, s, unusual, lo, hi, share))
     return out
 
 
@@ -296,7 +335,7 @@ def classify(
                         a = next(answers)
                         rec = Prediction(
                             path, "ok", a.label, a.probability, thr, a.ood_score, a.message,
-                            item.info, a.unusual, a.p_low, a.p_high,
+                            item.info, a.unusual, a.p_low, a.p_high, a.lung_evidence,
                         )
                     done += 1
                     if on_progress:

@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -41,7 +42,9 @@ class LoadedModel:
     ood: OODModel | None
     path: Path | None = None
     #: The "frontal chest film?" check run on every radiograph before it is assessed.
-    anatomy: Callable[[np.ndarray], str | None] | None = None
+    #: Returns the reason a film is not a frontal chest film (None if it is), or an
+    #: AnatomyVerdict holding that reason and the lung mask (core.model.lungs).
+    anatomy: Callable[[np.ndarray], Any] | None = None
 
     def __post_init__(self) -> None:
         feats = self.keras_model.get_layer(FEATURES).output
@@ -73,12 +76,12 @@ class LoadedModel:
         return self.card.name or (self.path.stem if self.path else "model")
 
 
-def bundled_anatomy() -> Callable[[np.ndarray], str | None]:
+def bundled_anatomy() -> Callable[[np.ndarray], Any]:
     """The "is this a frontal chest film?" check that ships with the app (the lung-field
     segmenter of :mod:`core.model.lungs`); a missing or modified segmenter is a ModelError."""
-    from core.model.lungs import anatomy_check
+    from core.model.lungs import anatomy_check_with_lungs
 
-    return anatomy_check()
+    return anatomy_check_with_lungs()
 
 
 def load_model(path: str | Path) -> LoadedModel:

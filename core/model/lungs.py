@@ -618,3 +618,29 @@ def anatomy_check(segmenter: LungSegmenter | None = None) -> Callable[[np.ndarra
         return None if verdict.frontal else verdict.reason
 
     return check
+
+
+@dataclass(frozen=True)
+class AnatomyVerdict:
+    """The frontal-film check's answer with the lung fields it found, so the same mask
+    serves the "evidence inside the lungs" measure (core.model.evidence) at no extra pass."""
+
+    reason: str | None
+    #: Lung probability over the whole film, uint8 (128, 128), 255 = lung.
+    lungs: np.ndarray
+
+
+def anatomy_check_with_lungs(
+    segmenter: LungSegmenter | None = None,
+) -> Callable[[np.ndarray], AnatomyVerdict]:
+    """:func:`anatomy_check` that also returns the lung mask it looked at."""
+    seg = segmenter or default_segmenter()
+
+    def check(pixels: np.ndarray) -> AnatomyVerdict:
+        small = _small(pixels)
+        mask = seg.masks_u8(finish_u8(small, LUNG_SPEC.equalize)[None])[0]
+        verdict = frontal_check(LungFields.from_mask(mask), _facts_of_small(small, mask))
+        lungs = np.clip(np.rint(mask * 255), 0, 255).astype(np.uint8)
+        return AnatomyVerdict(None if verdict.frontal else verdict.reason, lungs)
+
+    return check

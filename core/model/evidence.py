@@ -1,0 +1,129 @@
+"""Where the evidence lies: a heat map fine enough to tell lung from marker, and the share
+of it inside the lung fields.
+
+The last convolution of the network is 7 x 7 at 224 px: one cell covers a whole lung zone
+and a marker beside it alike. The map here is computed on the deepest layer whose grid is
+at least :data:`MIN_GRID` cells across (``block5c`` from 256 px up, ``block3b`` below),
+with LayerCAM (Jiang et al., IEEE TIP 2021: each position weighted by its own positive
+gradient, which keeps earlier layers' maps sharp where Grad-CAM's channel average blurs
+them). :func:`lung_evidence` is the share of the map's positive mass inside the lung
+fields the segmenter found, grown by a cell: near 1, the score came from the lungs; below
+:data:`LOW_EVIDENCE`, mostly from markers, tubes, borders or the mediastinum outside them.
+
+Batched: one gradient pass for a whole batch (films are independent in inference mode,
+so the gradient of the summed logits is each film's own gradient).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from core.model.preprocess import PreprocessSpec, prepare
+
+#: The map must be at least this many cells across the network's input.
+MIN_GRID = 16
+#: Layers tried, deepest first: the first whose grid reaches MIN_GRID is used.
+CANDIDATES = ("block5c_add", "block4c_add", "block3b_add", "conv2", "conv1")
+#: Below this share the film is flagged for review.
+LOW_EVIDENCE = 0.5
+LOW_EVIDENCE_MESSAGE = (
+    "the score rests mostly on areas outside the lungs (markers, tubes, borders): "
+    "review the film"
+)
+#: Lung fields are grown by this many map cells before the share is taken ("slightly
+#: dilated": the pleura and a rim of opacity at the edge belong to the lungs).
+GROW = 1
+
+_MODELS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def evidence_layer(keras_model: Any) -> str | None:
+    """The deepest candidate layer with a grid of at least MIN_GRID, else the largest."""
+    found: list[tuple[int, str]] = []
+    names = {layer.name for layer in keras_model.layers}
+    for name in CANDIDATES:
+        if name in names:
+            shape = keras_model.get_layer(name).output.shape
+            if shape[1] is not None and shape[1] >= MIN_GRID:
+                return name
+            found.append((int(shape[1] or 0), name))
+    return max(found)[1] if found else None
+
+
+def _grad_model(keras_model: Any, layer: str):
+    import keras
+    import tensorflow as tf
+
+    cached = _MODELS.get(keras_model)
+    if cached is not None and cached[0] == layer:
+        return cached[1]
+    last = keras_model.layers[-1]
+    head_input = last.input if hasattr(last, "kernel") else keras_model.output
+    model = keras.Model(keras_model.inputs, [keras_model.get_layer(layer).output, head_input])
+
+    def run(x):
+        with tf.GradientTape() as tape:
+            conv, head = model(x, training=False)
+            tape.watch(conv)
+            logit = (tf.matmul(head, last.kernel) + last.bias) if hasattr(last, "kernel") \
+                else head
+            total = tf.reduce_sum(logit)
+        grads = tape.gradient(total, conv)
+        cam = tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * conv, axis=-1))
+        return cam
+
+    fn = tf.function(run, autograph=False, reduce_retracing=True)
+    _MODELS[keras_model] = (layer, fn)
+    return fn
+
+
+def heat_maps(keras_model: Any, inputs: np.ndarray, layer: str | None = None,
+              batch_size: int = 16) -> np.ndarray:
+    """LayerCAM maps (N, g, g), each scaled to a maximum of 1 (zeros where nothing
+    contributed), for network inputs float32 (N, S, S, 1) in [0, 1]."""
+    import tensorflow as tf
+
+    layer = layer or evidence_layer(keras_model)
+    if layer is None or len(inputs) == 0:
+        return np.zeros((len(inputs), 1, 1), np.float32)
+    fn = _grad_model(keras_model, layer)
+    out = []
+    for i in range(0, len(inputs), batch_size):
+        cam = fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32)).numpy()
+        top = cam.reshape(len(cam), -1).max(axis=1)
+        top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+        out.append((cam / top[:, None, None]).astype(np.float32))
+    return np.concatenate(out)
+
+
+def lungs_on_grid(mask: np.ndarray, spec: PreprocessSpec, grid: int) -> np.ndarray:
+    """The segmenter's lung probability over the whole film (any size), cropped as the
+    network's input is and brought to the heat map's grid, thresholded and grown by GROW
+    cells: bool (grid, grid)."""
+    crop = prepare(np.asarray(mask, np.float32), PreprocessSpec(grid, spec.crop, False))
+    lung = crop.astype(np.float32) / 255.0 > 0.5
+    for _ in range(GROW):
+        grown = lung.copy()
+        grown[1:] |= lung[:-1]
+        grown[:-1] |= lung[1:]
+        grown[:, 1:] |= lung[:, :-1]
+        grown[:, :-1] |= lung[:, 1:]
+        grown[1:, 1:] |= lung[:-1, :-1]
+        grown[:-1, :-1] |= lung[1:, 1:]
+        grown[1:, :-1] |= lung[:-1, 1:]
+        grown[:-1, 1:] |= lung[1:, :-1]
+        lung = grown
+    return lung
+
+
+def lung_evidence(heat: np.ndarray, lungs: np.ndarray) -> float | None:
+    """Share of the map's positive mass inside ``lungs`` (bool, same grid); None when the
+    map is empty (nothing pushed the score up) or no lung was found."""
+    heat = np.clip(np.asarray(heat, np.float64), 0, None)
+    total = heat.sum()
+    if total <= 0 or not lungs.any():
+        return None
+    return float(heat[lungs].sum() / total)
