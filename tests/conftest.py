@@ -22,6 +22,20 @@ DATA_DIR = Path(__file__).parent / "data"
 TINY_SIZE = 64
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_decoder_process_left():
+    """Compressed DICOM is decoded in worker processes (core.files.decoder_pool): the run
+    ends with every one of them stopped and reaped, none left behind."""
+    yield
+    import multiprocessing
+
+    from core.files import decoder_pool
+
+    decoder_pool.shutdown()
+    left = [p for p in multiprocessing.active_children() if p.name == "covidcxr-decoder"]
+    assert not left, f"decoder processes left running: {left}"
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA_DIR
