@@ -189,6 +189,10 @@ class MainWindow(QMainWindow):
         self.heat_action = action(translate("MainWindow", "&Heat map"),
                                   lambda: self.viewer.toggle_heat(), "H")
         page_actions.append(self.heat_action)
+        page_actions.append(action(translate("MainWindow", "&Lung outline"),
+                                   lambda: self.viewer.toggle_lungs(), "L",
+                                   translate("MainWindow", "The lung fields the segmenter "
+                                             "found, over the image")))
         view_menu = self.menuBar().addMenu(translate("MainWindow", "&View"))
         for a in page_actions:
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -576,6 +580,8 @@ class MainWindow(QMainWindow):
                 self.heat_status.setText(core_text(item.error))
             else:
                 self.viewer.set_heatmap(found.heat, found.box)
+                if found.lungs is not None:
+                    self.viewer.set_lungs(found.lungs)
                 if float(found.heat.max()) > 0.0:
                     self.heat_status.setText(translate("MainWindow", "heat map: evidence for {0}")
                                              .format(core_text(found.explains)))

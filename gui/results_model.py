@@ -24,7 +24,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.evidence import LOW_EVIDENCE
 from core.model.inference import Prediction
 from gui.i18n import number, translate
 from gui.i18n.core_text import core_text
@@ -47,6 +48,7 @@ FILTERS: tuple[tuple[str, str | None], ...] = (
     (QT_TRANSLATE_NOOP("ResultsModel", "All decisions"), None),
     (POSITIVE, POSITIVE),
     (NEGATIVE, NEGATIVE),
+    (INDETERMINATE, INDETERMINATE),
     (NOT_ASSESSED, NOT_ASSESSED),
     (QT_TRANSLATE_NOOP("ResultsModel", "Errors only"), ERRORS),
 )
@@ -54,15 +56,24 @@ FILTERS: tuple[tuple[str, str | None], ...] = (
 
 def filter_text(text: str) -> str:
     """A filter choice of :data:`FILTERS` in the window's language."""
-    return core_text(text) if text in (POSITIVE, NEGATIVE, NOT_ASSESSED) else translate(
+    return core_text(text) if text in (POSITIVE, NEGATIVE, INDETERMINATE, NOT_ASSESSED) else translate(
         "ResultsModel", text)
 
-_ORDER = {POSITIVE: 0, NEGATIVE: 1, NOT_ASSESSED: 2}
+_ORDER = {POSITIVE: 0, NEGATIVE: 1, INDETERMINATE: 2, NOT_ASSESSED: 3}
 #: Shown beside the decision of a film that is unusual for the model.
 UNUSUAL_MARK = "⚠"
 _RED = QColor("#c62828")
 _AMBER = QColor("#9a6700")
 _GREY = QColor("#6b6b6b")
+
+
+def _flagged(p: Prediction | None) -> bool:
+    """An assessed film that deserves a second look: unusual for the model, or its heat
+    map lies mostly outside the lung fields."""
+    if p is None:
+        return False
+    low = p.lung_evidence is not None and p.lung_evidence < LOW_EVIDENCE
+    return bool(p.unusual or (low and p.label != NOT_ASSESSED))
 
 
 @dataclass
@@ -126,14 +137,18 @@ class ResultsModel(QAbstractTableModel):
             return translate("ResultsModel", self.COLUMNS[section])
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {
-                self.PROB: translate("ResultsModel",
-                                     "Probability of COVID-19 given by the model"),
+                self.PROB: translate(
+                    "ResultsModel",
+                    "Probability of COVID-19 given by the model; near the threshold, in "
+                    "brackets, its range over mirrored, shifted and re-contrasted views"),
                 self.DECISION: translate(
                     "ResultsModel",
-                    "Probability compared with the model's threshold; NOT ASSESSED when the "
+                    "Probability compared with the model's threshold; INDETERMINATE when "
+                    "the range of its views straddles the threshold; NOT ASSESSED when the "
                     "file could not be read or is not a frontal chest X-ray; {0} when the "
-                    "film is unusual for this model (assessed, but its score is less "
-                    "reliable; the status says why)").format(UNUSUAL_MARK),
+                    "film is unusual for this model or its heat map lies mostly outside "
+                    "the lungs (assessed, but review it; the status says why)"
+                ).format(UNUSUAL_MARK),
             }.get(section)
         return None
 
@@ -148,10 +163,15 @@ class ResultsModel(QAbstractTableModel):
             if col == self.FILE:
                 return row.path.name
             if col == self.PROB:
-                return "" if p is None or p.probability is None else number(p.probability, 3)
+                if p is None or p.probability is None:
+                    return ""
+                if p.p_low is not None and p.p_high is not None:
+                    return (f"{number(p.probability, 3)} ({number(p.p_low, 2)}"
+                            f"–{number(p.p_high, 2)})")
+                return number(p.probability, 3)
             if col == self.DECISION:
                 label = core_text(row.label)
-                return f"{label}  {UNUSUAL_MARK}" if p is not None and p.unusual else label
+                return f"{label}  {UNUSUAL_MARK}" if _flagged(p) else label
             if col == self.STATUS:
                 return row.status_text
             return None
@@ -181,9 +201,10 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == self.DECISION and row.label == POSITIVE:
                 return _RED
-            if col in (self.PROB, self.DECISION, self.STATUS) and row.label == NOT_ASSESSED:
+            if col in (self.PROB, self.DECISION, self.STATUS) and row.label in (
+                    NOT_ASSESSED, INDETERMINATE):
                 return _AMBER
-            if col == self.STATUS and p is not None and p.unusual:
+            if col == self.STATUS and _flagged(p):
                 return _AMBER
             if p is None and col == self.STATUS:
                 return _GREY

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
 from core.model.card import NEGATIVE, POSITIVE
+from core.model.evidence import LOW_EVIDENCE
 from core.model.inference import Prediction
 from gui.i18n import number, translate
 from gui.i18n.core_text import core_text
@@ -27,12 +28,13 @@ from gui.i18n.core_text import core_text
 CONTROLS_SHORT = QT_TRANSLATE_NOOP(
     "XRayViewer",
     "Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · "
-    "H heat map"
+    "H heat map · L lung outline"
 )
 CONTROLS_HELP = QT_TRANSLATE_NOOP(
     "XRayViewer",
     "Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, "
-    "up-down = level) · i: invert · space: reset · =: fit to window · h: heat map"
+    "up-down = level) · i: invert · space: reset · =: fit to window · h: heat map · "
+    "l: lung outline"
 )
 
 
@@ -63,6 +65,26 @@ def _heat_lut(pg: Any) -> np.ndarray:
     v = np.linspace(0.0, 1.0, 256)
     colors[:, 3] = np.clip((v - 0.2) / 0.6, 0.0, 1.0) * 230
     return colors.astype(np.uint8)
+
+
+#: Side of the outline image: the 128 px mask is drawn smoothly at this size.
+_OUTLINE_SIZE = 512
+
+
+def lung_outline(lungs: np.ndarray) -> np.ndarray:
+    """RGBA (512, 512) image of the lung fields' border (transparent elsewhere), from the
+    segmenter's probability map: smoothed up to 512 px, thresholded, edge kept."""
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(np.asarray(lungs, np.float32), mode="F").resize(
+        (_OUTLINE_SIZE, _OUTLINE_SIZE), Image.Resampling.BILINEAR)) > 0.5
+    inner = big.copy()
+    for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1), (2, 0), (-2, 0), (0, 2), (0, -2)):
+        inner &= np.roll(np.roll(big, dy, axis=0), dx, axis=1)
+    edge = big & ~inner
+    rgba = np.zeros((_OUTLINE_SIZE, _OUTLINE_SIZE, 4), np.uint8)
+    rgba[edge] = (0, 230, 118, 255)
+    return rgba
 
 
 @functools.cache
@@ -108,7 +130,10 @@ class ScoreBadge(QWidget):
             self._text = f"{label} — {message}" if message else label
         else:
             self._text = f"{label}   P(COVID) = {number(pred.probability, 3)}"
-            if pred.unusual:
+            if pred.p_low is not None and pred.p_high is not None:
+                self._text += f" ({number(pred.p_low, 2)}–{number(pred.p_high, 2)})"
+            low = pred.lung_evidence is not None and pred.lung_evidence < LOW_EVIDENCE
+            if pred.unusual or low:
                 self._text = "⚠ " + self._text
             if message:
                 self._text += f"   ({message})"
@@ -147,6 +172,13 @@ class ScoreBadge(QWidget):
         p.setBrush(fill)
         p.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * pred.probability,
                                  bar.height()), 3, 3)
+        if pred.p_low is not None and pred.p_high is not None:
+            # the range over test-time views, as a hatched band across the bar
+            band = QRectF(bar.left() + bar.width() * pred.p_low, bar.top() - 2,
+                          max(bar.width() * (pred.p_high - pred.p_low), 2), bar.height() + 4)
+            p.setPen(QPen(QColor("#6a1b9a"), 1))
+            p.setBrush(QBrush(QColor(106, 27, 154, 110), Qt.BrushStyle.BDiagPattern))
+            p.drawRect(band)
         if pred.threshold is None:
             return
         # Threshold tick across the bar, labelled underneath (left or right of the tick,
@@ -182,6 +214,7 @@ class XRayViewer(QWidget):
         self.inverted = False
         self.levels: tuple[float, float] = (0.0, 1.0)
         self.heat_visible = False
+        self.lungs_visible = False
         self.opacity = 0.5
         self._shape: tuple[int, int] | None = None
         self._has_heat = False
@@ -189,6 +222,8 @@ class XRayViewer(QWidget):
         self.vb: Any = None
         self.image: Any = None
         self.heat: Any = None
+        self.outline: Any = None
+        self._has_lungs = False
 
         self.placeholder = QLabel(translate(
             "XRayViewer",
@@ -227,8 +262,12 @@ class XRayViewer(QWidget):
         self.heat.setOpacity(self.opacity)
         self.heat.setZValue(1)
         self.heat.setVisible(False)
+        self.outline = pg.ImageItem(axisOrder="row-major")
+        self.outline.setZValue(2)
+        self.outline.setVisible(False)
         self.vb.addItem(self.image)
         self.vb.addItem(self.heat)
+        self.vb.addItem(self.outline)
         self.vb.windowLevelDragged.connect(self._on_window_level_drag)
         self.view.setToolTip(controls_help())
         self._stack.addWidget(self.view)
@@ -275,9 +314,35 @@ class XRayViewer(QWidget):
 
     def clear_heatmap(self) -> None:
         self._has_heat = False
+        self._has_lungs = False
         if self.heat is not None:
             self.heat.clear()
             self.heat.setVisible(False)
+        if self.outline is not None:
+            self.outline.clear()
+            self.outline.setVisible(False)
+
+    @property
+    def has_lungs(self) -> bool:
+        return self._has_lungs
+
+    def set_lungs(self, lungs: np.ndarray) -> None:
+        """The outline of the lung fields (the segmenter's probability over the whole film,
+        any size) drawn over the image, shown with ``l``."""
+        self.ensure_view()
+        if self._shape is None:
+            return
+        self.outline.setImage(lung_outline(lungs), autoLevels=False)
+        h, w = self._shape
+        self.outline.setRect(QRectF(0, 0, w, h))
+        self._has_lungs = True
+        self.outline.setVisible(self.lungs_visible)
+
+    @Slot()
+    def toggle_lungs(self) -> None:
+        self.lungs_visible = not self.lungs_visible
+        if self.outline is not None:
+            self.outline.setVisible(self.lungs_visible and self._has_lungs)
 
     # View state ----------------------------------------------------------------------
     def set_levels(self, low: float, high: float) -> None:
@@ -353,6 +418,8 @@ class XRayViewer(QWidget):
             self.fit()
         elif key == Qt.Key.Key_H:
             self.toggle_heat()
+        elif key == Qt.Key.Key_L:
+            self.toggle_lungs()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Minus):
             self.zoom(0.8 if key == Qt.Key.Key_Plus else 1.25)
         else:

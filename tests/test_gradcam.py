@@ -58,6 +58,18 @@ def test_explain_maps_a_film_as_read_to_its_crop_box(tiny_model, crop):
     heat = explain(model, pixels)
     assert heat.box == heatmap_box(100, 80, crop) == crop_box(100, 80, crop)
     assert heat.explains == POSITIVE and explain(model, pixels, 0).explains == NEGATIVE
-    direct = gradcam(model.keras_model, to_network(prepare(pixels, card.spec)[None]),
-                     last_conv_layer(model.keras_model))
-    np.testing.assert_allclose(heat.heat, direct, atol=1e-6)
+    x = to_network(prepare(pixels, card.spec)[None])
+    # the evidence for COVID is the fine map of core.model.evidence (issue #21: at least
+    # 16 cells across), brought to the input size; the other class stays Grad-CAM
+    from PIL import Image
+
+    from core.model.evidence import MIN_GRID, heat_maps
+
+    grid = heat_maps(model.keras_model, x)[0]
+    assert grid.shape[0] >= MIN_GRID
+    size = x.shape[1]
+    up = np.asarray(Image.fromarray(grid, mode="F").resize((size, size),
+                                                           Image.Resampling.BILINEAR))
+    np.testing.assert_allclose(heat.heat, np.clip(up, 0, 1), atol=1e-6)
+    direct = gradcam(model.keras_model, x, last_conv_layer(model.keras_model), 0)
+    np.testing.assert_allclose(explain(model, pixels, 0).heat, direct, atol=1e-6)

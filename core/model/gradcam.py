@@ -1,4 +1,5 @@
-"""Grad-CAM heat maps: where the last convolution's activations pushed the score.
+"""Heat maps: where the network's activations pushed the score (Grad-CAM at the last
+convolution; for P(COVID) the finer LayerCAM map of :mod:`core.model.evidence`).
 
 Pure functions of a Keras model and one network input; they return arrays and know nothing
 of a screen. A heat map shows which regions moved *this* network's output; it is not a
@@ -27,6 +28,8 @@ HEATMAP_NOTE = (
     "Heat map (Grad-CAM): where this network looked for its score. Not a lesion map and "
     "not a diagnosis; it can light up text, markers or borders."
 )
+# (The wording stays "Grad-CAM": LayerCAM is its per-position refinement, and the window
+# and the report translate this exact sentence.)
 
 # keras model -> gradient model; built once per network (building costs ~10-50 ms).
 _GRAD_MODELS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -100,16 +103,36 @@ class HeatMap:
     heat: np.ndarray  # float32 (S, S) in [0, 1], at the network's input size
     box: tuple[int, int, int, int]  # (top, left, bottom, right) in full-image pixels
     explains: str  # the class whose evidence it shows (POSITIVE or NEGATIVE)
+    #: The segmenter's lung probability over the whole film (128 x 128), for the outline;
+    #: None where the model has no segmenter beside it.
+    lungs: np.ndarray | None = None
+    #: Share of the map's positive mass inside the lung fields (core.model.evidence).
+    lung_evidence: float | None = None
 
 
 def explain(model: LoadedModel, pixels: np.ndarray, class_index: int = 1) -> HeatMap:
-    """Grad-CAM for an X-ray as read (float32 [0, 1], any size), through the model's own
-    preprocessing, at its last convolution."""
+    """The heat map of an X-ray as read (float32 [0, 1], any size), through the model's
+    own preprocessing: for P(COVID), the fine LayerCAM map the lung-evidence share is
+    measured on (:mod:`core.model.evidence`), with the lung fields; for the other class,
+    Grad-CAM at the last convolution."""
+    from core.model.evidence import heat_maps, lung_evidence, lungs_on_grid
     from core.model.networks import last_conv_layer
 
     spec = model.card.spec
     net = model.keras_model
-    heat = gradcam(net, to_network(prepare(pixels, spec)[None]), last_conv_layer(net),
-                   class_index)
-    return HeatMap(heat, heatmap_box(pixels.shape[0], pixels.shape[1], spec.crop),
-                   POSITIVE if class_index == 1 else NEGATIVE)
+    x = to_network(prepare(pixels, spec)[None])
+    box = heatmap_box(pixels.shape[0], pixels.shape[1], spec.crop)
+    if class_index != 1:
+        return HeatMap(gradcam(net, x, last_conv_layer(net), class_index), box, NEGATIVE)
+    grid = heat_maps(net, x)[0]
+    lungs = share = None
+    if model.anatomy is not None:
+        verdict = model.anatomy(pixels)
+        lungs = getattr(verdict, "lungs", None)
+    if lungs is not None:
+        lungs = lungs.astype(np.float32) / 255.0
+        share = lung_evidence(grid, lungs_on_grid(lungs, spec, grid.shape[0]))
+    size = x.shape[1]
+    heat = np.asarray(Image.fromarray(grid.astype(np.float32), mode="F").resize(
+        (size, size), Image.Resampling.BILINEAR), np.float32)
+    return HeatMap(np.clip(heat, 0.0, 1.0), box, POSITIVE, lungs, share)

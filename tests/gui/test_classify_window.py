@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 
 from core.files.discovery import iter_inputs
 from core.files.export import to_csv_text
-from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.inference import classify
+from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
+from core.model.inference import Prediction, classify
 from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
 TIMEOUT = 60_000
@@ -265,6 +265,37 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
     assert v.heat.opacity() == pytest.approx(0.3)
     qtbot.keyClick(v, Qt.Key.Key_H)
     assert not v.heat.isVisible()
+
+    # l: the lung fields the segmenter found, outlined over the whole film (issue #21)
+    assert v.has_lungs and not v.outline.isVisible()
+    qtbot.keyClick(v, Qt.Key.Key_L)
+    assert v.lungs_visible and v.outline.isVisible()
+    rect = v.outline.mapRectToParent(v.outline.boundingRect())
+    h, w = v.image.image.shape
+    assert (rect.width(), rect.height()) == pytest.approx((w, h))
+    qtbot.keyClick(v, Qt.Key.Key_L)
+    assert not v.outline.isVisible()
+
+
+def test_badge_shows_the_interval_as_a_band_and_flags_low_evidence(qtbot):
+    from gui.viewer import ScoreBadge, lung_outline
+
+    badge = ScoreBadge()
+    qtbot.addWidget(badge)
+    pred = Prediction("/x/a.png", "ok", INDETERMINATE, 0.48, 0.5, 0.2, "", p_low=0.41,
+                      p_high=0.55, lung_evidence=0.3)
+    badge.set_prediction(pred)
+    assert badge.text.startswith("⚠ INDETERMINATE")
+    assert "(0.41–0.55)" in badge.text
+    badge.resize(400, 60)
+    badge.grab()  # paints the band without error
+    mask = np.zeros((128, 128), np.float32)
+    mask[30:90, 20:60] = 1.0
+    rgba = lung_outline(mask)
+    assert rgba.shape == (512, 512, 4)
+    edge = rgba[..., 3] > 0
+    assert 0 < edge.mean() < 0.05  # a thin border, not the filled field
+    assert not edge[240, 160]  # the middle of the field is transparent
 
 
 def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
