@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from aborting_dicoms import transcode, write_aborting  # noqa: E402
+from aborting_dicoms import plain_dicom, transcode, write_aborting  # noqa: E402
 
 from core.errors import DicomError  # noqa: E402
 from core.files import decoder_pool  # noqa: E402
@@ -47,26 +47,11 @@ def make_compressed(originals: list[Path], folder: Path) -> list[Path]:
     """Each 8-bit PNG as a 12-bit DICOM (grey x 16), then compressed by GDCM per syntax."""
     import numpy as np
     from PIL import Image
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
     out = []
     for src in originals:
         pixels = np.asarray(Image.open(src).convert("L")).astype(np.uint16) * 16
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
-        ds.Modality = "DX"
-        ds.Rows, ds.Columns = pixels.shape
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.PixelData = pixels.tobytes()
-        plain = folder / f".{src.stem}.dcm"
-        ds.save_as(plain, enforce_file_format=True)
+        plain = plain_dicom(folder / f".{src.stem}.dcm", pixels, bits_stored=12)
         for syntax in SYNTAXES:
             out.append(transcode(plain, syntax, folder / f"{src.stem}-{syntax}.dcm"))
         plain.unlink()

@@ -44,6 +44,12 @@ def plain_8bit(path: Path, crop: int = 0) -> Path:
     if crop:
         top, left = (pixels.shape[0] - crop) // 2, (pixels.shape[1] - crop) // 2
         pixels = np.ascontiguousarray(pixels[top : top + crop, left : left + crop])
+    return plain_dicom(path, pixels, bits_stored=8)
+
+
+def plain_dicom(path: Path, pixels: np.ndarray, bits_stored: int) -> Path:
+    """``pixels`` (uint8, or uint16 holding ``bits_stored`` bits) as an uncompressed
+    MONOCHROME2 DX DICOM, ready for :func:`transcode`."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -57,7 +63,8 @@ def plain_8bit(path: Path, crop: int = 0) -> Path:
     ds.Rows, ds.Columns = pixels.shape
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.BitsAllocated = 8 * pixels.dtype.itemsize
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits_stored, bits_stored - 1, 0
     ds.PixelData = pixels.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path

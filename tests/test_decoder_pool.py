@@ -196,3 +196,38 @@ def test_in_process_switch_and_daemonic_processes(monkeypatch):
     assert decoder_pool.isolation_enabled()
     monkeypatch.setenv(decoder_pool.IN_PROCESS_ENV, "1")
     assert not decoder_pool.isolation_enabled()
+
+
+def _exit_at_start(conn) -> None:
+    """A worker that ends before it is ready (a frozen build without freeze_support...)."""
+    os._exit(3)
+
+
+def _hang_at_start(conn) -> None:
+    time.sleep(600)
+
+
+@pytest.mark.parametrize(("serve", "timeout", "reason"), [
+    (_exit_at_start, 60.0, r"the decoder process ended as it started \(exit code 3\)"),
+    (_hang_at_start, 3.0, r"the decoder process did not start within 3 s"),
+])
+def test_workers_that_cannot_start_are_not_blamed_on_the_file(dicoms, monkeypatch, serve,
+                                                               timeout, reason):
+    """A worker that never gets going is a broken set-up, said once per file with the way
+    out, and never 'the decoder crashed on this file'."""
+    _, good = dicoms
+    monkeypatch.setattr(decoder_pool, "_serve", serve)
+    monkeypatch.setattr(decoder_pool, "START_TIMEOUT_S", timeout)
+    decoder_pool.shutdown()
+    for _ in range(2):  # the second file does not wait for the same failure again
+        t0 = time.monotonic()
+        with pytest.raises(DicomError, match=rf"^compressed DICOM \(JPEG-LS\) not decoded: "
+                           rf"{reason} \(to decode in this process instead, set "
+                           rf"COVIDCXR_DECODE_IN_PROCESS=1\)$"):
+            read_xray(good["jpeg-ls"])
+        elapsed = time.monotonic() - t0
+    assert elapsed < 1.0
+    assert decoder_pool.worker_pids() == []
+    monkeypatch.undo()
+    decoder_pool.shutdown()  # a new pool tries again, with the real worker
+    assert read_xray(good["jpeg-ls"]).pixels.shape == (256, 256)

@@ -40,6 +40,9 @@ from core.files.xray import decode_threads
 #: what the isolation costs, and a way out should worker processes be unavailable.
 IN_PROCESS_ENV = "COVIDCXR_DECODE_IN_PROCESS"
 
+#: How long a new worker may take to start (a cold start imports numpy, pydicom and GDCM).
+START_TIMEOUT_S = 60.0
+
 #: What the forkserver imports once, so that each worker it forks starts with them loaded.
 _PRELOAD = ["core.files.decoder_pool", "gdcm", "pydicom.pixels.decoders.gdcm"]
 
@@ -62,7 +65,7 @@ class DecoderUnavailable(Exception):
 
 def isolation_enabled() -> bool:
     """Whether compressed DICOM goes to a worker: not when the environment asks for the old
-    in-process decode, nor inside a daemonic process, which may not start children (an
+    in-process decode, nor inside a daemonic process, which may not start children (a
     ``multiprocessing.Pool`` worker)."""
     if os.environ.get(IN_PROCESS_ENV, "") not in ("", "0"):
         return False
@@ -104,6 +107,10 @@ def _serve(conn: Connection) -> None:
     Replies ``("ok", dtype, shape)`` followed by the raw pixel bytes (no pickling of the
     array), ``("error", message)`` or ``("memory", "")``.
     """
+    try:
+        conn.send("ready")  # started: from here a death is the next file's doing
+    except OSError:
+        return
     while True:
         try:
             path = conn.recv()
@@ -114,13 +121,17 @@ def _serve(conn: Connection) -> None:
         try:
             pixels = np.ascontiguousarray(pydicom.dcmread(path).pixel_array)
         except MemoryError:
-            conn.send(("memory", ""))
-            continue
+            reply: tuple[Any, ...] = ("memory", "")
         except Exception as exc:
-            conn.send(("error", f"{exc}"))
-            continue
-        conn.send(("ok", pixels.dtype.str, pixels.shape))
-        conn.send_bytes(pixels.reshape(-1).data.cast("B"))
+            reply = ("error", f"{exc}")
+        else:
+            reply = ("ok", pixels.dtype.str, pixels.shape)
+        try:
+            conn.send(reply)
+            if reply[0] == "ok":
+                conn.send_bytes(pixels.reshape(-1).data.cast("B"))
+        except OSError:
+            return  # the parent is gone (killed, or it gave up on this worker)
 
 
 # --- the parent side -----------------------------------------------------------------------
@@ -152,6 +163,23 @@ class _Worker:
         finally:
             there.close()  # only the worker holds it now: its death reads as EOF here
         self.conn: Connection = here
+        # Wait for its "ready": a worker that cannot start (a frozen build without
+        # freeze_support, a script that runs its work on import) must not be mistaken for
+        # one that a file killed.
+        if not here.poll(START_TIMEOUT_S):
+            self.kill()
+            raise DecoderUnavailable(
+                f"the decoder process did not start within {START_TIMEOUT_S:.0f} s"
+            )
+        try:
+            started = here.recv() == "ready"
+        except (EOFError, OSError):
+            started = False
+        if not started:
+            self.process.join(timeout=5)
+            code = self.process.exitcode
+            self.kill()
+            raise DecoderUnavailable(f"the decoder process ended as it started (exit code {code})")
 
     def decode(self, path: str) -> np.ndarray:
         try:
@@ -201,11 +229,12 @@ class _Pool:
         self._starting = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._broken = ""  # why workers cannot be started here, once that is known
 
     def decode(self, path: str) -> np.ndarray:
         # A worker found dead before it took the file (killed while idle) is replaced and
         # the file tried again; a death while decoding is the file's.
-        while True:
+        for _ in range(3):
             worker = self._acquire()
             try:
                 pixels = worker.decode(path)
@@ -223,12 +252,15 @@ class _Pool:
                 raise
             self._release(worker, keep=True)
             return pixels
+        raise DecoderUnavailable("decoder processes keep ending before they are given a file")
 
     def _acquire(self) -> _Worker:
         with self._cond:
             while True:
                 if self._closed:
                     raise DecoderUnavailable("the decoder pool has been shut down")
+                if self._broken:
+                    raise DecoderUnavailable(self._broken)
                 if self._idle:
                     worker = self._idle.pop()
                     self._busy.add(worker)
@@ -240,10 +272,15 @@ class _Pool:
         try:
             worker = _Worker(self._ctx)
         except Exception as exc:
+            reason = str(exc) if isinstance(exc, DecoderUnavailable) else (
+                f"cannot start a decoder process: {exc}")
             with self._cond:
                 self._starting -= 1
-                self._cond.notify()
-            raise DecoderUnavailable(f"cannot start a decoder process: {exc}") from None
+                # Remembered: every later file would wait for the same failure. A new pool
+                # (after shutdown()) tries again.
+                self._broken = reason
+                self._cond.notify_all()
+            raise DecoderUnavailable(reason) from None
         with self._cond:
             self._starting -= 1
             self._busy.add(worker)

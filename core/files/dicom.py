@@ -192,7 +192,10 @@ def _decode(ds: pydicom.Dataset, tsyntax: UID, path: Path) -> np.ndarray:
             "damaged or unsupported"
         ) from None
     except decoder_pool.DecoderUnavailable as exc:
-        raise DicomError(f"compressed DICOM ({syntax}) not decoded: {exc}") from None
+        raise DicomError(
+            f"compressed DICOM ({syntax}) not decoded: {exc} (to decode in this process "
+            f"instead, set {decoder_pool.IN_PROCESS_ENV}=1)"
+        ) from None
 
 
 def _decoder_name(tsyntax: UID) -> str:
