@@ -1,0 +1,93 @@
+"""The site check (issue #20) on seeded feature sets: familiar, shifted, mixed, too few."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.model.site import (
+    FAMILIAR,
+    MIN_FILMS,
+    NEW_SITE,
+    TOO_FEW,
+    SiteAccumulator,
+    SiteReference,
+    check_site,
+    fit_reference,
+)
+
+
+def _collections(rng: np.random.Generator, n: int = 300, d: int = 40):
+    """Three reference collections: each its own cluster in feature space."""
+    centres = rng.normal(0, 3, (3, d))
+    feats = np.concatenate([c + rng.normal(0, 1, (n, d)) for c in centres])
+    groups = np.repeat(["a", "b", "c"], n)
+    return feats, groups, centres
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(0)
+    feats, groups, centres = _collections(rng)
+    ref = fit_reference(feats, groups, covid_share=0.4, source="test reference",
+                        components=16)
+    return rng, ref, centres
+
+
+def test_a_batch_from_one_reference_collection_is_familiar(world):
+    rng, ref, centres = world
+    for c in centres:  # fresh films of each collection alone, and of all of them
+        batch = c + rng.normal(0, 1, (50, len(c)))
+        assert check_site(ref, batch, np.zeros(50, bool)).verdict == FAMILIAR
+    mixed = np.concatenate([c + rng.normal(0, 1, (17, len(c))) for c in centres])
+    assert check_site(ref, mixed, np.zeros(len(mixed), bool)).verdict == FAMILIAR
+
+
+def test_a_shifted_batch_is_a_new_site_and_says_what_to_do(world):
+    rng, ref, centres = world
+    shift = rng.normal(0, 1, len(centres[0]))
+    shift *= 5.0 / np.linalg.norm(shift)  # every film moved a little the same way
+    batch = centres[0] + shift + rng.normal(0, 1, (50, len(shift)))
+    # film by film it looks ordinary: most films lie within the reference's own spread
+    per_film = ref.distances(ref.project(batch))
+    own = ref.distances(ref.points, leave_one_out=True)
+    assert np.mean(per_film <= np.percentile(own, 99.5)) > 0.8
+    res = check_site(ref, batch, np.ones(50, bool))
+    assert res.verdict == NEW_SITE and res.statistic > res.cut and res.p_value < 0.05
+    line = res.line()
+    assert line.startswith("site check: new site (")
+    assert "validate it on your own labelled films" in line
+    assert "called COVID 100% (the reference: 40%)" in line
+
+
+def test_half_new_films_make_a_new_site(world):
+    rng, ref, centres = world
+    far = centres[1] + 4.0 + rng.normal(0, 1, (25, len(centres[1])))
+    near = centres[1] + rng.normal(0, 1, (25, len(centres[1])))
+    acc = SiteAccumulator(ref)
+    acc.add(near, np.zeros(25, bool))
+    acc.add(far, np.zeros(25, bool))
+    assert acc.result().verdict == NEW_SITE
+
+
+def test_too_few_films_and_a_round_trip(world, tmp_path):
+    rng, ref, centres = world
+    res = check_site(ref, centres[0] + rng.normal(0, 1, (MIN_FILMS - 1, len(centres[0]))),
+                     np.zeros(MIN_FILMS - 1, bool))
+    assert res.verdict == TOO_FEW and res.line() == (
+        f"site check: too few films ({MIN_FILMS - 1}; it needs {MIN_FILMS} assessed)")
+    path = tmp_path / "m.site.npz"
+    digest = ref.save(path)
+    assert len(digest) == 64
+    again = SiteReference.load(path)
+    assert np.allclose(again.points, ref.points) and again.source == "test reference"
+
+
+def test_a_profile_reference_names_itself_when_familiar(world):
+    rng, _, centres = world
+    feats = centres[2] + rng.normal(0, 1, (120, len(centres[2])))
+    ref = fit_reference(feats, ["site"] * 120, 0.3, "site profile St Elsewhere",
+                        components=16)
+    res = check_site(ref, centres[2] + rng.normal(0, 1, (30, len(centres[2]))),
+                     np.zeros(30, bool))
+    assert res.line().startswith("site check: familiar: matches site profile St Elsewhere")
