@@ -329,3 +329,40 @@ def test_links_named_on_the_command_line_get_their_own_rows(tmp_path, sample_ima
     # A name that is nothing at all is still a typo that stops the run at once.
     proc = run_cli("classify", "typo.png", "--model", str(tiny_model_path), cwd=tmp_path)
     assert one_line_error(proc) == "covidcxr: error: no such file or folder: typo.png"
+
+
+def test_the_summary_carries_one_site_check_line(labelled_folder, tiny_model_path, tmp_path):
+    """Issue 20: a folder of at least 20 assessed films gets "site check: familiar" or
+    "site check: new site"; fewer get "too few films"; a model without a reference says so."""
+    from core.files.discovery import iter_inputs
+    from core.model.inference import classify
+    from core.model.loading import load_model, save_model
+    from core.model.site import fit_reference
+
+    model = load_model(tiny_model_path)
+    files = list(iter_inputs([labelled_folder]))
+    feats = []
+    from core.model.inference import assess, load_one
+
+    for f in files:
+        a = assess(model, [load_one(f, model.card.spec, model.anatomy)], 0.5)[0]
+        feats.append(a.features)
+    ref = fit_reference(np.stack(feats), ["site"] * len(feats), 0.5, "the test films",
+                        components=8)
+    with_ref = tmp_path / "m" / "tiny.keras"
+    save_model(model.keras_model, model.card, with_ref, model.ood, site=ref)
+    assert load_model(with_ref).site is not None
+    assert list(classify(files[:1], load_model(with_ref)))  # loads and runs
+
+    out = tmp_path / "out.csv"
+    proc = run_cli("classify", str(labelled_folder), "--output", str(out), "--model",
+                   str(with_ref), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("site check:")]
+    assert len(lines) == 1 and lines[0].startswith("site check: familiar (distance ")
+    proc = run_cli("classify", str(files[0]), "--output", str(out), "--model", str(with_ref),
+                   cwd=tmp_path)
+    assert "site check: too few films (1; it needs 20 assessed)" in proc.stdout
+    proc = run_cli("classify", str(files[0]), "--output", str(out), "--model",
+                   str(tiny_model_path), cwd=tmp_path)
+    assert "site check: not available (the model has no site reference)" in proc.stdout

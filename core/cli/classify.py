@@ -12,6 +12,7 @@ from pathlib import Path
 from core.cli.common import Progress, check_model, positive_int, resolve_model
 from core.errors import CovidCXRError
 from core.files.atomic import check_writable
+from core.model.site import SiteAccumulator
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -110,10 +111,11 @@ def run(args: argparse.Namespace) -> int:
     bar = Progress()
     t0 = time.monotonic()
     new = 0
+    site = SiteAccumulator(model.site) if model.site is not None else None
     try:
         batch: list = []
         for pred in classify(files, model, threshold=args.threshold,
-                             batch_size=args.batch_size, on_progress=bar):
+                             batch_size=args.batch_size, on_progress=bar, site=site):
             batch.append(pred)
             if results is not None:
                 results.add(pred)
@@ -142,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     if journal.kept:
         summary += f"; {journal.kept} carried over from the interrupted run"
     print(f"{n} files in {elapsed:.1f} s ({new / max(elapsed, 1e-9):.1f} img/s): {summary}")
+    if site is not None:
+        # films carried over from an interrupted run were not seen by the check this time
+        print(site.result().line())
+    else:
+        print("site check: not available (the model has no site reference)")
     print(f"wrote {out}")
     if results is not None:
         for path, why in results.summary.failed:

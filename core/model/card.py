@@ -56,6 +56,9 @@ class ModelCard:
     #: within m of the threshold's get views (no "margin_logit": every film does); empty:
     #: a model finalised before views existed, and no film gets them.
     interval: dict[str, Any] = field(default_factory=dict)
+    #: The site check's reference (core.model.site): {"file": NAME.site.npz, "sha256": ..,
+    #: "films": n, "source": ..}; empty: no check.
+    site_check: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw P(COVID) through the card's recalibration (identity if none)."""

@@ -14,7 +14,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from core.model.evidence import (
 )
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
+from core.model.site import SiteAccumulator
 from core.model.views import VIEWS, interval, needs_views, views
 
 if TYPE_CHECKING:
@@ -188,6 +189,8 @@ class Assessment:
     p_low: float | None = None
     p_high: float | None = None
     lung_evidence: float | None = None
+    #: The pooled features (for the site check), not part of a Prediction.
+    features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bool]
@@ -258,7 +261,7 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         outside = share is not None and share < LOW_EVIDENCE
         label, msg = decide(p, threshold, refusal, unusual, straddles, outside)
         lo, hi = span if span is not None else (None, None)
-        out.append(Assessment(label, msg, p, s, unusual, lo, hi, share))
+        out.append(Assessment(label, msg, p, s, unusual, lo, hi, share, feats[k]))
     return out
 
 
@@ -273,6 +276,7 @@ def classify(
     threshold: float | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    site: SiteAccumulator | None = None,
 ) -> Iterator[Prediction]:
     """Yield one :class:`Prediction` per path, in input order.
 
@@ -282,7 +286,8 @@ def classify(
     overrides the card's. ``should_stop`` is polled before each record; when it returns
     True the generator ends after the records already yielded (no partial records), and
     files not yet started are never read. ``on_progress(done, total, filename)`` is called
-    once per record, with ``total`` -1 when unknown.
+    once per record, with ``total`` -1 when unknown. ``site`` collects the features of the
+    assessed films for the site check (core.model.site).
     """
     spec = model.card.spec
     thr = float(model.threshold if threshold is None else threshold)
@@ -325,7 +330,13 @@ def classify(
                     block.append((path, item))
                     refill()
                 good = [item for _, item in block if not isinstance(item, str)]
-                answers = iter(assess(model, good, thr))
+                answered = assess(model, good, thr)
+                if site is not None:
+                    kept = [a for a in answered if a.label != NOT_ASSESSED]
+                    if kept:
+                        site.add(np.stack([a.features for a in kept]),
+                                 np.array([a.label == POSITIVE for a in kept]))
+                answers = iter(answered)
                 for path, item in block:
                     if stopped():
                         return

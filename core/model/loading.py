@@ -21,6 +21,7 @@ from core.model.card import ModelCard, card_path, ood_path, read_card, sha256_fi
 from core.model.networks import FEATURES
 from core.model.ood import OODModel  # noqa: E402
 from core.model.profiles import base_weights, is_profile, read_profile  # noqa: E402
+from core.model.site import SiteReference  # noqa: E402
 from core.model.store import current_weights, replace_set  # noqa: E402
 
 
@@ -45,6 +46,8 @@ class LoadedModel:
     #: Returns the reason a film is not a frontal chest film (None if it is), or an
     #: AnatomyVerdict holding that reason and the lung mask (core.model.lungs).
     anatomy: Callable[[np.ndarray], Any] | None = None
+    #: What the site check compares a folder with (core.model.site); None: no check.
+    site: SiteReference | None = None
 
     def __post_init__(self) -> None:
         feats = self.keras_model.get_layer(FEATURES).output
@@ -129,15 +132,30 @@ def _load_set(path: Path, files: Path, card: ModelCard | None = None) -> LoadedM
         )
     _ = card.spec  # consistency check
     ood = OODModel.load(files.with_name(card.ood["file"])) if card.ood.get("file") else None
-    return LoadedModel(net, card, ood, path, bundled_anatomy())
+    return LoadedModel(net, card, ood, path, bundled_anatomy(), site_reference(files, card))
+
+
+def site_reference(files: Path, card: ModelCard) -> SiteReference | None:
+    """The site check's reference named by the card (``site_check.file`` beside the
+    weights, or a profile's own), refused when its sha256 differs; None when the card
+    names none (a model finalised before the check existed)."""
+    info = card.site_check
+    if not info.get("file"):
+        return None
+    ref = files.parent / info["file"]
+    if not ref.is_file() or sha256_file(ref) != info.get("sha256"):
+        raise ModelError(f"site check reference {info['file']} is missing or does not match "
+                         "the card")
+    return SiteReference.load(ref)
 
 
 def save_model(
-    net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None
+    net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None,
+    site: SiteReference | None = None,
 ) -> Path:
-    """Write weights, OOD statistics and card as one change: a kill at any moment leaves
-    the whole old model or the whole new one (:mod:`core.model.store`). The card names the
-    sha256 of the other two files."""
+    """Write weights, OOD statistics, the site check's reference and card as one change: a
+    kill at any moment leaves the whole old model or the whole new one
+    (:mod:`core.model.store`). The card names the sha256 of the other files."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError("a model file must end in .keras")
@@ -159,11 +177,21 @@ def save_model(
                 "structure_cutoff": ood.structure_cut,
                 "thumbnail_cutoff": ood.thumb_cut,
             }
+        if site is not None:
+            sp = site_path(weights)
+            card.site_check = {**card.site_check, "file": sp.name, "sha256": site.save(sp),
+                               "films": int(len(site.points)), "source": site.source}
         if not card.created:
             card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         _write_card(card, weights)
 
     return replace_set(path, fill)
+
+
+def site_path(weights: str | Path) -> Path:
+    """``NAME.keras`` -> ``NAME.site.npz``: the site check's reference."""
+    p = Path(weights)
+    return p.with_name(p.stem + ".site.npz")
 
 
 def copy_model(src: str | Path, dst: str | Path) -> Path:
@@ -180,6 +208,9 @@ def copy_model(src: str | Path, dst: str | Path) -> Path:
         if card.ood.get("file"):
             shutil.copyfile(src_files.with_name(card.ood["file"]), ood_path(weights))
             card.ood["file"] = ood_path(dst).name
+        if card.site_check.get("file"):
+            shutil.copyfile(src_files.with_name(card.site_check["file"]), site_path(weights))
+            card.site_check["file"] = site_path(dst).name
         _write_card(card, weights)
 
     return replace_set(dst, fill)
