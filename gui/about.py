@@ -96,7 +96,10 @@ def card_html(card: ModelCard | None, model_note: str = "", device: str = "") ->
             .format(card.input_size),
             translate("About", "Classes"): [core_text(c) for c in card.class_names],
             translate("About", "Threshold"): f"{number(card.threshold, 4)} — "
-                                             f"{card.threshold_rule}",
+                                             f"{card.threshold_rule}" + (
+                "" if card.site else " — " + translate(
+                    "About", "from public collections; not validated at this site: "
+                    "validate it on your own labelled films (Validate tab)")),
             translate("About", "Preprocessing"): card.preprocess,
             translate("About", "Out-of-distribution check"):
                 {k: v for k, v in card.ood.items() if k not in ("file", "sha256")}

@@ -104,10 +104,25 @@ class ClassifyPage(QWidget):
         bottom.addWidget(self.rate_label)
         bottom.addWidget(self.cancel_button)
 
+        # The site check's answer for the last run (core.model.site), above the table.
+        self.site_banner = QLabel("")
+        self.site_banner.setWordWrap(True)
+        self.site_button = QPushButton(translate("ClassifyPage", "Validate on these films…"))
+        self.site_button.setToolTip(translate(
+            "ClassifyPage", "Open the Validate tab on this folder: measure the model on your "
+            "own labelled films and choose a threshold for this site"))
+        self.site_box = QWidget()
+        sb = QHBoxLayout(self.site_box)
+        sb.setContentsMargins(0, 0, 0, 0)
+        sb.addWidget(self.site_banner, 1)
+        sb.addWidget(self.site_button)
+        self.site_box.setVisible(False)
+
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 3, 6)
         lv.addLayout(top)
+        lv.addWidget(self.site_box)
         lv.addWidget(self.table, 1)
         lv.addLayout(bottom)
         return left

@@ -10,6 +10,7 @@ replaced or cancelled task delivers nothing, so no result needs checking for sta
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,8 @@ class ClassifyQueue(QObject):
     queued = Signal(list)
     message = Signal(str, int)
     idle = Signal()
+    #: A run of files ended with a site check (core.model.site.SiteCheck, folder they share)
+    siteChecked = Signal(object, object)
 
     def __init__(self, workers: WorkerSet, model_path: str | Path,
                  parent: QObject | None = None) -> None:
@@ -254,6 +257,7 @@ class ClassifyQueue(QObject):
             self._batch_start = time.monotonic()
         worker = Worker(jobs.classify_job, paths, self._model, parent=self)
         self._run.start(worker, yielded=self._on_prediction, progress=self._on_run_progress,
+                        returned=lambda res, p=paths: self._on_site_check(res, p),
                         errored=self._on_run_error, finished=self._end_run)
         self._update_progress()
 
@@ -263,6 +267,12 @@ class ClassifyQueue(QObject):
         self._update_progress()
         if i is not None:
             self.classified.emit(i)
+
+    def _on_site_check(self, result: Any, paths: list[Path]) -> None:
+        """The run's films taken together: said with the folder they share, so the window
+        can offer to validate the model there."""
+        folder = Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else None
+        self.siteChecked.emit(result, folder)
 
     def _on_run_progress(self, _done: int, _total: int, message: str) -> None:
         # Counting is done per result; progress only names the file being worked on.

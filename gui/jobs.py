@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from PySide6.QtGui import QImage
 
 from core.files.discovery import Skipped, iter_inputs
 from core.model.gradcam import HeatMap, explain
+from core.model.site import SiteAccumulator
 from gui.workers import Control
 
 THUMB_PIXELS = 48
@@ -74,7 +75,7 @@ def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skippe
 
 
 def classify_job(control: Control, paths: list[Path], model: Any,
-                 batch_size: int = 8) -> Iterator[Any]:
+                 batch_size: int = 8) -> Generator[Any, None, Any]:
     """Stream ``core.model.inference.classify``: one Prediction per file, in order. Small batches
     keep rows arriving steadily; the network still sees several images per call."""
     from core.files.reader import decode_threads
@@ -85,8 +86,12 @@ def classify_job(control: Control, paths: list[Path], model: Any,
     # Leave one core to the GUI thread (and the viewer's loader): with every core decoding,
     # the event loop waited up to ~50 ms for a CPU while classifying.
     workers = decode_threads(leave_free=1)
+    site = SiteAccumulator(model.site) if getattr(model, "site", None) is not None else None
     yield from classify(paths, model, total=total, batch_size=batch_size, workers=workers,
-                        on_progress=control.progress, should_stop=control.should_stop)
+                        on_progress=control.progress, should_stop=control.should_stop,
+                        site=site)
+    # the run's films taken together (core.model.site); None: the model has no reference
+    return site.result() if site is not None else None
 
 
 def dicom_export_job(control: Control, preds: list[Any], model: Any, folder: Path) -> Any:

@@ -37,12 +37,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.files.discovery import IMAGE_SUFFIXES
+from core.model.site import TOO_FEW
 from core.resources import default_model_path
 from gui import jobs
 from gui.about import AboutDialog
+from gui.banner import set_banner
 from gui.classify_page import ClassifyPage
 from gui.classify_queue import LOADING, MISSING, READY, ClassifyQueue
-from gui.i18n import ENGLISH, SPANISH, SYSTEM, integer, number, translate
+from gui.i18n import ENGLISH, SPANISH, SYSTEM, integer, number, percent, translate
 from gui.i18n.core_text import core_text
 from gui.results_model import ResultsProxy
 from gui.settings import Settings
@@ -70,6 +72,10 @@ class MainWindow(QMainWindow):
     heatmapShown = Signal(str)
     #: An "Export DICOM results" ended: its ExportSummary, or None when it failed.
     dicomExported = Signal(object)
+    #: "Validate on these films…": the Validate page opens on this folder.
+    validateRequested = Signal(str)
+    #: The last run's site check was shown (core.model.site.SiteCheck).
+    siteShown = Signal(object)
 
     def __init__(self, settings: Settings | None = None, model_path: str | Path | None = None,
                  parent: QWidget | None = None) -> None:
@@ -80,6 +86,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.workers = WorkerSet(self)
         self._dicom_export = TaskSlot(self.workers, self)
+        #: The last run's site check (core.model.site.SiteCheck) and the folder it covered.
+        self.site_check: Any = None
+        self._site_folder: Any = None
         self.queue = ClassifyQueue(
             self.workers, Path(model_path) if model_path else default_model_path(), self)
         self.results = self.queue.results
@@ -247,6 +256,9 @@ class MainWindow(QMainWindow):
         q.queued.connect(self._on_queued)
         q.message.connect(self.statusBar().showMessage)
         q.idle.connect(self._on_idle)
+        q.siteChecked.connect(self._on_site_checked)
+        self.classify_page.site_button.clicked.connect(
+            lambda: self.validateRequested.emit(str(self._site_folder or "")))
 
     def _ensure_loops(self) -> None:
         if not self._loops_started and not self._closing:
@@ -476,12 +488,47 @@ class MainWindow(QMainWindow):
         if model is not None:
             self._refresh_selection()
 
+    @Slot(object, object)
+    def _on_site_checked(self, result: Any, folder: Any) -> None:
+        """The banner above the table: a new site is a warning with the way to validate
+        there; a familiar one a short note; too few films nothing."""
+        page = self.classify_page
+        self._site_folder = folder
+        self.site_check = result
+        if result is None or result.verdict == TOO_FEW:
+            page.site_box.setVisible(False)
+        elif result.is_new:
+            set_banner(page.site_banner, translate(
+                "MainWindow",
+                "Site check: these films differ from those the model was checked on; its "
+                "threshold is not valid here: validate it on your own labelled films "
+                "({0} films; distance {1} against {2}; called COVID {3})").format(
+                    integer(result.n), number(result.statistic, 2), number(result.cut, 2),
+                    percent(result.covid_share)), "warning")
+            page.site_button.setVisible(True)
+            page.site_box.setVisible(True)
+        else:
+            where = result.source[len("site profile "):] if result.source.startswith(
+                "site profile ") else ""
+            text = translate("MainWindow", "Site check: familiar, matches site profile {0} "
+                             "({1} films)").format(where, integer(result.n)) if where else \
+                translate("MainWindow", "Site check: familiar: these films resemble those "
+                          "the model was checked on ({0} films)").format(integer(result.n))
+            set_banner(page.site_banner, text, "ok")
+            page.site_button.setVisible(False)
+            page.site_box.setVisible(True)
+        self.siteShown.emit(result)
+
     def _show_model_status(self) -> None:
         q = self.queue
         if q.model_state == READY:
             m = q.model
-            self.model_label.setText(translate("MainWindow", "Model: {0} · threshold {1}")
-                                     .format(m.display_name, number(m.threshold, 3)))
+            text = translate("MainWindow", "Model: {0} · threshold {1}").format(
+                m.display_name, number(m.threshold, 3))
+            if not m.card.site:
+                text += translate("MainWindow", " · threshold from public collections, not "
+                                  "validated at this site")
+            self.model_label.setText(text)
             self.model_label.setToolTip(str(q.model_path))
             self.device_label.setText(translate("MainWindow", "Device: {0}").format(q.device))
         elif q.model_state == LOADING:

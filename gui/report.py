@@ -97,7 +97,7 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
     parts.append("<h2>" + esc(translate("Report", "Data")) + "</h2>")
     parts.append("<p>" + translate(
         "Report", "Folder {0} ({1}); positive class <b>{2}</b>; file list sha256 {3}…").format(
-            esc(str(ls.root)), esc(ls.layout), esc(ls.positive), ls.file_list_sha256()[:16])
+            esc(str(ls.root)), esc(core_text(ls.layout)), esc(ls.positive), ls.file_list_sha256()[:16])
         + "</p>")
     positive = translate("Report", " (positive)")
     parts.append(_rows([(c.name + (positive if c.positive else ""), integer(c.total),
@@ -128,6 +128,9 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
         (translate("Report", "created"),
          date_time(card.created) if card.created else ""),
     ]
+    if not card.site:
+        model_rows.append((translate("Report", "threshold"), translate(
+            "Report", "from public collections; not validated at this site")))
     if card.site:
         model_rows.append((translate("Report", "site profile"),
                            translate("Report", "{0} (made {1})").format(

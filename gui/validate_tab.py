@@ -471,7 +471,7 @@ class ValidateTab(LazyPage):
         text = (translate("ValidateTab", "{0} labelled images ({1}; {2}, patients named).")
                 if labelled.grouped else
                 translate("ValidateTab", "{0} labelled images ({1}; {2}).")).format(
-            integer(len(labelled.files)), counts, labelled.layout)
+            integer(len(labelled.files)), counts, core_text(labelled.layout))
         if labelled.subgroup_keys:
             text += " " + translate("ValidateTab", "Sub-groups: {0}.").format(
                 ", ".join(labelled.subgroup_keys))
@@ -827,6 +827,13 @@ def install(window: Any, store: ModelStore, training: Any = None) -> ValidateTab
     window.add_tab(tab, translate("ValidateTab", "Validate"))
     window.modelChanged.connect(lambda model: tab.set_model(model, window.model_path))
     tab.model_activated.connect(window.set_model_path)
+
+    def validate_here(folder: str) -> None:  # the site check's "Validate on these films…"
+        window.tabs.setCurrentWidget(tab)
+        if folder:
+            tab.set_folder(folder)
+
+    window.validateRequested.connect(validate_here)
     if training is not None:
         def fine_tune(folder: str, positive: str, model_path: str) -> None:
             training.prefill_site(folder, positive, model_path)

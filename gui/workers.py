@@ -118,7 +118,15 @@ class Worker(QThread):
         try:
             out = self._fn(self.control, *self._args, **self._kwargs)
             if inspect.isgenerator(out):
-                for item in out:
+                while True:
+                    try:
+                        item = next(out)
+                    except StopIteration as end:
+                        # a generator's own return value (superqt's GeneratorWorker does
+                        # the same): the classify job's site check, say
+                        if end.value is not None and not self.control.should_stop():
+                            self.returned.emit(end.value)
+                        break
                     self.yielded.emit(item)
                     if self.control.should_stop():
                         out.close()

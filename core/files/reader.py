@@ -107,7 +107,8 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
 
 
 def _not_found(path: Path) -> str:
-    """"file not found", or for a dangling symbolic link where it points."""
+    """Why a name has no file behind it: "file not found", or for a dangling symbolic
+    link where it points (the name exists, so "not found" alone would puzzle)."""
     try:
         target = os.readlink(path)
     except OSError:  # not a link (or gone meanwhile)

@@ -521,3 +521,25 @@ def test_status_bar_says_how_many_files_a_folder_scan_skipped(make_window, qtbot
     qtbot.waitUntil(lambda: len(window.results.rows) == 1 and not window.queue.discovering,
                     timeout=TIMEOUT)
     assert window.statusBar().currentMessage() == "1 file found; 2 skipped (not images)"
+
+
+def test_site_check_banner_offers_to_validate_the_folder(window, qtbot, tmp_path):
+    """Issue 20: a folder that looks like a new site gets a warning above the table and a
+    button that opens the Validate page on it; a familiar one a short note."""
+    from core.model.site import FAMILIAR, NEW_SITE, SiteCheck
+
+    page = window.classify_page
+    new = SiteCheck(NEW_SITE, 50, 2.4, 1.8, 0.002, 0.9, 0.4, "public films")
+    with qtbot.waitSignal(window.siteShown, timeout=TIMEOUT):
+        window.queue.siteChecked.emit(new, tmp_path)
+    assert page.site_box.isVisibleTo(window) and page.site_button.isVisibleTo(window)
+    assert page.site_banner.property("level") == "warning"
+    assert "validate it on your own labelled films" in page.site_banner.text()
+    with qtbot.waitSignal(window.validateRequested, timeout=TIMEOUT) as got:
+        page.site_button.click()
+    assert got.args == [str(tmp_path)]
+    familiar = SiteCheck(FAMILIAR, 50, 1.0, 1.8, 0.6, 0.4, 0.4, "site profile North")
+    window.queue.siteChecked.emit(familiar, tmp_path)
+    assert page.site_banner.property("level") == "ok"
+    assert "matches site profile North" in page.site_banner.text()
+    assert not page.site_button.isVisibleTo(window)
