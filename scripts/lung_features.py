@@ -38,7 +38,7 @@ if str(REPO) not in sys.path:
 from core.evaluation.markers import draw_markers  # noqa: E402
 from core.evaluation.shortcuts import lung_region  # noqa: E402
 from core.files.reader import read_xray  # noqa: E402
-from core.model.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray  # noqa: E402
+from core.model.preprocess import PreprocessSpec, prepare  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 MAX_SIDE = 640

@@ -40,17 +40,31 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from core.evaluation.metrics import choose_threshold, fit_logistic, roc_auc  # noqa: E402
-from core.model.calibration import sigmoid  # noqa: E402
 from core.evaluation.shortcuts import auc_interval, collection_probe  # noqa: E402
+from core.model.calibration import sigmoid  # noqa: E402
 
 L2S = (10.0, 100.0, 1000.0, 10000.0)
 FOLDS = 5
 SENSITIVITY = 0.90
+def _bilateral(part: dict, left: str, right: str) -> list[np.ndarray]:
+    """Both sides at once (the smaller response: is it in both lungs?) and how much they
+    differ: COVID-19 pneumonia is typically bilateral, a lobar pneumonia one-sided."""
+    a, b = part[left], part[right]
+    return [np.minimum(a, b), np.abs(a - b)]
+
+
 FEATURES = {
-    "top": ("top",),
-    "top+stages": ("top", "block5c_add", "block6d_add", "block7a_project_bn"),
-    "lung": ("top_lung",),
-    "top+lung": ("top", "top_lung"),
+    "top": lambda f: [f["top"]],
+    "top+stages": lambda f: [f["top"], f["block5c_add"], f["block6d_add"],
+                             f["block7a_project_bn"]],
+    "lung": lambda f: [f["top_lung"]],
+    "top+lung": lambda f: [f["top"], f["top_lung"]],
+    "top+bilat": lambda f: [f["top"], *_bilateral(f, "half_left", "half_right")],
+    "top+zones": lambda f: [f["top"], f["half_upper"], f["half_lower"]],
+    "lung+bilat": lambda f: [f["top_lung"], *_bilateral(f, "lung_left", "lung_right")],
+    "stages+bilat": lambda f: [f["top"], f["block5c_add"], f["block6d_add"],
+                               f["block7a_project_bn"],
+                               *_bilateral(f, "half_left", "half_right")],
 }
 
 
@@ -64,8 +78,8 @@ class Data:
         return np.array([r[key] for r in self.rows])
 
 
-def stack(part: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    return np.concatenate([part[n] for n in names], axis=1).astype(np.float64)
+def stack(part: dict[str, np.ndarray], names) -> np.ndarray:
+    return np.concatenate(names(part), axis=1).astype(np.float64)
 
 
 def inlp(x: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], steps: int) -> np.ndarray:
@@ -109,8 +123,14 @@ def main() -> int:
     ap.add_argument("--features", nargs="*", default=list(FEATURES))
     ap.add_argument("--train", nargs="*", default=["cxr", "cxr+ieee", "ieee"])
     ap.add_argument("--components", type=int, default=256)
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--marker-proj", type=int, default=0,
+                    help="project out this many marker directions")
+    ap.add_argument("--markers", nargs="*", type=int, default=[0, 1])
+    ap.add_argument("--nuisance", nargs="*", type=int, default=[0, 8])
+    ap.add_argument("--weights", nargs="*", default=["none", "cell"])
     args = ap.parse_args()
-    raw = pickle.loads((Path(args.out) / f"feats_{args.variant}.pkl").read_bytes())
+    raw = pickle.loads((Path(args.out) / f"feats_{args.variant}{args.tag}.pkl").read_bytes())
     data = Data(raw["rows"], {k: raw[k] for k in ("plain", "marked", "outside", "inside")},
                 raw["probe_index"])
     setn, split, label = data.col("set"), data.col("split"), data.col("label").astype(int)
@@ -130,7 +150,7 @@ def main() -> int:
 
     combos = []
     for fname, train_set, scheme, marked, nuis in itertools.product(
-        args.features, args.train, ("none", "cell"), (False, True), (0, 8)
+        args.features, args.train, args.weights, [bool(m) for m in args.markers], args.nuisance
     ):
         if train_set != "cxr+ieee" and scheme == "cell":
             continue
@@ -172,6 +192,13 @@ def main() -> int:
                             s2 = sel[np.isin(coll[sel], (a, b))]
                             groups.append((s2, (coll[s2] == a).astype(float)))
                 P = inlp(Z, groups, nuis)
+            if args.marker_proj:
+                # the directions burned-in markers move the features along (training films,
+                # each against its marked copy), projected out: the head cannot read them
+                diff = (Zm[idx] - Z[idx]) @ P
+                _, _, vt = np.linalg.svd(diff, full_matrices=False)
+                U = vt[:args.marker_proj].T
+                P = P @ (np.eye(P.shape[1]) - U @ U.T)
             xtr, ytr = Z[idx] @ P, label[idx]
             w = weights_for(coll[idx], ytr, scheme)
             if marked:
@@ -232,13 +259,14 @@ def main() -> int:
         }
         results.append(res)
         a = res["ieee_test_auc"]
-        print(f"{fname:10s} {train_set:8s} {scheme:4s} mk={int(marked)} nu={nuis} l2={l2:<6g} "
+        res["marker_proj"] = args.marker_proj
+        print(f"mp={args.marker_proj} {fname:10s} {train_set:8s} {scheme:4s} mk={int(marked)} nu={nuis} l2={l2:<6g} "
               f"cv={cv:.3f} | ieee test {a['value']:.3f} ({a['low']:.2f}-{a['high']:.2f}) "
               f"sens {sens:.2f} spec {spec:.2f} | cxr {res['cxr_test_auc']:.3f} "
               f"news {res['newsite_sens']:.2f} | gap -{gap_neg:.2f} +{gap_pos:.2f} "
               f"mark {shift:.3f} out {res['outside_auc']:.2f} in {res['inside_auc']:.2f}",
               flush=True)
-    (Path(args.out) / f"heads_{args.variant}.json").write_text(json.dumps(results, indent=1))
+    (Path(args.out) / f"heads_{args.variant}{args.tag}_{'_'.join(args.features)}.json").write_text(json.dumps(results, indent=1))
     return 0
 
 
