@@ -115,8 +115,10 @@ class ValidationPlots(QWidget):
         self.threshold_line = pg.InfiniteLine(
             0.5, angle=90, movable=True, bounds=(0, 1),
             pen=pg.mkPen(VALID, width=2), hoverPen=pg.mkPen(VALID, width=4),
-            label=translate("ValidationPlots", "threshold {value:.3f}"),
-            labelOpts={"position": 0.92, "color": text})
+            label=" ", labelOpts={"position": 0.92, "color": text})
+        # The label in the locale's numbers (pyqtgraph's own format would write 0.201).
+        self.threshold_line.sigPositionChanged.connect(self._label_threshold)
+        self._label_threshold(self.threshold_line)
         self.threshold_line.setToolTip(translate("ValidationPlots", "Drag to move the operating point"))
         self.threshold_line.sigPositionChangeFinished.connect(
             lambda line: self.thresholdPicked.emit(float(line.value())))
@@ -177,6 +179,10 @@ class ValidationPlots(QWidget):
         # setValue emits sigPositionChanged (the label follows), never ...ChangeFinished.
         self.threshold_line.setValue(min(max(pt.threshold, 0.0), 1.0))
         self.confusion.set_confusion({"tp": pt.tp, "fn": pt.fn, "fp": pt.fp, "tn": pt.tn})
+
+    def _label_threshold(self, line: pg.InfiniteLine) -> None:
+        text = translate("ValidationPlots", "threshold {0}").format(number(line.value(), 3))
+        line.label.setFormat(text.replace("{", "{{").replace("}", "}}"))
 
     def _on_roc_picked(self, i: int) -> None:
         if not len(self._thresholds):

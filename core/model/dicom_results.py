@@ -42,6 +42,7 @@ from core.model.card import (
     POSITIVE,
     ModelCard,
 )
+from core.model.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
 from core.model.gradcam import HEATMAP_NOTE, HeatMap
 from core.model.inference import INDETERMINATE_MESSAGE
 from core.model.ood import UNUSUAL_MESSAGE
@@ -401,6 +402,13 @@ def build_report(
         if pred.label == INDETERMINATE:
             items.append(text(_code("INDETERMINATE-REASON", "Why indeterminate"),
                               INDETERMINATE_MESSAGE))
+    if pred.lung_evidence is not None:
+        items.append(NumContentItem(
+            name=_code("LUNG-EVIDENCE", "Share of the heat map inside the lung fields"),
+            value=round(float(pred.lung_evidence), 6), unit=CodedConcept("1", "UCUM", "no units"),
+            relationship_type=contains))
+        if pred.lung_evidence < LOW_EVIDENCE and pred.label != NOT_ASSESSED:
+            items.append(text(_code("LOW-EVIDENCE-REASON", "Why review"), LOW_EVIDENCE_MESSAGE))
     if pred.ood_score is not None:
         items.append(NumContentItem(
             name=_code("OOD-SCORE", "Distance from the training films (above 1 = unusual)"),

@@ -46,6 +46,11 @@ SENTENCES = (
     QT_TRANSLATE_NOOP("core", "no anatomy: blank or smooth image"),
     QT_TRANSLATE_NOOP(
         "core",
+        "the score rests mostly on areas outside the lungs (markers, tubes, borders): review "
+        "the film",
+    ),
+    QT_TRANSLATE_NOOP(
+        "core",
         "indeterminate: the score moves across the threshold when the film is mirrored, "
         "shifted or re-contrasted; review the film",
     ),
@@ -80,6 +85,11 @@ SENTENCES = (
     QT_TRANSLATE_NOOP("core", "DICOM image is too large"),
     QT_TRANSLATE_NOOP("core", "not enough memory to read this image"),
     QT_TRANSLATE_NOOP("core", "file is truncated or corrupt: image data ends early"),
+    # How a dataset's splits were decided (core.files.dataset.scan).
+    QT_TRANSLATE_NOOP("core", "manifest.csv split column"),
+    QT_TRANSLATE_NOOP("core", "train/val/test folders"),
+    # How a labelled folder was read (core.evaluation.validation).
+    QT_TRANSLATE_NOOP("core", "class sub-folders"),
 )
 
 # Facts about a file (core.files.reader.describe, core.files.dicom): field names.
@@ -116,6 +126,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
      QT_TRANSLATE_NOOP("core", "the lung outlines are ragged ({0}): the segmenter is guessing")),
     (re.compile(r"image is too small to assess \((.+) pixels\)"),
      QT_TRANSLATE_NOOP("core", "image is too small to assess ({0} pixels)")),
+    (re.compile(r"labels file (.+)"), QT_TRANSLATE_NOOP("core", "labels file {0}")),
+    (re.compile(r"class sub-folders \((.+) split\)"),
+     QT_TRANSLATE_NOOP("core", "class sub-folders ({0} split)")),
+    (re.compile(r"seeded stratified split by file \(seed (.+)\)"),
+     QT_TRANSLATE_NOOP("core", "seeded stratified split by file (seed {0})")),
+    (re.compile(r"seeded stratified split by patient group \(seed (.+)\)"),
+     QT_TRANSLATE_NOOP("core", "seeded stratified split by patient group (seed {0})")),
 )
 
 # "<sentence> (<reason>)", as core.model.inference.decide words a refusal.

@@ -64,6 +64,10 @@
         <translation>Umbral</translation>
     </message>
     <message>
+        <source>from public collections; not validated at this site: validate it on your own labelled films (Validate tab)</source>
+        <translation>procedente de colecciones públicas; no validado en este centro: valídelo con sus propias radiografías etiquetadas (pestaña Validar)</translation>
+    </message>
+    <message>
         <source>Preprocessing</source>
         <translation>Preprocesado</translation>
     </message>
@@ -191,6 +195,14 @@
         <translation>Detener la clasificación (los archivos ya procesados conservan su resultado)</translation>
     </message>
     <message>
+        <source>Validate on these films…</source>
+        <translation>Validar con estas radiografías…</translation>
+    </message>
+    <message>
+        <source>Open the Validate tab on this folder: measure the model on your own labelled films and choose a threshold for this site</source>
+        <translation>Abrir la pestaña Validar con esta carpeta: medir el modelo con sus propias radiografías etiquetadas y elegir un umbral para este centro</translation>
+    </message>
+    <message>
         <source>Heat map (H)</source>
         <translation>Mapa de calor (H)</translation>
     </message>
@@ -223,6 +235,7 @@
     <name>ClassifyQueue</name>
     <message>
         <source>{0} not found</source>
+        <extracomment>A run of files ended with a site check (core.model.site.SiteCheck, folder they share)</extracomment>
         <translation>no se encuentra {0}</translation>
     </message>
     <message>
@@ -368,16 +381,17 @@
     </message>
     <message>
         <source>{0} — chest X-ray classifier (research use only)</source>
-        <extracomment>The first time the window paints (start-up benchmark; starts the model load). A model finished loading (LoadedModel) or failed to (None). Every queued file has a result (or the run was cancelled): the window is idle. The selected image (and its heat map, when there is a model) is on screen. An &quot;Export DICOM results&quot; ended: its ExportSummary, or None when it failed.</extracomment>
+        <extracomment>The first time the window paints (start-up benchmark; starts the model load). A model finished loading (LoadedModel) or failed to (None). Every queued file has a result (or the run was cancelled): the window is idle. The selected image (and its heat map, when there is a model) is on screen. An &quot;Export DICOM results&quot; ended: its ExportSummary, or None when it failed. &quot;Validate on these films…&quot;: the Validate page opens on this folder. The last run&apos;s site check was shown (core.model.site.SiteCheck).</extracomment>
         <translation>{0} — clasificador de radiografías de tórax (solo para investigación)</translation>
     </message>
     <message>
         <source>Classify</source>
+        <extracomment>The last run&apos;s site check (core.model.site.SiteCheck) and the folder it covered.</extracomment>
         <translation>Clasificar</translation>
     </message>
     <message>
         <source>{0} done</source>
-        <translation>{0} hechas</translation>
+        <translation>{0} procesadas</translation>
     </message>
     <message>
         <source>&amp;Open files…</source>
@@ -438,6 +452,14 @@
     <message>
         <source>&amp;Heat map</source>
         <translation>&amp;Mapa de calor</translation>
+    </message>
+    <message>
+        <source>&amp;Lung outline</source>
+        <translation>&amp;Contorno pulmonar</translation>
+    </message>
+    <message>
+        <source>The lung fields the segmenter found, over the image</source>
+        <translation>Los campos pulmonares que encontró el segmentador, sobre la imagen</translation>
     </message>
     <message>
         <source>&amp;View</source>
@@ -564,8 +586,24 @@
         <translation>El idioma cambiará al volver a abrir CovidCXR.</translation>
     </message>
     <message>
+        <source>Site check: these films differ from those the model was checked on; its threshold is not valid here: validate it on your own labelled films ({0} films; distance {1} against {2}; called COVID {3})</source>
+        <translation>Control del centro: estas radiografías difieren de aquellas con las que se comprobó el modelo; su umbral no es válido aquí: valídelo con sus propias radiografías etiquetadas ({0} radiografías; distancia {1} frente a {2}; clasificadas como COVID {3})</translation>
+    </message>
+    <message>
+        <source>Site check: familiar, matches site profile {0} ({1} films)</source>
+        <translation>Control del centro: conocidas, coinciden con el perfil de centro {0} ({1} radiografías)</translation>
+    </message>
+    <message>
+        <source>Site check: familiar: these films resemble those the model was checked on ({0} films)</source>
+        <translation>Control del centro: conocidas: estas radiografías se parecen a aquellas con las que se comprobó el modelo ({0} radiografías)</translation>
+    </message>
+    <message>
         <source>Model: {0} · threshold {1}</source>
         <translation>Modelo: {0} · umbral {1}</translation>
+    </message>
+    <message>
+        <source> · threshold from public collections, not validated at this site</source>
+        <translation> · umbral procedente de colecciones públicas, no validado en este centro</translation>
     </message>
     <message>
         <source>Device: {0}</source>
@@ -831,11 +869,11 @@
     </message>
     <message>
         <source>Early-stop patience:</source>
-        <translation>Paciencia de la parada temprana:</translation>
+        <translation>Paciencia de parada:</translation>
     </message>
     <message>
         <source>Early-stop min change:</source>
-        <translation>Cambio mínimo de la parada temprana:</translation>
+        <translation>Mejora mínima de parada:</translation>
     </message>
     <message>
         <source>Augmentation:</source>
@@ -1030,6 +1068,10 @@
         <translation>creado</translation>
     </message>
     <message>
+        <source>from public collections; not validated at this site</source>
+        <translation>procedente de colecciones públicas; no validado en este centro</translation>
+    </message>
+    <message>
         <source>site profile</source>
         <translation>perfil de centro</translation>
     </message>
@@ -1111,13 +1153,13 @@
         <translation>Estado</translation>
     </message>
     <message>
-        <source>Probability of COVID-19 given by the model</source>
+        <source>Probability of COVID-19 given by the model; near the threshold, in brackets, its range over mirrored, shifted and re-contrasted views</source>
         <extracomment>A row&apos;s thumbnail is needed (first time it is shown); the window loads it.</extracomment>
-        <translation>Probabilidad de COVID-19 que da el modelo</translation>
+        <translation>Probabilidad de COVID-19 que da el modelo; cerca del umbral, entre corchetes, su intervalo en vistas volteadas, desplazadas y recontrastadas</translation>
     </message>
     <message>
-        <source>Probability compared with the model&apos;s threshold; NOT ASSESSED when the file could not be read or is not a frontal chest X-ray; {0} when the film is unusual for this model (assessed, but its score is less reliable; the status says why)</source>
-        <translation>Probabilidad comparada con el umbral del modelo; NO EVALUADA cuando no se pudo leer el archivo o no es una radiografía frontal de tórax; {0} cuando la radiografía es inusual para este modelo (evaluada, pero su puntuación es menos fiable; el estado indica por qué)</translation>
+        <source>Probability compared with the model&apos;s threshold; INDETERMINATE when the range of its views straddles the threshold; NOT ASSESSED when the file could not be read or is not a frontal chest X-ray; {0} when the film is unusual for this model or its heat map lies mostly outside the lungs (assessed, but review it; the status says why)</source>
+        <translation>Probabilidad comparada con el umbral del modelo; INDETERMINADA cuando el intervalo de sus vistas cruza el umbral; NO EVALUADA cuando no se pudo leer el archivo o no es una radiografía frontal de tórax; {0} cuando la radiografía es inusual para este modelo o su mapa de calor queda sobre todo fuera de los pulmones (evaluada, pero revísela; el estado indica por qué)</translation>
     </message>
 </context>
 <context>
@@ -1172,15 +1214,15 @@
     </message>
     <message>
         <source>test split</source>
-        <translation>partición de prueba</translation>
+        <translation>prueba</translation>
     </message>
     <message>
         <source>validation split</source>
-        <translation>partición de validación</translation>
+        <translation>validación</translation>
     </message>
     <message>
         <source>Results on the {0}</source>
-        <translation>Resultados en la {0}</translation>
+        <translation>Resultados en la partición de {0}</translation>
     </message>
     <message>
         <source>Measuring the start model and the fine-tuned one on this site&apos;s test part…</source>
@@ -1304,6 +1346,7 @@
     <name>ScoreBadge</name>
     <message>
         <source>No image selected</source>
+        <extracomment>Side of the outline image: the 128 px mask is drawn smoothly at this size.</extracomment>
         <translation>Ninguna imagen seleccionada</translation>
     </message>
     <message>
@@ -1398,11 +1441,11 @@
     </message>
     <message>
         <source>Train</source>
-        <translation>Entrenamiento</translation>
+        <translation>Entren.</translation>
     </message>
     <message>
         <source>Val</source>
-        <translation>Validación</translation>
+        <translation>Valid.</translation>
     </message>
     <message>
         <source>Test</source>
@@ -1511,7 +1554,7 @@
     </message>
     <message>
         <source>X-rays refused</source>
-        <translation>Radiografías rechazadas</translation>
+        <translation>Rx rechazadas</translation>
     </message>
     <message>
         <source>share of this split&apos;s X-rays refused as not a frontal chest X-ray (NOT ASSESSED; {0})</source>
@@ -1519,7 +1562,7 @@
     </message>
     <message>
         <source>X-rays flagged unusual</source>
-        <translation>Radiografías marcadas como inusuales</translation>
+        <translation>Rx inusuales</translation>
     </message>
     <message>
         <source>share of this split&apos;s X-rays assessed but flagged unusual for the model (far from its training images)</source>
@@ -1527,7 +1570,7 @@
     </message>
     <message>
         <source>Non-X-rays refused</source>
-        <translation>Imágenes no radiográficas rechazadas</translation>
+        <translation>No Rx rechazadas</translation>
     </message>
     <message>
         <source>share of synthetic non-X-ray pictures refused as not a frontal chest X-ray ({0})</source>
@@ -1576,19 +1619,19 @@
     </message>
     <message>
         <source>true positive</source>
-        <translation>verdadero positivo</translation>
+        <translation>VP</translation>
     </message>
     <message>
         <source>false negative</source>
-        <translation>falso negativo</translation>
+        <translation>FN</translation>
     </message>
     <message>
         <source>false positive</source>
-        <translation>falso positivo</translation>
+        <translation>FP</translation>
     </message>
     <message>
         <source>true negative</source>
-        <translation>verdadero negativo</translation>
+        <translation>VN</translation>
     </message>
     <message>
         <source>Confusion matrix</source>
@@ -1604,11 +1647,11 @@
     </message>
     <message>
         <source>1 − specificity (false-positive rate)</source>
-        <translation>1 − especificidad (tasa de falsos positivos)</translation>
+        <translation>1 − especificidad (tasa de FP)</translation>
     </message>
     <message>
         <source>sensitivity (true-positive rate)</source>
-        <translation>sensibilidad (tasa de verdaderos positivos)</translation>
+        <translation>sensibilidad (tasa de VP)</translation>
     </message>
     <message>
         <source>ROC</source>
@@ -1616,7 +1659,7 @@
     </message>
     <message>
         <source>threshold {0}&lt;br&gt;sensitivity {1}, specificity {2}</source>
-        <translation>umbral {0}&lt;br&gt;sensibilidad {1}, especificidad {2}</translation>
+        <translation>umbral {0}&lt;br&gt;sens. {1}, espec. {2}</translation>
     </message>
 </context>
 <context>
@@ -1924,7 +1967,7 @@
     </message>
     <message>
         <source>Save as site profile…</source>
-        <translation>Guardar como perfil de centro…</translation>
+        <translation>Guardar perfil…</translation>
     </message>
     <message>
         <source>Keep this threshold (and the evidence behind it) as a profile of the model; the weights are not changed</source>
@@ -1936,7 +1979,7 @@
     </message>
     <message>
         <source>Fine-tune on this site…</source>
-        <translation>Ajustar en este centro…</translation>
+        <translation>Ajustar al centro…</translation>
     </message>
     <message>
         <source>Open the Train page with this folder and the active model; a patient-grouped test part is kept apart and used for a before/after comparison</source>
@@ -2118,8 +2161,8 @@
         <translation>no COVID</translation>
     </message>
     <message>
-        <source>threshold {value:.3f}</source>
-        <translation>umbral {value:.3f}</translation>
+        <source>threshold {0}</source>
+        <translation>umbral {0}</translation>
     </message>
     <message>
         <source>Drag to move the operating point</source>
@@ -2131,18 +2174,18 @@
     </message>
     <message>
         <source>, assessed films (n = {0})</source>
-        <translation>, radiografías evaluadas (n = {0})</translation>
+        <translation>, evaluadas (n = {0})</translation>
     </message>
 </context>
 <context>
     <name>XRayViewer</name>
     <message>
-        <source>Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · H heat map</source>
-        <translation>Rueda: zoom · arrastrar: desplazar · arrastre derecho: ventana/nivel · I invertir · Espacio restablecer · = ajustar · H mapa de calor</translation>
+        <source>Wheel zoom · drag pan · right-drag window/level · I invert · Space reset · = fit · H heat map · L lung outline</source>
+        <translation>Rueda: zoom · arrastrar: desplazar · arrastre derecho: ventana/nivel · I invertir · Espacio restablecer · = ajustar · H mapa de calor · L contorno pulmonar</translation>
     </message>
     <message>
-        <source>Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, up-down = level) · i: invert · space: reset · =: fit to window · h: heat map</source>
-        <translation>Rueda del ratón: zoom · arrastre izquierdo: desplazar · arrastre derecho: ventana/nivel (izquierda-derecha = anchura, arriba-abajo = nivel) · i: invertir · espacio: restablecer · =: ajustar a la ventana · h: mapa de calor</translation>
+        <source>Mouse wheel: zoom · left-drag: pan · right-drag: window/level (left-right = width, up-down = level) · i: invert · space: reset · =: fit to window · h: heat map · l: lung outline</source>
+        <translation>Rueda del ratón: zoom · arrastre izquierdo: desplazar · arrastre derecho: ventana/nivel (izquierda-derecha = anchura, arriba-abajo = nivel) · i: invertir · espacio: restablecer · =: ajustar a la ventana · h: mapa de calor · l: contorno pulmonar</translation>
     </message>
     <message>
         <source>Open files (Ctrl+O) or a folder (Ctrl+Shift+O), or drop them here.
@@ -2189,6 +2232,10 @@ Seleccione una fila para ver la imagen.</translation>
     <message>
         <source>no anatomy: blank or smooth image</source>
         <translation>sin anatomía: imagen en blanco o uniforme</translation>
+    </message>
+    <message>
+        <source>the score rests mostly on areas outside the lungs (markers, tubes, borders): review the film</source>
+        <translation>la puntuación se apoya sobre todo en zonas fuera de los pulmones (marcadores, sondas, bordes): revise la radiografía</translation>
     </message>
     <message>
         <source>indeterminate: the score moves across the threshold when the film is mirrored, shifted or re-contrasted; review the film</source>
@@ -2303,6 +2350,18 @@ Seleccione una fila para ver la imagen.</translation>
         <translation>el archivo está truncado o dañado: los datos de la imagen terminan antes de tiempo</translation>
     </message>
     <message>
+        <source>manifest.csv split column</source>
+        <translation>columna split de manifest.csv</translation>
+    </message>
+    <message>
+        <source>train/val/test folders</source>
+        <translation>carpetas train/val/test</translation>
+    </message>
+    <message>
+        <source>class sub-folders</source>
+        <translation>subcarpetas por clase</translation>
+    </message>
+    <message>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
@@ -2389,6 +2448,22 @@ Seleccione una fila para ver la imagen.</translation>
     <message>
         <source>image is too small to assess ({0} pixels)</source>
         <translation>la imagen es demasiado pequeña para evaluarla ({0} píxeles)</translation>
+    </message>
+    <message>
+        <source>labels file {0}</source>
+        <translation>archivo de etiquetas {0}</translation>
+    </message>
+    <message>
+        <source>class sub-folders ({0} split)</source>
+        <translation>subcarpetas por clase (partición {0})</translation>
+    </message>
+    <message>
+        <source>seeded stratified split by file (seed {0})</source>
+        <translation>partición estratificada por archivo con semilla (semilla {0})</translation>
+    </message>
+    <message>
+        <source>seeded stratified split by patient group (seed {0})</source>
+        <translation>partición estratificada por grupo de pacientes con semilla (semilla {0})</translation>
     </message>
 </context>
 </TS>

@@ -141,7 +141,7 @@ class DatasetPanel(QGroupBox):
             self.positive_combo.setCurrentIndex(
                 index.classes.index(index.positive) if d.positive_known else -1)
         self.split_label.setText(translate("DatasetPanel", "Splits: {0}.").format(
-            index.split_source) if index else "")
+            core_text(index.split_source)) if index else "")
         for box, checked in ((self.skip_check, d.skip_unreadable),
                              (self.dups_check, d.ignore_duplicates)):
             box.blockSignals(True)

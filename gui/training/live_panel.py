@@ -23,6 +23,10 @@ class LivePanel(QWidget):
         self.epoch_label = QLabel(translate("LivePanel", "No training yet."))
         self.eta_label = QLabel("")
         self.eta_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Wrapped, not one long line: an unwrapped label's width is the window's minimum,
+        # and these lines are longer in Spanish than the page is wide.
+        for label in (self.epoch_label, self.eta_label):
+            label.setWordWrap(True)
         head = QHBoxLayout()
         head.addWidget(self.epoch_label, 1)
         head.addWidget(self.eta_label)

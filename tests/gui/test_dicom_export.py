@@ -9,8 +9,8 @@ import numpy as np
 import pydicom
 from guitest_helpers import TIMEOUT_MS, wait_done
 from PIL import Image
-from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pydicom.uid import ComprehensiveSRStorage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from tests.test_dicom_results import film_dicom
 

@@ -86,13 +86,14 @@ def test_committed_qm_is_the_compiled_ts(tmp_path):
 
 def test_core_words_the_window_translates_are_still_cores():
     from core.model.card import INDETERMINATE, INTENDED_USE, NEGATIVE, NOT_ASSESSED, POSITIVE
+    from core.model.evidence import LOW_EVIDENCE_MESSAGE
     from core.model.gradcam import HEATMAP_NOTE
     from core.model.inference import FEATURELESS, INDETERMINATE_MESSAGE
     from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 
     assert set(LABELS) == {POSITIVE, NEGATIVE, NOT_ASSESSED, INDETERMINATE}
     for sentence in (INTENDED_USE, HEATMAP_NOTE, FEATURELESS, INDETERMINATE_MESSAGE,
-                     OOD_MESSAGE, UNUSUAL_MESSAGE):
+                     OOD_MESSAGE, UNUSUAL_MESSAGE, LOW_EVIDENCE_MESSAGE):
         assert sentence in SENTENCES, f"core's wording changed: update core_text: {sentence}"
     from core.files.reader import describe
     from core.files.xray import ImageInfo
