@@ -43,6 +43,23 @@ def test_freeze_below_keeps_batch_norm_and_lower_blocks_frozen():
         freeze_below(net, "block9z")
 
 
+def test_the_default_recipe_keeps_the_whole_backbone_frozen(tiny_ds):
+    """Issue 19: the bundled recipe trains the head only; every backbone weight is still
+    ImageNet's after training."""
+    from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
+    from core.model.networks import build
+
+    assert transfer_recipe().unfreeze_from == "none"
+    assert transfer_recipe().input_size == 224
+    imagenet = build("lite0", 64)
+    load_backbone_weights(imagenet, IMAGENET_WEIGHTS)
+    net = train(tiny_ds, _cfg()).keras_model
+    for name in ("stem_conv", "block6a_dwconv", "block7a_project_conv", "top_conv", "top_bn"):
+        for got, want in zip(net.get_layer(name).get_weights(),
+                             imagenet.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
     from core.model.lite0 import IMAGENET_WEIGHTS
     from core.model.networks import build
@@ -52,11 +69,12 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
 
     load_backbone_weights(imagenet, IMAGENET_WEIGHTS)
     progress = []
-    result = train(tiny_ds, _cfg(), on_progress=lambda d, t, m: progress.append(m))
+    # fine-tuning from block5a, as the recipe did before issue #19 (still a choice)
+    result = train(tiny_ds, _cfg(unfreeze_from="block5a"),
+                   on_progress=lambda d, t, m: progress.append(m))
     assert any("head fitted" in m for m in progress)
     net = result.keras_model
-    # Below block5a (the recipe's) nothing moved: the ImageNet weights are still there.
-    assert transfer_recipe().unfreeze_from == "block5a"
+    # Below block5a nothing moved: the ImageNet weights are still there.
     for name in ("stem_conv", "block3a_dwconv", "block4c_project_conv", "block5c_project_bn"):
         for got, want in zip(
             net.get_layer(name).get_weights(), imagenet.get_layer(name).get_weights(),

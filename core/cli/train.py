@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--unfreeze-from",
-        help="lite0: fine-tune this block and those above it (block1a ... block7a, top; "
+        help="lite0: fine-tune this block and those above it (block1a ... block7a, top, "
+        "or none: the backbone stays frozen and only the head trains; "
         f"default {t.unfreeze_from})",
     )
     p.add_argument("--epochs", type=int, help=both("epochs"))

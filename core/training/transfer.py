@@ -115,8 +115,11 @@ def freeze_below(net, block: str) -> tuple[int, int]:
 
     from core.model.lite0 import BLOCKS
 
-    if block not in BLOCKS and block != "top":
-        raise DatasetError(f"unknown block {block!r}; choose one of {', '.join(BLOCKS)}, top")
+    # "none": the whole backbone stays frozen and only the head trains (the bundled
+    # model's recipe since issue #19)
+    if block not in BLOCKS and block not in ("top", "none"):
+        raise DatasetError(
+            f"unknown block {block!r}; choose one of {', '.join(BLOCKS)}, top, none")
     trainable = False
     for layer in net.layers:
         if layer.name.startswith(block):
