@@ -66,7 +66,7 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
             (translate("Report", "threshold"), number(pt.threshold, 4), "")]
     for label, iv in ((translate("Report", "sensitivity"), pt.sensitivity),
                       (translate("Report", "specificity"), pt.specificity),
-                      ("PPV", pt.ppv), ("NPV", pt.npv),
+                      (translate("Report", "PPV"), pt.ppv), (translate("Report", "NPV"), pt.npv),
                       (translate("Report", "accuracy"), pt.accuracy)):
         rows.append((label, *interval_texts(iv)))
     parts.append(_rows(rows, (translate("Report", "measure"), translate("Report", "value"),
@@ -81,7 +81,7 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
             number(m.ece, 3))) + "</p>")
     if m.warnings:
         parts.append("<p style='color:#8a1010'><b>" + esc(translate("Report", "Warnings"))
-                     + "</b><br>" + "<br>".join(esc(w) for w in m.warnings) + "</p>")
+                     + "</b><br>" + "<br>".join(esc(core_text(w)) for w in m.warnings) + "</p>")
     parts.append("<p>" + " ".join(
         f"<img src='{name}' width='{FIGURE_WIDTH_PX}'>" for name in figures) + "</p>")
     if m.subgroups:

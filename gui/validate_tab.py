@@ -476,7 +476,7 @@ class ValidateTab(LazyPage):
             text += " " + translate("ValidateTab", "Sub-groups: {0}.").format(
                 ", ".join(labelled.subgroup_keys))
         if labelled.warnings:
-            set_banner(self.message, text + "<br>" + "<br>".join(labelled.warnings), "warning")
+            set_banner(self.message, text + "<br>" + "<br>".join(map(core_text, labelled.warnings)), "warning")
         else:
             set_banner(self.message, text + " " + translate("ValidateTab", "Press Validate."),
                        "info")
@@ -592,7 +592,7 @@ class ValidateTab(LazyPage):
                           "from {2} bootstrap resamples of images).")).format(
             analysis.run.model_name, integer(m.assessed), integer(m.resamples))
         if m.warnings:
-            text += "<br>" + "<br>".join(m.warnings)
+            text += "<br>" + "<br>".join(map(core_text, m.warnings))
         set_banner(self.message, text, level)
         self._update_controls()
 

@@ -127,6 +127,19 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"image is too small to assess \((.+) pixels\)"),
      QT_TRANSLATE_NOOP("core", "image is too small to assess ({0} pixels)")),
     (re.compile(r"labels file (.+)"), QT_TRANSLATE_NOOP("core", "labels file {0}")),
+    # Why a validation's intervals are not to be relied on (core.evaluation.validation).
+    (re.compile(r"only (\d+) positive images: the intervals are too wide to rely on "
+                r"\(at least (\d+) per class are needed\)"),
+     QT_TRANSLATE_NOOP("core", "only {0} positive images: the intervals are too wide to rely "
+                       "on (at least {1} per class are needed)")),
+    (re.compile(r"only (\d+) negative images: the intervals are too wide to rely on "
+                r"\(at least (\d+) per class are needed\)"),
+     QT_TRANSLATE_NOOP("core", "only {0} negative images: the intervals are too wide to rely "
+                       "on (at least {1} per class are needed)")),
+    (re.compile(r"only (\d+) assessed images in one class: the intervals are too wide to "
+                r"rely on"),
+     QT_TRANSLATE_NOOP("core", "only {0} assessed images in one class: the intervals are too "
+                       "wide to rely on")),
     (re.compile(r"class sub-folders \((.+) split\)"),
      QT_TRANSLATE_NOOP("core", "class sub-folders ({0} split)")),
     (re.compile(r"seeded stratified split by file \(seed (.+)\)"),

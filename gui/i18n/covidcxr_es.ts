@@ -948,6 +948,14 @@
         <translation>especificidad</translation>
     </message>
     <message>
+        <source>PPV</source>
+        <translation>VPP</translation>
+    </message>
+    <message>
+        <source>NPV</source>
+        <translation>VPN</translation>
+    </message>
+    <message>
         <source>accuracy</source>
         <translation>exactitud</translation>
     </message>
@@ -2452,6 +2460,18 @@ Seleccione una fila para ver la imagen.</translation>
     <message>
         <source>labels file {0}</source>
         <translation>archivo de etiquetas {0}</translation>
+    </message>
+    <message>
+        <source>only {0} positive images: the intervals are too wide to rely on (at least {1} per class are needed)</source>
+        <translation>solo {0} imágenes positivas: los intervalos son demasiado amplios para fiarse de ellos (hacen falta al menos {1} por clase)</translation>
+    </message>
+    <message>
+        <source>only {0} negative images: the intervals are too wide to rely on (at least {1} per class are needed)</source>
+        <translation>solo {0} imágenes negativas: los intervalos son demasiado amplios para fiarse de ellos (hacen falta al menos {1} por clase)</translation>
+    </message>
+    <message>
+        <source>only {0} assessed images in one class: the intervals are too wide to rely on</source>
+        <translation>solo {0} imágenes evaluadas en una clase: los intervalos son demasiado amplios para fiarse de ellos</translation>
     </message>
     <message>
         <source>class sub-folders ({0} split)</source>
