@@ -15,11 +15,10 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.uid import (
     ComprehensiveSRStorage,
     DigitalXRayImageStorageForPresentation,
-    ExplicitVRLittleEndian,
     SecondaryCaptureImageStorage,
     generate_uid,
 )
@@ -34,37 +33,21 @@ from core.model.dicom_results import (
 )
 from core.model.gradcam import HeatMap
 from core.model.inference import classify
+from tests.test_dicom import write_dicom
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def film_dicom(path: Path, pixels: np.ndarray, **attrs) -> Path:
-    """An uncompressed DX film of ``pixels`` (uint8 grey) with the bare minimum of header:
-    no birth date, sex, accession number or study date (films in the wild omit them)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DigitalXRayImageStorageForPresentation
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality = "DX"
-    ds.PatientName, ds.PatientID = "Pérez^María", "HC-0042"
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.BodyPartExamined = "CHEST"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = (pixels.astype(np.uint16) * 16).tobytes()
-    for key, value in attrs.items():
-        if value is None:
-            delattr(ds, key)
-        else:
-            setattr(ds, key, value)
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    """An uncompressed DX film of ``pixels`` (uint8 grey) in a study of its own, with the
+    bare minimum of header: no birth date, sex, accession number or study date (films in
+    the wild omit them). An attribute given as None is left out."""
+    header = {"StudyInstanceUID": generate_uid(), "SeriesInstanceUID": generate_uid(),
+              "PatientName": "Pérez^María", "PatientID": "HC-0042",
+              "SpecificCharacterSet": "ISO_IR 100", "BodyPartExamined": "CHEST", **attrs}
+    return write_dicom(path, pixels.astype(np.uint16) * 16,
+                       sop_class=DigitalXRayImageStorageForPresentation,
+                       **{k: v for k, v in header.items() if v is not None})
 
 
 @pytest.fixture

@@ -270,6 +270,15 @@ def _source_header(path: str | os.PathLike[str]) -> pydicom.Dataset:
     return ds
 
 
+def _identity(series_number: int, description: str) -> dict[str, Any]:
+    """What every object we write says about itself: a new series and instance (UUID
+    UIDs), the first of its series, made by this version of CovidCXR."""
+    return dict(series_instance_uid=new_uid(), series_number=series_number,
+                sop_instance_uid=new_uid(), instance_number=1, manufacturer=MANUFACTURER,
+                series_description=description, software_versions=__version__,
+                manufacturer_model_name=f"CovidCXR {__version__}")
+
+
 def build_capture(source: pydicom.Dataset, rgb: np.ndarray) -> pydicom.Dataset:
     """A Secondary Capture of ``rgb`` in the source's study, in a new series."""
     from highdicom.sc import SCImage
@@ -286,15 +295,8 @@ def build_capture(source: pydicom.Dataset, rgb: np.ndarray) -> pydicom.Dataset:
         bits_allocated=8,
         coordinate_system="PATIENT",
         patient_orientation=(given[0], given[1]) if known else ("L", "F"),
-        series_instance_uid=new_uid(),
-        series_number=9001,
-        sop_instance_uid=new_uid(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
         transfer_syntax_uid=ExplicitVRLittleEndian,
-        series_description="CovidCXR heat map - research use only",
-        software_versions=__version__,
-        manufacturer_model_name=f"CovidCXR {__version__}",
+        **_identity(9001, "CovidCXR heat map - research use only"),
     )
     if not known:
         sc.add_new("PatientOrientation", "CS", None)
@@ -429,17 +431,10 @@ def build_report(
     sr = ComprehensiveSR(
         evidence=evidence,
         content=root,
-        series_instance_uid=new_uid(),
-        series_number=9002,
-        sop_instance_uid=new_uid(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
         is_complete=True,
         is_final=False,  # nobody has verified it: PRELIMINARY, UNVERIFIED
         is_verified=False,
-        series_description="CovidCXR result - research use only",
-        software_versions=__version__,
-        manufacturer_model_name=f"CovidCXR {__version__}",
+        **_identity(9002, "CovidCXR result - research use only"),
         coding_schemes=[CodingSchemeIdentificationItem(
             SCHEME, name=SCHEME_NAME, responsible_organization=MANUFACTURER)],
     )
