@@ -62,7 +62,7 @@ SCHEME_NAME = "CovidCXR research result codes"
 
 #: The capture's film is scaled so that its width is at least this (the caption must be
 #: readable on a 256-pixel test film) and its longer side at most MAX_SIDE (a 4,000-pixel
-#: detector image as 8-bit RGB would be 48 MB, for a heat map of 224 x 224 values).
+#: detector image as 8-bit RGB would be 48 MB, for a heat map at the network's input size).
 MIN_WIDTH = 768
 MAX_SIDE = 2048
 #: The overlay as the viewer draws it at its default opacity: turbo colours, weak
@@ -118,7 +118,7 @@ class ExportSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
     def describe(self) -> str:
-        """One line for the command line's summary and the window's status bar."""
+        """One line for the command line's summary (the window words its own, translated)."""
         parts = [f"{len(self.written)} DICOM result{'s' * (len(self.written) != 1)} "
                  f"written ({2 * len(self.written)} files: SR + SC)"]
         if self.not_dicom:
