@@ -98,7 +98,12 @@ def make_profile(
         a, b = calibration.get("a", 1.0), calibration.get("b", 0.0)
         # sigmoid(a2 * logit(sigmoid(a z + b)) + b2) = sigmoid(a2 a z + a2 b + b2)
         calibration = {"a": a2 * a, "b": a2 * b + b2}
-        threshold = float(apply_platt(threshold, a2, b2))
+        # A film whose probability is the threshold itself (a threshold chosen on the
+        # site's films is one of their scores) must stay called COVID: scores come as
+        # float32 through the folded calibration, which rounds differently from the two
+        # steps, so the carried threshold is let down by a few float32 steps (1e-6,
+        # far below the 4 decimals any score is shown with).
+        threshold = float(apply_platt(threshold, a2, b2)) * (1.0 - 1e-6)
         rule += " (recalibrated on the site's films)"
     site = {
         "name": site_name,
