@@ -41,7 +41,13 @@ def write_report(path, analysis, metrics, card, model_path) -> None:
     """``covidcxr validate --report``: the PDF is drawn with Qt (core never imports it), on
     the off-screen platform, so it works on a server without a display."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QLocale
+
     from gui.report import write_report as write
+
+    # The command line speaks English, numbers included (the window's report follows the
+    # window's language): no translation is installed here, and the locale is pinned.
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
 
     write(path, analysis, metrics, card, model_path)
 

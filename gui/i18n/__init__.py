@@ -63,10 +63,6 @@ def locale_for(language: str, system: QLocale | None = None) -> QLocale:
     return wanted
 
 
-def qm_path(language: str) -> Path:
-    return HERE / f"covidcxr_{language}.qm"
-
-
 _installed: list[QTranslator] = []
 
 
