@@ -53,6 +53,8 @@ def _anchor(rng: np.random.Generator, width: int, height: int, w: int, h: int
     x1, y1 = width - x0 - w, height - y0 - h
     band = rng.integers(4)
     side = x0 + int(0.08 * width)
+    x: int | np.integer
+    y: int | np.integer
     if band == 0:  # upper band, anywhere across
         x, y = rng.integers(x0, max(x0 + 1, x1)), rng.integers(y0, y0 + int(0.08 * height) + 1)
     elif band == 1:  # left band
@@ -79,7 +81,7 @@ def draw_markers(pixels: np.ndarray, rng: np.random.Generator, count: int | None
         font = _font(size)
         text = _text(rng)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        w, h = right - left, bottom - top
+        w, h = int(right - left), int(bottom - top)
         x, y = _anchor(rng, width, height, w + 4, h + 4)
         ink = 255 if rng.random() < 0.8 else 0
         if rng.random() < 0.25:  # a label on a box, as some exporters write it

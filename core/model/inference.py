@@ -334,7 +334,8 @@ def classify(
                 if site is not None:
                     kept = [a for a in answered if a.label != NOT_ASSESSED]
                     if kept:
-                        site.add(np.stack([a.features for a in kept]),
+                        site.add(np.stack([a.features for a in kept
+                                           if a.features is not None]),
                                  np.array([a.label == POSITIVE for a in kept]))
                 answers = iter(answered)
                 for path, item in block:
