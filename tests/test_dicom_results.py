@@ -211,6 +211,12 @@ def test_dciodvfy_finds_no_error_in_the_results(films, tiny_model, tmp_path, dat
                           tiny_model))
     summary = export_results(preds, tiny_model, tmp_path / "out")
     assert len(summary.written) == 3, summary.failed
+    # The committed JPEG Lossless film: its report is in its study and names it.
+    source = pydicom.dcmread(data_dir / "jpeg-lossless.dcm", stop_before_pixels=True)
+    report = pydicom.dcmread(summary.written[2].report)
+    assert report.StudyInstanceUID == source.StudyInstanceUID
+    image = items(report)["Source image"].ReferencedSOPSequence[0]
+    assert image.ReferencedSOPInstanceUID == source.SOPInstanceUID
     files = sorted((tmp_path / "out").iterdir())
     assert len(files) == 6
     for f in files:
