@@ -20,7 +20,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from core import __version__
-from core.evaluation.validation import SiteAnalysis, SiteMetrics, not_assessed
+from core.evaluation.validation import SiteAnalysis, SiteMetrics, indeterminate, not_assessed
 from core.files.atomic import atomic_path
 from core.model.card import INTENDED_USE, ModelCard
 from gui.i18n import date_time, integer, interval_text, interval_texts, number, translate
@@ -106,6 +106,18 @@ def report_html(analysis: SiteAnalysis, m: SiteMetrics, card: ModelCard,
                        (translate("Report", "class"), translate("Report", "images"),
                         translate("Report", "assessed"), translate("Report", "not assessed"),
                         translate("Report", "errors"))))
+    apart = indeterminate(run)
+    if apart:
+        parts.append("<h3>" + esc(translate(
+            "Report", "Indeterminate: {0} films whose score moves across the threshold "
+            "under mirrored, shifted or zoomed views (no hard call; in the metrics by their "
+            "score)").format(integer(len(apart)))) + "</h3>")
+        parts.append(_rows(
+            [(f.path.name, f.class_name, number(p.probability or 0.0, 3),
+              f"{number(p.p_low or 0.0, 2)}–{number(p.p_high or 0.0, 2)}")
+             for f, p in apart[:LISTED_NOT_ASSESSED]],
+            (translate("Report", "file"), translate("Report", "class"), "P(COVID)",
+             translate("Report", "interval over views"))))
     left = not_assessed(run)
     if left or ls.excluded:
         parts.append("<h3>" + esc(translate("Report", "Not assessed, unreadable or left out"))

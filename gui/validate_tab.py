@@ -49,6 +49,7 @@ from core.evaluation.validation import (
     SiteAnalysis,
     SiteMetrics,
     analyse,
+    indeterminate,
     not_assessed,
     open_labelled,
     provenance,
@@ -354,6 +355,12 @@ class ValidateTab(LazyPage):
         self.tables.addTab(make_table(self.classes_model), translate("ValidateTab", "Data"))
         self.tables.addTab(make_table(self.subgroups_model), translate("ValidateTab", "By sub-group"))
         self.tables.addTab(make_table(self.left_model), translate("ValidateTab", "Not assessed"))
+        self.indeterminate_model = RowsModel((
+            QT_TRANSLATE_NOOP("ValidateTab", "File"), QT_TRANSLATE_NOOP("ValidateTab", "Class"),
+            QT_TRANSLATE_NOOP("ValidateTab", "P(COVID)"),
+            QT_TRANSLATE_NOOP("ValidateTab", "Interval over views")), self)
+        self.tables.addTab(make_table(self.indeterminate_model),
+                           translate("ValidateTab", "Indeterminate"))
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 
@@ -566,7 +573,7 @@ class ValidateTab(LazyPage):
         if analysis is None:
             self.plots.set_analysis(None, None)
             for m in (self.metrics_model, self.classes_model, self.subgroups_model,
-                      self.left_model):
+                      self.left_model, self.indeterminate_model):
                 m.set_rows([])
             self.summary_label.setText("")
             self._update_controls()
@@ -585,6 +592,13 @@ class ValidateTab(LazyPage):
         self.left_model.set_rows(left)
         self.tables.setTabText(3, translate("ValidateTab", "Not assessed ({0})")
                                .format(integer(len(left))))
+        # no hard call (issue #21): listed apart; they stay in the metrics by their score
+        apart = indeterminate(analysis.run)
+        self.indeterminate_model.set_rows([
+            (f.path.name, f.class_name, number(p.probability or 0.0, 3),
+             f"{number(p.p_low or 0.0, 2)}–{number(p.p_high or 0.0, 2)}") for f, p in apart])
+        self.tables.setTabText(4, translate("ValidateTab", "Indeterminate ({0})")
+                               .format(integer(len(apart))))
         level = "warning" if m.warnings else "ok"
         text = (translate("ValidateTab", "Measured {0} on {1} assessed films (95% intervals "
                           "from {2} bootstrap resamples of patients).") if m.grouped else

@@ -349,3 +349,26 @@ def test_outputs_that_are_folders_are_refused_before_the_work(
     err = capsys.readouterr().err
     assert err.startswith(f"covidcxr: error: {option} {target} is a folder")
     assert err.count("\n") == 1
+
+
+def test_indeterminate_films_are_listed_apart(tiny_model_path, labelled_folder, tmp_path):
+    """Issue 21: a film whose views straddle the threshold is INDETERMINATE and listed
+    apart from the refused ones; it stays in the metrics by its score."""
+    import dataclasses
+
+    from core.evaluation.validation import indeterminate
+    from core.model.loading import load_model
+
+    base = load_model(_model_copy(tiny_model_path, tmp_path))
+    first = run_validation(base, open_labelled(labelled_folder))
+    median = float(np.median([p.probability for p in first.predictions]))
+    card = dataclasses.replace(base.card, interval={"margin_logit": float("inf")},
+                               threshold=median)
+    model = dataclasses.replace(base, card=card)
+    run = run_validation(model, open_labelled(labelled_folder))
+    apart = indeterminate(run)
+    assert apart, "films at the median score should straddle it under their views"
+    for _f, p in apart:
+        assert p.label == "INDETERMINATE" and p.p_low < median <= p.p_high
+    assert all(f not in dict(not_assessed(run)) for f, _ in apart)
+    assert len(analyse(run, resamples=50).y) == len(first.predictions) - len(not_assessed(run))

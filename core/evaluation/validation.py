@@ -36,7 +36,7 @@ from core.evaluation.bootstrap import (
 from core.evaluation.metrics import calibration, choose_threshold, roc_auc, roc_curve
 from core.files.dataset import SPLITS, class_folders, find_positive, read_manifest
 from core.files.discovery import iter_inputs
-from core.model.card import NOT_ASSESSED
+from core.model.card import INDETERMINATE, NOT_ASSESSED
 from core.model.inference import DEFAULT_BATCH, Prediction, classify
 
 if TYPE_CHECKING:
@@ -600,7 +600,10 @@ class SiteAnalysis:
 
 def analyse(run: SiteRun, resamples: int = RESAMPLES, seed: int = 0) -> SiteAnalysis:
     """Draw the bootstrap once for a finished run (patients resampled when named)."""
-    keep = [i for i, p in enumerate(run.predictions) if p.ok and p.decision is not None]
+    # every assessed film, indeterminate ones too: the metrics are of the score (AUC) and
+    # of the threshold applied to it; the page lists the indeterminate ones apart
+    keep = [i for i, p in enumerate(run.predictions)
+            if p.ok and p.label != NOT_ASSESSED and p.probability is not None]
     files = [run.labelled.files[i] for i in keep]
     y = np.array([f.label for f in files], np.int8)
     p = np.array([run.predictions[i].probability for i in keep], np.float64)
@@ -613,6 +616,16 @@ def analyse(run: SiteRun, resamples: int = RESAMPLES, seed: int = 0) -> SiteAnal
     weights = resample_weights(y.size, groups, resamples, seed)
     auc = percentile_interval(roc_auc(y, p), weighted_auc(y, p, weights))
     return SiteAnalysis(run, y, p, weights, files, auc, resamples, seed)
+
+
+def indeterminate(run: SiteRun) -> list[tuple[LabelledFile, Prediction]]:
+    """The assessed films with no hard call: their interval over test-time views straddles
+    the threshold (core.model.views). They stay in the metrics by their score; the page
+    and the report list them apart, with their interval."""
+    return [
+        (f, p) for f, p in zip(run.labelled.files, run.predictions, strict=True)
+        if p.ok and p.label == INDETERMINATE
+    ]
 
 
 def not_assessed(run: SiteRun) -> list[tuple[LabelledFile, Prediction]]:
