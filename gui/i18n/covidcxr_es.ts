@@ -1036,6 +1036,14 @@
         <translation>errores</translation>
     </message>
     <message>
+        <source>Indeterminate: {0} films whose score moves across the threshold under mirrored, shifted or zoomed views (no hard call; in the metrics by their score)</source>
+        <translation>Indeterminadas: {0} placas cuya puntuación cruza el umbral con vistas reflejadas, desplazadas o ampliadas (sin decisión firme; cuentan en las métricas por su puntuación)</translation>
+    </message>
+    <message>
+        <source>interval over views</source>
+        <translation>intervalo entre vistas</translation>
+    </message>
+    <message>
         <source>Not assessed, unreadable or left out</source>
         <translation>No evaluadas, ilegibles o excluidas</translation>
     </message>
@@ -1974,6 +1982,18 @@
         <translation>No evaluadas</translation>
     </message>
     <message>
+        <source>P(COVID)</source>
+        <translation>P(COVID)</translation>
+    </message>
+    <message>
+        <source>Interval over views</source>
+        <translation>Intervalo entre vistas</translation>
+    </message>
+    <message>
+        <source>Indeterminate</source>
+        <translation>Indeterminadas</translation>
+    </message>
+    <message>
         <source>Save as site profile…</source>
         <translation>Guardar perfil…</translation>
     </message>
@@ -2052,6 +2072,10 @@
     <message>
         <source>Not assessed ({0})</source>
         <translation>No evaluadas ({0})</translation>
+    </message>
+    <message>
+        <source>Indeterminate ({0})</source>
+        <translation>Indeterminadas ({0})</translation>
     </message>
     <message>
         <source>Measured {0} on {1} assessed films (95% intervals from {2} bootstrap resamples of patients).</source>
