@@ -86,8 +86,9 @@ class ClassifyPage(QWidget):
         header.setStretchLastSection(True)
         header.resizeSection(ResultsModel.THUMB, jobs.THUMB_PIXELS + 8)
         header.resizeSection(ResultsModel.FILE, 205)
-        header.resizeSection(ResultsModel.PROB, 70)
-        header.resizeSection(ResultsModel.DECISION, 104)
+        # room for "0.246 (0.20–0.52)" and "INDETERMINATE  ⚠"
+        header.resizeSection(ResultsModel.PROB, 118)
+        header.resizeSection(ResultsModel.DECISION, 128)
         self.table.setItemDelegateForColumn(ResultsModel.STATUS, ElideRightDelegate(self.table))
 
         self.progress = QProgressBar()

@@ -79,3 +79,9 @@ def test_csv_appends_the_interval_and_leaves_prediction_empty(tiny_model, sample
     row = dict(zip(head, values, strict=True))
     assert row["prediction"] == "" and row["label"] == INDETERMINATE
     assert float(row["p_low"]) < thr <= float(row["p_high"])
+
+
+def test_the_interval_always_holds_the_score_it_is_shown_with():
+    # the single pass above every view: the percentiles alone would leave it out
+    iv = interval(0.23, np.array([0.03, 0.05, 0.08, 0.10, 0.12, 0.16]))
+    assert iv.low <= 0.23 <= iv.high and iv.high == pytest.approx(0.23)

@@ -88,10 +88,14 @@ class Interval:
 
 
 def interval(p_single: float, p_views: np.ndarray) -> Interval:
-    """The interval of one film from its single-pass score and its views' scores."""
+    """The interval of one film: the 10th-90th percentile of its single-pass score and its
+    views' scores, widened to hold the single-pass score itself (with seven scores the
+    percentiles can leave out the one the decision is shown with, which reads as a
+    contradiction: "0.23 (0.03-0.16)")."""
     allp = np.r_[p_single, np.asarray(p_views, np.float64)]
-    return Interval(float(np.percentile(allp, LOW_PERCENTILE)),
-                    float(np.percentile(allp, HIGH_PERCENTILE)))
+    low = min(float(np.percentile(allp, LOW_PERCENTILE)), float(p_single))
+    high = max(float(np.percentile(allp, HIGH_PERCENTILE)), float(p_single))
+    return Interval(low, high)
 
 
 #: The share of validation films whose views' reach the margin covers.
