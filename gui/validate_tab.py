@@ -711,7 +711,9 @@ class ValidateTab(LazyPage):
             card = make_profile(self._run_model_path, site, m.point.threshold,
                                 provenance(a, m, self._rule()),
                                 fit_platt(a.y, a.p) if recalibrate else None)
-            path = save_profile(card, profile_path(self.store.profiles_dir, site))
+            # the films validated here become the site check's reference for this profile
+            ref = a.run.site.as_reference(f"site profile {site.strip()}") if a.run.site else None
+            path = save_profile(card, profile_path(self.store.profiles_dir, site), ref)
         except Exception as exc:  # a disk or model problem: say it, keep the results
             set_banner(self.message, translate("ValidateTab", "Could not save the profile: {0}")
                        .format(exc), "error")

@@ -91,3 +91,40 @@ def test_a_profile_reference_names_itself_when_familiar(world):
     res = check_site(ref, centres[2] + rng.normal(0, 1, (30, len(centres[2]))),
                      np.zeros(30, bool))
     assert res.line().startswith("site check: familiar: matches site profile St Elsewhere")
+
+
+def test_a_profile_carries_the_films_it_was_validated_on(tiny_model_path, labelled_folder,
+                                                         tmp_path):
+    """Issue 20: with a site profile active the check compares with the profile's own
+    films: "familiar: matches site profile NAME"."""
+    from core.evaluation.validation import analyse, open_labelled, run_validation
+    from core.files.discovery import iter_inputs
+    from core.model.inference import assess, classify, load_one
+    from core.model.loading import load_model, save_model
+    from core.model.profiles import make_profile, reference_path, save_profile
+
+    base = load_model(tiny_model_path)
+    files = list(iter_inputs([labelled_folder]))
+    feats = np.stack([assess(base, [load_one(f, base.card.spec, base.anatomy)], 0.5)[0].features
+                      for f in files])
+    rng = np.random.default_rng(5)
+    # a base reference the site's films are far from
+    ref = fit_reference(feats + rng.normal(0, 1, feats.shape) * 5 + 20, ["public"] * len(files),
+                        0.5, "public films", components=8)
+    model_path = tmp_path / "m" / "tiny.keras"
+    save_model(base.keras_model, base.card, model_path, base.ood, site=ref)
+    model = load_model(model_path)
+    run = run_validation(model, open_labelled(labelled_folder))
+    a = analyse(run, resamples=20)
+    card = make_profile(model_path, "North", a.threshold_for(sensitivity=0.9), {"rule": "t"})
+    prof_path = save_profile(card, tmp_path / "north.site.json",
+                             run.site.as_reference("site profile North"))
+    assert reference_path(prof_path).is_file()
+    prof = load_model(prof_path)
+    acc = SiteAccumulator(prof.site)
+    list(classify(files, prof, site=acc))
+    line = acc.result().line()
+    assert line.startswith("site check: familiar: matches site profile North"), line
+    acc = SiteAccumulator(model.site)  # the public reference: these films are new there
+    list(classify(files, model, site=acc))
+    assert acc.result().line().startswith("site check: new site")

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> i
         recal = fit_platt(analysis.y, analysis.p) if args.recalibrate else None
         card = make_profile(model_path, args.site, threshold, provenance(analysis, m, rule),
                             recal)
-        print(f"wrote site profile {save_profile(card, args.save_profile)} "
+        run = analysis.run
+        ref = run.site.as_reference(f"site profile {args.site.strip()}") if run.site else None
+        print(f"wrote site profile {save_profile(card, args.save_profile, ref)} "
               f"(threshold {card.threshold:.4f}; weights unchanged, "
               f"sha256 {card.weights_sha256[:12]}…)")
     if args.report:

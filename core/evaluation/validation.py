@@ -38,6 +38,7 @@ from core.files.dataset import SPLITS, class_folders, find_positive, read_manife
 from core.files.discovery import iter_inputs
 from core.model.card import INDETERMINATE, NOT_ASSESSED
 from core.model.inference import DEFAULT_BATCH, Prediction, classify
+from core.model.site import SiteAccumulator
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel
@@ -376,6 +377,9 @@ class SiteRun:
     model_name: str
     model_sha256: str
     threshold: float
+    #: The assessed films' features in the site check's projection (core.model.site):
+    #: a profile saved from this run compares later folders with them. None: no reference.
+    site: SiteAccumulator | None = field(default=None, compare=False, repr=False)
 
 
 def run_validation(
@@ -388,16 +392,17 @@ def run_validation(
 ) -> SiteRun | None:
     """Classify every file with ``model`` (the classify engine itself); None if stopped."""
     paths = [f.path for f in labelled.files]
+    site = SiteAccumulator(model.site) if model.site is not None else None
     preds = tuple(
         classify(
             paths, model, total=len(paths), batch_size=batch_size, on_progress=on_progress,
-            should_stop=should_stop,
+            should_stop=should_stop, site=site,
         )
     )
     if len(preds) < len(paths):
         return None
     return SiteRun(labelled, preds, model.display_name, model.card.weights_sha256,
-                   model.threshold)
+                   model.threshold, site)
 
 
 # ---------------------------------------------------------------------------------------

@@ -132,17 +132,20 @@ def _load_set(path: Path, files: Path, card: ModelCard | None = None) -> LoadedM
         )
     _ = card.spec  # consistency check
     ood = OODModel.load(files.with_name(card.ood["file"])) if card.ood.get("file") else None
-    return LoadedModel(net, card, ood, path, bundled_anatomy(), site_reference(files, card))
+    return LoadedModel(net, card, ood, path, bundled_anatomy(),
+                       site_reference(files, card, path))
 
 
-def site_reference(files: Path, card: ModelCard) -> SiteReference | None:
+def site_reference(files: Path, card: ModelCard, path: Path | None = None
+                   ) -> SiteReference | None:
     """The site check's reference named by the card (``site_check.file`` beside the
-    weights, or a profile's own), refused when its sha256 differs; None when the card
-    names none (a model finalised before the check existed)."""
+    weights, or beside the profile ``path`` for a profile's own), refused when its sha256
+    differs; None when the card names none (a model finalised before the check existed)."""
     info = card.site_check
     if not info.get("file"):
         return None
-    ref = files.parent / info["file"]
+    beside_profile = info.get("beside") == "profile" and path is not None
+    ref = (path.parent if beside_profile and path is not None else files.parent) / info["file"]
     if not ref.is_file() or sha256_file(ref) != info.get("sha256"):
         raise ModelError(f"site check reference {info['file']} is missing or does not match "
                          "the card")

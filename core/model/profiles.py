@@ -21,6 +21,7 @@ from core.errors import ModelError
 from core.files.atomic import write_text_atomic
 from core.model.calibration import apply_platt
 from core.model.card import ModelCard, read_card, sha256_file, verify
+from core.model.site import SiteReference
 from core.model.store import current_weights, free_path
 from core.resources import default_model_path
 
@@ -130,15 +131,28 @@ def profile_path(folder: str | os.PathLike[str], site_name: str) -> Path:
     return free_path(folder, site_name, SUFFIX, default="site")
 
 
-def save_profile(card: ModelCard, path: str | os.PathLike[str]) -> Path:
+def reference_path(path: str | os.PathLike[str]) -> Path:
+    """``NAME.site.json`` -> ``NAME.site-reference.npz``: the films a profile was validated
+    on, for the site check."""
+    p = Path(path)
+    return p.with_name(p.name[: -len(SUFFIX)] + ".site-reference.npz")
+
+
+def save_profile(card: ModelCard, path: str | os.PathLike[str],
+                 reference: SiteReference | None = None) -> Path:
     """Write a profile atomically; only ever a ``.site.json`` file, so no model card can
-    be overwritten by one."""
+    be overwritten by one. ``reference`` (the site's own films, core.model.site) is
+    written first beside it, so a profile never names a reference that is not there."""
     path = Path(path)
     if not is_profile(path):
         raise ModelError(f"a site profile's file name must end in {SUFFIX}: {path.name}")
     if not card.site:
         raise ModelError("not a site profile card")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if reference is not None:
+        rp = reference_path(path)
+        card.site_check = {"file": rp.name, "sha256": reference.save(rp), "beside": "profile",
+                           "films": int(len(reference.points)), "source": reference.source}
     write_text_atomic(path, card.to_json())
     return path
 
@@ -155,3 +169,4 @@ def remove_profile(path: str | os.PathLike[str]) -> None:
     if not is_profile(path):
         raise ModelError(f"not a site profile: {path.name}")
     path.unlink(missing_ok=True)
+    reference_path(path).unlink(missing_ok=True)

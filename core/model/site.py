@@ -207,6 +207,18 @@ class SiteAccumulator:
             self._coords.append(self.reference.project(feats).astype(np.float32))
             self._called.append(np.asarray(called_covid, bool))
 
+    def as_reference(self, source: str) -> SiteReference | None:
+        """The films seen so far as a reference of their own (a site profile's: "familiar"
+        then means "like the films this site validated on"), in the same projection;
+        None under MIN_FILMS."""
+        if not self._coords or sum(len(c) for c in self._coords) < MIN_FILMS:
+            return None
+        coords = np.concatenate(self._coords)
+        called = np.concatenate(self._called)
+        ref = self.reference
+        return SiteReference(ref.mean, ref.components, coords,
+                             np.array(["site"] * len(coords)), float(called.mean()), source)
+
     def result(self) -> SiteCheck:
         ref = self.reference
         if not self._coords:
