@@ -140,7 +140,7 @@ class ResultsModel(QAbstractTableModel):
                 self.PROB: translate(
                     "ResultsModel",
                     "Probability of COVID-19 given by the model; near the threshold, in "
-                    "brackets, its range over mirrored, shifted and re-contrasted views"),
+                    "brackets, its range over mirrored, shifted and zoomed views"),
                 self.DECISION: translate(
                     "ResultsModel",
                     "Probability compared with the model's threshold; INDETERMINATE when "

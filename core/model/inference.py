@@ -53,7 +53,7 @@ FEATURELESS = "no anatomy: blank or smooth image"
 #: Why a film gets no hard call: its interval over test-time views straddles the threshold.
 INDETERMINATE_MESSAGE = (
     "indeterminate: the score moves across the threshold when the film is mirrored, "
-    "shifted or re-contrasted; review the film"
+    "shifted or zoomed; review the film"
 )
 
 

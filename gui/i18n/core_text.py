@@ -52,7 +52,7 @@ SENTENCES = (
     QT_TRANSLATE_NOOP(
         "core",
         "indeterminate: the score moves across the threshold when the film is mirrored, "
-        "shifted or re-contrasted; review the film",
+        "shifted or zoomed; review the film",
     ),
     # Why a film is not a frontal chest X-ray (core.model.lungs).
     QT_TRANSLATE_NOOP("core", "no lung field found"),

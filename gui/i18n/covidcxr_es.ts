@@ -1169,9 +1169,9 @@
         <translation>Estado</translation>
     </message>
     <message>
-        <source>Probability of COVID-19 given by the model; near the threshold, in brackets, its range over mirrored, shifted and re-contrasted views</source>
+        <source>Probability of COVID-19 given by the model; near the threshold, in brackets, its range over mirrored, shifted and zoomed views</source>
         <extracomment>A row&apos;s thumbnail is needed (first time it is shown); the window loads it.</extracomment>
-        <translation>Probabilidad de COVID-19 que da el modelo; cerca del umbral, entre corchetes, su intervalo en vistas volteadas, desplazadas y recontrastadas</translation>
+        <translation>Probabilidad de COVID-19 que da el modelo; cerca del umbral, entre paréntesis, su intervalo en vistas volteadas, desplazadas y ampliadas</translation>
     </message>
     <message>
         <source>Probability compared with the model&apos;s threshold; INDETERMINATE when the range of its views straddles the threshold; NOT ASSESSED when the file could not be read or is not a frontal chest X-ray; {0} when the film is unusual for this model or its heat map lies mostly outside the lungs (assessed, but review it; the status says why)</source>
@@ -2270,8 +2270,8 @@ Seleccione una fila para ver la imagen.</translation>
         <translation>la puntuación se apoya sobre todo en zonas fuera de los pulmones (marcadores, sondas, bordes): revise la radiografía</translation>
     </message>
     <message>
-        <source>indeterminate: the score moves across the threshold when the film is mirrored, shifted or re-contrasted; review the film</source>
-        <translation>indeterminada: la puntuación cruza el umbral al voltear, desplazar o recontrastar la radiografía; revise la radiografía</translation>
+        <source>indeterminate: the score moves across the threshold when the film is mirrored, shifted or zoomed; review the film</source>
+        <translation>indeterminada: la puntuación cruza el umbral al voltear, desplazar o ampliar la radiografía; revise la radiografía</translation>
     </message>
     <message>
         <source>no lung field found</source>
