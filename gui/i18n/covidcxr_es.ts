@@ -776,8 +776,8 @@
 <context>
     <name>RecipePanel</name>
     <message>
-        <source>Start from the weights of an existing model (fine-tuning: fastest, needs fewer images; its input size and preprocessing are kept), from the ImageNet backbone (EfficientNet-Lite0: the head is fitted first, then the top blocks are fine-tuned; the recipe of the bundled model), or from random weights.</source>
-        <translation>Partir de los pesos de un modelo existente (ajuste fino: lo más rápido, necesita menos imágenes; se conservan su tamaño de entrada y su preprocesado), de la red base de ImageNet (EfficientNet-Lite0: primero se ajusta la cabeza y después los bloques superiores; la receta del modelo incluido) o de pesos aleatorios.</translation>
+        <source>Start from the weights of an existing model (fine-tuning: fastest, needs fewer images; its input size and preprocessing are kept), from the ImageNet backbone (EfficientNet-Lite0 at 224 px: the backbone stays frozen and only the head is fitted; the recipe of the bundled model), or from random weights.</source>
+        <translation>Partir de los pesos de un modelo existente (ajuste fino: lo más rápido, necesita menos imágenes; se conservan su tamaño de entrada y su preprocesado), de la red base de ImageNet (EfficientNet-Lite0 a 224 px: la red base queda congelada y solo se ajusta la cabeza; la receta del modelo incluido) o de pesos aleatorios.</translation>
     </message>
     <message>
         <source>The most passes over the training images. Early stopping usually ends sooner.</source>

@@ -24,8 +24,8 @@ TIPS = {
     "start": QT_TRANSLATE_NOOP(
         "RecipePanel", "Start from the weights of an existing model (fine-tuning: fastest, needs fewer "
         "images; its input size and preprocessing are kept), from the ImageNet backbone "
-        "(EfficientNet-Lite0: the head is fitted first, then the top blocks are "
-        "fine-tuned; the recipe of the bundled model), or from random weights."),
+        "(EfficientNet-Lite0 at 224 px: the backbone stays frozen and only the head is "
+        "fitted; the recipe of the bundled model), or from random weights."),
     "epochs": QT_TRANSLATE_NOOP(
         "RecipePanel", "The most passes over the training images. Early stopping usually ends sooner."),
     "batch": QT_TRANSLATE_NOOP(
