@@ -86,7 +86,7 @@ def classify_job(control: Control, paths: list[Path], model: Any,
     # Leave one core to the GUI thread (and the viewer's loader): with every core decoding,
     # the event loop waited up to ~50 ms for a CPU while classifying.
     workers = decode_threads(leave_free=1)
-    site = SiteAccumulator(model.site) if getattr(model, "site", None) is not None else None
+    site = SiteAccumulator(model.site) if model.site is not None else None
     yield from classify(paths, model, total=total, batch_size=batch_size, workers=workers,
                         on_progress=control.progress, should_stop=control.should_stop,
                         site=site)

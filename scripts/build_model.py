@@ -11,8 +11,8 @@ film, not its collection (issue #19; the recipe is :mod:`core.training.head`).
    whose films share one (measured: specificity 0.03 within ieee8023 for the old model).
 4. The rest of finalising as for every model (:func:`core.training.finalise.finalize`:
    the unusual-film statistics, test figures, card), then the test-time-view margin
-   (:mod:`core.model.views`) on the same validation films, and the site-check reference
-   features (:mod:`core.evaluation.site`).
+   (``scripts/fit_interval.py``) on the same validation films. The site check's reference
+   is fitted afterwards by ``scripts/fit_site_reference.py``.
 
 ``ieee8023/test`` is never read here. Measure the result with
 ``scripts/measure_model.py OUT --write-card``.
@@ -35,8 +35,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _p in (REPO, REPO / "scripts"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from fit_interval import fit_interval  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 SENSITIVITY = 0.90
@@ -76,7 +79,6 @@ def main() -> int:
     from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
     from core.model.loading import LoadedModel, bundled_anatomy, save_model
     from core.model.networks import build
-    from core.model.views import VIEWS, fit_margin, views
     from core.training.finalise import finalize
     from core.training.fit import check_dataset
     from core.training.head import HeadRecipe, choose_l2, fit_linear_head
@@ -132,7 +134,7 @@ def main() -> int:
     va = decoded.splits["val"]
     from core.model.inference import predict_u8
 
-    va_raw, va_feats = predict_u8(net, va.images)
+    va_raw, _ = predict_u8(net, va.images)
     cal_y = np.r_[va.labels, ie_y]
     cal_raw = np.r_[va_raw, sigmoid(oof)]
     a, b = fit_platt(cal_y, cal_raw)
@@ -157,24 +159,18 @@ def main() -> int:
         "history": {},
         "epochs_run": 0,
     })
-    # the test-time-view margin, on the same validation films
-    vi = np.r_[va.images, ie_u8]
-    p_single = card.calibrate(predict_u8(net, vi)[0])
-    p_views = card.calibrate(predict_u8(net, np.concatenate([views(x) for x in vi]))[0])
-    margin = fit_margin(p_single, p_views.reshape(len(vi), len(VIEWS)))
-    card = replace(card, interval={
-        "margin_logit": margin, "views": [v[0] for v in VIEWS], "percentiles": [10, 90],
-        "fitted_on": "cxr validation split + ieee8023/train: the farthest any film's "
-                     "interval reached from its single-pass logit",
-    })
+    # the test-time-view margin, on the same validation films (scripts/fit_interval.py)
     model = LoadedModel(net, card, result.ood, anatomy=bundled_anatomy())
+    card = replace(card, interval=fit_interval(model, np.r_[va.images, ie_u8]))
+    model = replace(model, card=card)
     test = evaluate_decoded(model, decoded.splits["test"], index)
     card.metrics = {
         "validation_ieee8023_train_out_of_fold": {"auc": cv_auc, "n": int(len(ie_y))},
         "test": test.to_dict(roc=False),
     }
     save_model(net, card, args.output, result.ood)
-    print(f"threshold {threshold:.4f}, margin {margin:.2f} logit; cxr/test AUC "
+    print(f"threshold {threshold:.4f}, margin {card.interval['margin_logit']:.2f} logit; "
+          "cxr/test AUC "
           f"{test.metrics.auc:.3f}; wrote {args.output} in {time.monotonic() - t0:.0f} s")
     return 0
 

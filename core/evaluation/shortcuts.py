@@ -28,6 +28,7 @@ from core.evaluation.markers import draw_markers
 from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.evaluation.probes import forward_pixels
 from core.model.card import ModelCard
+from core.model.lungs import grow
 
 #: Pixels (of a 128 px mask) the lung fields are grown by before blanking: the segmenter's
 #: edge sits on the pleura, and a rim of lung left visible would leak the lungs back in.
@@ -161,14 +162,7 @@ def lung_region(pixels: np.ndarray, mask: np.ndarray, keep_lungs: bool) -> np.nd
     film where no lung was found is returned blank in the lungs-only version (there is
     nothing to show) and unchanged in the other.
     """
-    lung = np.asarray(mask, np.float32) > 0.5
-    for _ in range(LUNG_GROW):
-        grown = lung.copy()
-        grown[1:] |= lung[:-1]
-        grown[:-1] |= lung[1:]
-        grown[:, 1:] |= lung[:, :-1]
-        grown[:, :-1] |= lung[:, 1:]
-        lung = grown
+    lung = grow(np.asarray(mask, np.float32) > 0.5, LUNG_GROW)
     h, w = pixels.shape
     big = Image.fromarray(lung.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)
     lung_px = np.asarray(big) > 127

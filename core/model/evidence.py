@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core.model.lungs import grow
 from core.model.preprocess import PreprocessSpec, prepare
 
 #: The map must be at least this many cells across the network's input.
@@ -104,19 +105,7 @@ def lungs_on_grid(mask: np.ndarray, spec: PreprocessSpec, grid: int) -> np.ndarr
     network's input is and brought to the heat map's grid, thresholded and grown by GROW
     cells: bool (grid, grid)."""
     crop = prepare(np.asarray(mask, np.float32), PreprocessSpec(grid, spec.crop, False))
-    lung = crop.astype(np.float32) / 255.0 > 0.5
-    for _ in range(GROW):
-        grown = lung.copy()
-        grown[1:] |= lung[:-1]
-        grown[:-1] |= lung[1:]
-        grown[:, 1:] |= lung[:, :-1]
-        grown[:, :-1] |= lung[:, 1:]
-        grown[1:, 1:] |= lung[:-1, :-1]
-        grown[:-1, :-1] |= lung[1:, 1:]
-        grown[1:, :-1] |= lung[:-1, 1:]
-        grown[:-1, 1:] |= lung[1:, :-1]
-        lung = grown
-    return lung
+    return grow(crop.astype(np.float32) / 255.0 > 0.5, GROW, diagonal=True)
 
 
 def lung_evidence(heat: np.ndarray, lungs: np.ndarray) -> float | None:

@@ -332,11 +332,11 @@ def classify(
                 good = [item for _, item in block if not isinstance(item, str)]
                 answered = assess(model, good, thr)
                 if site is not None:
-                    kept = [a for a in answered if a.label != NOT_ASSESSED]
+                    kept = [(a.features, a.label == POSITIVE) for a in answered
+                            if a.label != NOT_ASSESSED and a.features is not None]
                     if kept:
-                        site.add(np.stack([a.features for a in kept
-                                           if a.features is not None]),
-                                 np.array([a.label == POSITIVE for a in kept]))
+                        site.add(np.stack([f for f, _ in kept]),
+                                 np.array([c for _, c in kept]))
                 answers = iter(answered)
                 for path, item in block:
                     if stopped():

@@ -144,8 +144,8 @@ def site_reference(files: Path, card: ModelCard, path: Path | None = None
     info = card.site_check
     if not info.get("file"):
         return None
-    beside_profile = info.get("beside") == "profile" and path is not None
-    ref = (path.parent if beside_profile and path is not None else files.parent) / info["file"]
+    folder = path.parent if info.get("beside") == "profile" and path is not None else files.parent
+    ref = folder / info["file"]
     if not ref.is_file() or sha256_file(ref) != info.get("sha256"):
         raise ModelError(f"site check reference {info['file']} is missing or does not match "
                          "the card")

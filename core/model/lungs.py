@@ -471,8 +471,8 @@ class ImageFacts:
         return bool(self.mediastinum_contrast < MIN_MEDIASTINUM_CONTRAST)
 
 
-def _grow(mask: np.ndarray, steps: int) -> np.ndarray:
-    """Binary dilation by ``steps`` 4-neighbour steps."""
+def grow(mask: np.ndarray, steps: int, diagonal: bool = False) -> np.ndarray:
+    """Binary dilation by ``steps`` 4-neighbour steps (8-neighbour with ``diagonal``)."""
     out = mask.copy()
     for _ in range(steps):
         grown = out.copy()
@@ -480,6 +480,11 @@ def _grow(mask: np.ndarray, steps: int) -> np.ndarray:
         grown[:-1] |= out[1:]
         grown[:, 1:] |= out[:, :-1]
         grown[:, :-1] |= out[:, 1:]
+        if diagonal:
+            grown[1:, 1:] |= out[:-1, :-1]
+            grown[:-1, :-1] |= out[1:, 1:]
+            grown[1:, :-1] |= out[:-1, 1:]
+            grown[:-1, 1:] |= out[1:, :-1]
         out = grown
     return out
 
@@ -553,8 +558,8 @@ def _facts_of_small(small: np.ndarray, prob: np.ndarray | None) -> ImageFacts:
         lung = np.asarray(prob) > 0.5
         p1, p99 = np.percentile(small, [1, 99])
         scale = max(float(p99 - p1), 1e-6)
-        inside = ~_grow(~lung, 3)
-        rim = _grow(lung, 4) & ~lung
+        inside = ~grow(~lung, 3)
+        rim = grow(lung, 4) & ~lung
         if inside.sum() >= 20 and rim.any():
             wall = float((np.median(small[rim]) - np.median(small[inside])) / scale)
         mediastinum = _mediastinum_contrast(small, lung, scale)
