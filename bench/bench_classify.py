@@ -75,7 +75,7 @@ def bench_model_path(arg: str | None, workdir: Path) -> Path:
     import numpy as np
 
     from core.model.card import ModelCard
-    from core.model.loading import save_model
+    from core.model.disk import save_model
     from core.model.networks import build
     from core.model.ood import fit_ood
     from core.model.preprocess import THUMB_SIZE, PreprocessSpec

@@ -76,8 +76,9 @@ def main() -> int:
     from core.files.dataset import scan
     from core.model.cache import decode
     from core.model.calibration import apply_platt, fit_platt, sigmoid
+    from core.model.disk import save_model
     from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
-    from core.model.loading import LoadedModel, bundled_anatomy, save_model
+    from core.model.loading import LoadedModel, bundled_anatomy
     from core.model.networks import build
     from core.training.finalise import finalize
     from core.training.fit import check_dataset
@@ -132,7 +133,7 @@ def main() -> int:
     card = result.card
     # calibration on cxr/val + ieee8023/train out of fold; threshold within the collection
     va = decoded.splits["val"]
-    from core.model.inference import predict_u8
+    from core.model.loading import predict_u8
 
     va_raw, _ = predict_u8(net, va.images)
     cal_y = np.r_[va.labels, ie_y]

@@ -31,7 +31,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 
 def fit_interval(model, images: np.ndarray) -> dict:
     """The card's ``interval`` section from network inputs (uint8 (N, S, S))."""
-    from core.model.inference import predict_u8
+    from core.model.loading import predict_u8
     from core.model.views import MARGIN_QUANTILE, VIEWS, fit_margin, views
 
     net, card = model.keras_model, model.card
@@ -45,7 +45,8 @@ def fit_interval(model, images: np.ndarray) -> dict:
 
 def main() -> int:
     from core.files.reader import read_xray
-    from core.model.loading import load_model, save_model
+    from core.model.disk import save_model
+    from core.model.loading import load_model
     from core.model.preprocess import prepare
     from core.resources import default_model_path
 

@@ -63,7 +63,8 @@ def features_of(model, paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> int:
-    from core.model.loading import load_model, save_model
+    from core.model.disk import save_model
+    from core.model.loading import load_model
     from core.model.site import SiteAccumulator, fit_reference
     from core.resources import default_model_path
 

@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
 def _store(model_path: str, card, external: dict) -> None:
     """Merge ``external`` into the card's ``metrics.external``, atomically."""
     from core.files.atomic import write_text_atomic
-    from core.model.card import card_path
+    from core.model.disk import card_path
 
     card.metrics.setdefault("external", {}).update(external)
     card.metrics["external"]["measured_by"] = "scripts/measure_model.py"

@@ -30,7 +30,8 @@ def main() -> int:
     from core.cli.report import format_report
     from core.files.dataset import scan
     from core.model.cache import decode
-    from core.model.loading import load_model, save_model
+    from core.model.disk import save_model
+    from core.model.loading import load_model
     from core.training.finalise import finalize
     from core.training.fit import check_dataset
     from core.training.recipe import TrainConfig

@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from core.files.atomic import atomic_path, write_text_atomic  # noqa: E402
-from core.model.card import sha256_file  # noqa: E402
+from core.model.disk import sha256_file  # noqa: E402
 from core.model.lungs import LUNG_SIZE, LUNG_SPEC, card_path_for, prepare_lungs  # noqa: E402
 from core.model.preprocess import resize_gray  # noqa: E402
 

@@ -60,7 +60,7 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import keras
 
     from core.model.card import ModelCard
-    from core.model.loading import save_model
+    from core.model.disk import save_model
     from core.model.networks import build
     from core.model.ood import fit_ood
     from core.model.preprocess import THUMB_SIZE, PreprocessSpec

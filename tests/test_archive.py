@@ -118,7 +118,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(films, whole, tiny_mod
 
 def test_resume_refuses_another_model_and_a_fresh_run_starts_over(
         films, whole, tiny_model_path, tmp_path):
-    from core.model.profiles import make_profile, save_profile
+    from core.model.disk import make_profile, save_profile
 
     out = tmp_path / "predicted.csv"
     shutil.copyfile(whole, out)

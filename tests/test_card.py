@@ -11,7 +11,8 @@ import pytest
 
 from core.errors import ModelError
 from core.files.atomic import atomic_path, write_text_atomic
-from core.model.card import INTENDED_USE, ModelCard, card_path, ood_path, read_card, sha256_file
+from core.model.card import INTENDED_USE, ModelCard
+from core.model.disk import card_path, ood_path, read_card, sha256_file
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_card_json_round_trip_ignores_unknown_fields():
 
 
 def test_save_model_needs_keras_suffix(tmp_path):
-    from core.model.loading import save_model
+    from core.model.disk import save_model
     from core.model.networks import build
 
     with pytest.raises(ModelError, match=r"must end in \.keras"):
@@ -141,7 +142,8 @@ def test_failed_save_leaves_the_previous_model_intact(model_copy, monkeypatch):
     """A crash while writing the new weights must not damage the working model."""
     import keras
 
-    from core.model.loading import load_model, save_model
+    from core.model.disk import save_model
+    from core.model.loading import load_model
     from core.model.networks import build
 
     before = {p: p.read_bytes() for p in model_copy.parent.iterdir()}

@@ -14,7 +14,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from core.model.card import card_path, ood_path
+from core.model.disk import card_path, ood_path
 from core.model.evidence import LOW_EVIDENCE_MESSAGE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -335,8 +335,9 @@ def test_the_summary_carries_one_site_check_line(labelled_folder, tiny_model_pat
     """Issue 20: a folder of at least 20 assessed films gets "site check: familiar" or
     "site check: new site"; fewer get "too few films"; a model without a reference says so."""
     from core.files.discovery import iter_inputs
+    from core.model.disk import save_model
     from core.model.inference import classify
-    from core.model.loading import load_model, save_model
+    from core.model.loading import load_model
     from core.model.site import fit_reference
 
     model = load_model(tiny_model_path)

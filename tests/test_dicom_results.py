@@ -23,7 +23,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from core.model.card import NOT_ASSESSED, read_card
+from core.model.card import NOT_ASSESSED
 from core.model.dicom_results import (
     CAPTION,
     SCHEME,
@@ -31,6 +31,7 @@ from core.model.dicom_results import (
     render_capture,
     threshold_origin,
 )
+from core.model.disk import read_card
 from core.model.gradcam import HeatMap
 from core.model.inference import classify
 from tests.test_dicom import write_dicom

@@ -26,7 +26,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from core.model.inference import classify
-from core.model.loading import load_model, save_model
+from core.model.loading import load_model
+from core.model.disk import save_model
 from core.training.recipe import TrainConfig
 from core.training.fit import train
 
@@ -114,7 +115,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path, sample_i
     assert sorted(p.name for p in out.parent.iterdir()) == [
         "m.card.json", "m.keras", "m.ood.npz"]
 
-    from core.model.card import read_card
+    from core.model.disk import read_card
     from core.model.inference import classify
     from core.model.loading import load_model
 

@@ -143,7 +143,8 @@ def test_killed_classify_leaves_the_old_csv_or_a_complete_new_one(
 
 @pytest.mark.slow
 def test_killed_train_always_leaves_a_loadable_model(tiny_model_path, tmp_path):
-    from core.model.loading import copy_model, load_model
+    from core.model.disk import copy_model
+    from core.model.loading import load_model
 
     dataset = make_dataset(tmp_path / "ds", per_class=16)
     model = copy_model(tiny_model_path, tmp_path / "models" / "model.keras")

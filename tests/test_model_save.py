@@ -90,7 +90,7 @@ def _fingerprint(path: Path) -> tuple[str, np.ndarray, float]:
 
 def _assert_complete(path: Path, expected: dict) -> str:
     """The model at ``path`` is entirely one of ``expected``; returns which."""
-    from core.model.card import read_card, verify
+    from core.model.disk import read_card, verify
 
     name, probs, feat_cut = _fingerprint(path)
     assert name in expected
@@ -105,7 +105,7 @@ def _assert_complete(path: Path, expected: dict) -> str:
 
 
 def _expected(tmp_path: Path, *models) -> dict:
-    from core.model.loading import save_model
+    from core.model.disk import save_model
 
     out = {}
     for make in models:
@@ -176,7 +176,7 @@ class _Injector:
 def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(
     tmp_path, monkeypatch, fast_load
 ):
-    from core.model.loading import save_model
+    from core.model.disk import save_model
 
     old, new = _models()
     expected = _expected(tmp_path, old, new)
@@ -215,14 +215,14 @@ def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(
 
 
 def _save(made, path: Path) -> Path:
-    from core.model.loading import save_model
+    from core.model.disk import save_model
 
     net, card, ood = made
     return save_model(net, card, path, ood)
 
 
 def test_copy_model_copies_the_complete_set_even_mid_save(tmp_path, monkeypatch, fast_load):
-    from core.model.loading import copy_model
+    from core.model.disk import copy_model
 
     old, new = _models()
     expected = _expected(tmp_path, old, new)
@@ -259,7 +259,7 @@ HARNESS = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     exec(compile({models!r}, "models", "exec"))
 
-    from core.model.loading import save_model
+    from core.model.disk import save_model
 
     target = Path(sys.argv[1])
     pairs = [old(), new()]
@@ -303,7 +303,7 @@ def test_sigkill_during_repeated_saves_always_leaves_a_loadable_model(tmp_path, 
 
 
 def test_leftovers_of_a_killed_save_are_removed_by_the_next_one(tmp_path, monkeypatch):
-    import core.model.store as mf
+    import core.model.disk as mf
 
     folder = tmp_path / "m"
     folder.mkdir()
@@ -324,7 +324,7 @@ def test_leftovers_of_a_killed_save_are_removed_by_the_next_one(tmp_path, monkey
 
 
 def test_a_failing_writer_leaves_the_old_files_and_nothing_else(tmp_path):
-    import core.model.store as mf
+    import core.model.disk as mf
 
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     (folder / "m.keras").write_bytes(b"old")

@@ -99,9 +99,9 @@ def test_a_profile_carries_the_films_it_was_validated_on(tiny_model_path, labell
     films: "familiar: matches site profile NAME"."""
     from core.evaluation.validation import analyse, open_labelled, run_validation
     from core.files.discovery import iter_inputs
+    from core.model.disk import make_profile, reference_path, save_model, save_profile
     from core.model.inference import assess, classify, load_one
-    from core.model.loading import load_model, save_model
-    from core.model.profiles import make_profile, reference_path, save_profile
+    from core.model.loading import load_model
 
     base = load_model(tiny_model_path)
     files = list(iter_inputs([labelled_folder]))

@@ -45,7 +45,8 @@ def test_train_reports_epochs_and_fills_the_card(tiny_ds, tmp_path):
     assert result.val.sensitivity >= 0.95  # the threshold rule, on validation
     assert result.test.probe is not None and result.test.ood is not None
 
-    from core.model.loading import load_model, save_model
+    from core.model.disk import save_model
+    from core.model.loading import load_model
 
     path = save_model(result.keras_model, card, tmp_path / "m.keras", result.ood)
     loaded = load_model(path)

@@ -234,7 +234,7 @@ def test_numbers_agree_with_evaluate(tiny_model_path, labelled_folder, tmp_path)
 
 # ------------------------------------------------------------------ site profiles
 def _model_copy(tiny_model_path: Path, folder: Path) -> Path:
-    from core.model.loading import copy_model
+    from core.model.disk import copy_model
 
     return copy_model(tiny_model_path, folder / "m.keras")
 
@@ -242,7 +242,7 @@ def _model_copy(tiny_model_path: Path, folder: Path) -> Path:
 def test_cli_saves_a_profile_that_classifies_at_the_local_threshold(
         tiny_model_path, labelled_folder, tmp_path):
     from core.cli.main import main
-    from core.model.card import card_path, sha256_file
+    from core.model.disk import card_path, sha256_file
     from core.model.loading import load_model
 
     model = _model_copy(tiny_model_path, tmp_path)
@@ -275,8 +275,8 @@ def test_cli_saves_a_profile_that_classifies_at_the_local_threshold(
 
 def test_recalibrated_profile_calls_the_same_films(tiny_model_path, labelled_folder, tmp_path):
     from core.model.calibration import fit_platt
+    from core.model.disk import make_profile, save_profile
     from core.model.loading import load_model
-    from core.model.profiles import make_profile, save_profile
 
     model = _model_copy(tiny_model_path, tmp_path)
     base = load_model(model)
@@ -298,13 +298,13 @@ def test_recalibrated_profile_calls_the_same_films(tiny_model_path, labelled_fol
 
 
 def test_profile_refuses_other_weights(tiny_model_path, labelled_folder, tmp_path):
-    from core.model.loading import load_model, save_model
+    from core.model.disk import make_profile, save_model, save_profile
+    from core.model.loading import load_model
     from core.model.networks import build
-    from core.model.profiles import make_profile, save_profile
 
     model = _model_copy(tiny_model_path, tmp_path)
     prof = save_profile(make_profile(model, "C", 0.4, {}), tmp_path / "c.site.json")
-    from core.model.card import read_card
+    from core.model.disk import read_card
 
     # Replace the model with other weights under the same name.
     save_model(build("seed", 64), read_card(model), model)

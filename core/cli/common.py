@@ -53,14 +53,9 @@ def resolve_model(arg: str | None) -> Path:
 def check_model(path: Path) -> None:
     """Card present and hashes matching, checked without TensorFlow (load_model re-checks).
     A site profile is checked against the weights it names."""
-    from core.model.card import read_card, verify
-    from core.model.profiles import base_weights, is_profile, read_profile
+    from core.model.disk import open_set
 
-    if is_profile(path):
-        card = read_profile(path)
-        verify(base_weights(path, card), card)
-    else:
-        verify(path, read_card(path))
+    open_set(path)
 
 
 def positive_int(text: str) -> int:

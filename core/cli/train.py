@@ -105,7 +105,7 @@ def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.model.loading import save_model
+    from core.model.disk import save_model
 
     cfg = config_from_arguments(args)
     out = Path(args.output)

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> i
 
     from core.evaluation.validation import run_validation
     from core.files.atomic import write_text_atomic
+    from core.model.disk import make_profile, save_profile
     from core.model.loading import device_name, load_model
-    from core.model.profiles import make_profile, save_profile
 
     model = load_model(model_path)
     counts = ", ".join(f"{k} {v}" for k, v in labelled.counts().items())

@@ -18,7 +18,7 @@ from core.evaluation.probes import (
     source_probe,
 )
 from core.files.reader import read_xray
-from core.model.inference import predict_u8
+from core.model.loading import predict_u8
 
 if TYPE_CHECKING:
     from core.files.dataset import DatasetIndex

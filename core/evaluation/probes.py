@@ -15,7 +15,7 @@ import numpy as np
 
 from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.model.card import ModelCard
-from core.model.inference import predict_u8
+from core.model.loading import predict_u8
 from core.model.preprocess import crop_box, prepare
 
 PROBE_CENTRE = 0.70

@@ -2,15 +2,14 @@
 
 Input size, class names, decision threshold, preprocessing, OOD cut-offs, training data
 summary, metrics and the sha256 of the weights. Loading refuses a model whose weights do not
-match the card. No TensorFlow here, so the GUI can show a card without loading a network.
+match the card (:mod:`core.model.disk`). No TensorFlow here, so the GUI can show a card
+without loading a network.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,6 @@ import numpy as np
 from core.errors import ModelError
 from core.model.calibration import apply_platt
 from core.model.preprocess import PreprocessSpec
-from core.model.store import current_weights
 
 POSITIVE = "COVID"
 NEGATIVE = "NOT COVID"
@@ -50,7 +48,7 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     created: str = ""
     notes: str = ""
-    #: Set on a site profile (core.model.profiles): the local operating point's provenance.
+    #: Set on a site profile (core.model.disk): the local operating point's provenance.
     site: dict[str, Any] = field(default_factory=dict)
     #: Test-time views (core.model.views): {"margin_logit": m, ...}. Films whose logit lies
     #: within m of the threshold's get views (no "margin_logit": every film does); empty:
@@ -89,49 +87,3 @@ class ModelCard:
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise ModelError(f"model card is incomplete: {exc}") from None
-
-
-def card_path(model_path: str | Path) -> Path:
-    """``models/x.keras`` -> ``models/x.card.json``."""
-    p = Path(model_path)
-    return p.with_name(p.stem + ".card.json")
-
-
-def ood_path(model_path: str | Path) -> Path:
-    p = Path(model_path)
-    return p.with_name(p.stem + ".ood.npz")
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_card(model_path: str | Path) -> ModelCard:
-    """The card of the model named ``model_path`` (of its new set while a save installs it:
-    see :mod:`core.model.store`)."""
-    cp = card_path(current_weights(model_path))
-    if not cp.is_file():
-        raise ModelError(f"model card {cp.name} is missing beside {Path(model_path).name}")
-    return ModelCard.from_json(cp.read_text(encoding="utf-8"))
-
-
-def verify(model_path: str | Path, card: ModelCard) -> None:
-    """Refuse a weights file (or OOD file) whose sha256 differs from the card's."""
-    model_path = current_weights(model_path)
-    if not model_path.is_file():
-        raise ModelError(f"model file not found: {model_path}")
-    actual = sha256_file(model_path)
-    if actual != card.weights_sha256:
-        raise ModelError(
-            f"model file {model_path.name} does not match its card (sha256 {actual[:12]}… "
-            f"expected {card.weights_sha256[:12]}…): refusing to load a modified model"
-        )
-    ood_file = card.ood.get("file")
-    if ood_file:
-        op = model_path.with_name(ood_file)
-        if not op.is_file() or sha256_file(op) != card.ood.get("sha256"):
-            raise ModelError(f"OOD statistics {ood_file} are missing or do not match the card")

@@ -10,7 +10,6 @@ error record and never stops the run.
 from __future__ import annotations
 
 import os
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -370,34 +369,3 @@ def _outcome(fut: Future[Prepared]) -> Prepared | str:
         return "not enough memory to read this image"
     except Exception as exc:  # a reader bug must not end the run
         return f"unexpected error reading file: {exc!r}"
-
-_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def predict_u8(
-    keras_model, images: np.ndarray, batch_size: int = 64
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw P(COVID) and penultimate features for a uint8 cache (no calibration)."""
-    import keras
-    import tensorflow as tf
-
-    from core.model.networks import FEATURES
-    cached = _FORWARDS.get(keras_model)
-    if cached is None:
-        two = keras.Model(
-            keras_model.input, [keras_model.output, keras_model.get_layer(FEATURES).output]
-        )
-        forward = tf.function(
-            lambda x: two(x, training=False), autograph=False, reduce_retracing=True
-        )
-        cached = _FORWARDS[keras_model] = (forward, int(two.outputs[1].shape[-1]))
-    forward, width = cached
-    probs, feats = [], []
-    for i in range(0, len(images), batch_size):
-        p, f = forward(tf.convert_to_tensor(to_network(images[i : i + batch_size])))
-        probs.append(p.numpy().reshape(-1))
-        feats.append(f.numpy())
-    if not probs:
-        return np.zeros(0, np.float32), np.zeros((0, width), np.float32)
-    return np.concatenate(probs), np.concatenate(feats)
-

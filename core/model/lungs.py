@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
-from core.model.card import sha256_file
+from core.model.disk import sha256_file
 from core.model.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
 from core.resources import models_dir
 

@@ -16,7 +16,7 @@ from core.files.dataset import DatasetIndex
 from core.model.cache import Decoded
 from core.model.calibration import apply_platt, fit_platt
 from core.model.card import ModelCard
-from core.model.inference import predict_u8
+from core.model.loading import predict_u8
 from core.model.ood import OODModel, fit_ood
 from core.model.preprocess import to_network
 from core.training.recipe import ProgressFn, TrainConfig

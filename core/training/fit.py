@@ -21,7 +21,7 @@ from core.errors import (
 )
 from core.files.dataset import DatasetIndex, scan
 from core.model.cache import Decoded, decode, near_duplicates
-from core.model.card import read_card
+from core.model.disk import read_card
 from core.model.preprocess import U8_SCALE
 from core.training.callbacks import MONITOR, progress_callback
 from core.training.finalise import TrainResult, finalize

@@ -4,11 +4,6 @@ model, no model."""
 from __future__ import annotations
 
 import pytest
-from guitest_helpers import write_images
-
-from core.files.discovery import iter_inputs
-from core.model.card import NOT_ASSESSED
-from core.model.inference import classify
 from gui.classify_queue import (
     COUNTING,
     IDLE,
@@ -20,6 +15,11 @@ from gui.classify_queue import (
 )
 from gui.results_model import CANCELLED, NO_MODEL, WAITING
 from gui.workers import WorkerSet
+from guitest_helpers import write_images
+
+from core.files.discovery import iter_inputs
+from core.model.card import NOT_ASSESSED
+from core.model.inference import classify
 
 TIMEOUT = 60_000
 
@@ -119,7 +119,7 @@ def test_cancel_mid_run_drops_the_results_still_on_their_way(make_queue, qtbot, 
 
 def test_a_new_model_classifies_every_row_again(make_queue, qtbot, xray_folder,
                                                 tiny_model_path, tmp_path):
-    from core.model.loading import copy_model
+    from core.model.disk import copy_model
 
     queue = make_queue()
     with qtbot.waitSignal(queue.idle, timeout=TIMEOUT):

@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 from guitest_helpers import wait_done, write_images
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -15,7 +16,6 @@ from core.files.discovery import iter_inputs
 from core.files.export import to_csv_text
 from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.inference import Prediction, classify
-from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
 TIMEOUT = 60_000
 
@@ -445,7 +445,7 @@ def test_settings_are_remembered(make_window, qtbot, gui_settings, xray_folder):
 
 def test_set_model_path_reclassifies_with_the_new_model(window, qtbot, xray_folder,
                                                         tiny_model_path, tmp_path):
-    from core.model.loading import copy_model
+    from core.model.disk import copy_model
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     before = [r.prediction.probability for r in window.results.rows]

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui.model_store import ModelStore
+from gui.training.tab import TrainingTab, install
 from guitest_helpers import TIMEOUT_MS, wait_done
 from PIL import Image
 from PySide6.QtCore import Qt
 from training_helpers import fake_train, write_dataset
 
 from core.errors import StoppedBeforeFirstEpoch
-from core.model.store import slug
-from gui.model_store import ModelStore
-from gui.training.tab import TrainingTab, install
+from core.model.disk import slug
 
 TRAIN_TIMEOUT_MS = 180_000
 
@@ -145,7 +145,7 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
         dialog.accept()
     path = Path(saved.args[0])
     assert path.parent == tmp_path / "user_models" and path.is_file()
-    from core.model.card import read_card
+    from core.model.disk import read_card
 
     card = read_card(path)
     assert (card.name, card.notes) == ("Ward 7 retrain", "two epochs, test run")
@@ -341,8 +341,9 @@ def test_imagenet_start_point_brings_the_transfer_recipe(make_tab):
     """'Start from: ImageNet backbone' is the bundled model's recipe: lite0 at its own
     input and crop, a low learning rate and strong augmentation; switching back restores
     the seed's values."""
-    from core.training.recipe import TrainConfig, transfer_recipe
     from gui.training.tab import IMAGENET
+
+    from core.training.recipe import TrainConfig, transfer_recipe
 
     tab = make_tab()
     tab.ensure_built()
