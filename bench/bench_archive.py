@@ -38,7 +38,7 @@ def run(args: list[str], cwd: Path) -> tuple[float, float]:
         "sys.exit(p.returncode)"
     )
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "gui.launcher",
+    proc = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "gui.shell.launcher",
                            *args], cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - t0
     if proc.returncode:

@@ -2,7 +2,7 @@
 
 Prints in one run:
 
-- time to first paint: from just before a fresh ``python -m gui.launcher`` process is
+- time to first paint: from just before a fresh ``python -m gui.shell.launcher`` process is
   spawned to the main window's first paint event (median and worst of ``--runs``), plus
   the time until the model is loaded in the background in that process. Target <= 1 s.
 - the longest event-loop stall while classifying ``--files`` images (500): a QTimer
@@ -59,7 +59,7 @@ def startup_child() -> None:
     model-ready times as wall-clock stamps on stdout."""
     from PySide6.QtCore import QTimer
 
-    from gui.app import create
+    from gui.shell.app import create
 
     app, window = create(sys.argv[2:])
 
@@ -71,7 +71,7 @@ def startup_child() -> None:
         QTimer.singleShot(0, window.close)
 
     window.firstPainted.connect(painted)
-    window.modelChanged.connect(model_ready)
+    window.classify.modelChanged.connect(model_ready)
     QTimer.singleShot(60_000, window.close)
     app.exec()
 
@@ -127,8 +127,8 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import Settings
+    from gui.shell.settings import Settings
+    from gui.shell.window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     settings = Settings(QSettings(str(workdir / "bench.ini"), QSettings.Format.IniFormat))
@@ -143,7 +143,7 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
 
     def model_ready(m) -> None:
         if m is None:
-            sys.exit(f"bench: model did not load: {window.model_label.text()}")
+            sys.exit(f"bench: model did not load: {window.classify.model_label.text()}")
         marks["model"] = time.perf_counter()
         # Let the loader's last signals settle, then start classifying.
         QTimer.singleShot(200, start_run)
@@ -157,15 +157,15 @@ def measure_stalls(model: Path, folder: Path, workdir: Path) -> dict[str, float]
             marks["end"] = time.perf_counter()
             QTimer.singleShot(100, app.quit)
 
-    window.modelChanged.connect(model_ready)
-    window.classificationFinished.connect(finished)
+    window.classify.modelChanged.connect(model_ready)
+    window.classify.classificationFinished.connect(finished)
     heartbeat.start()
     marks["show"] = time.perf_counter()
     window.show()
     window.start()
     app.exec()
     heartbeat.stop()
-    n = window.results.count_done()
+    n = window.classify.results.count_done()
     window.close()
 
     def worst_gap(t0: float, t1: float) -> tuple[float, float, float]:

@@ -4,7 +4,7 @@
 # throw-away HOME, so each run is a first start.
 #
 #   bash packaging/time_window.sh dist/covidcxr/covidcxr          the frozen build
-#   bash packaging/time_window.sh .venv/bin/python -m gui.launcher   from source
+#   bash packaging/time_window.sh .venv/bin/python -m gui.shell.launcher   from source
 #   RUNS=5 bash packaging/time_window.sh ...
 #
 # "On screen" is the moment the window is mapped (xdotool --onlyvisible), polled every

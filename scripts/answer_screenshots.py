@@ -35,7 +35,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
 
     from core.model.card import INDETERMINATE
-    from gui.app import create
+    from gui.shell.app import create
 
     argv = [*(["--model", args.model] if args.model else []), *map(str, args.paths)]
     app, window = create(argv)
@@ -61,18 +61,18 @@ def main() -> int:
         if state["done"]:
             return
         state["done"] = True
-        rows = window.results.rows
-        check = window.site_check
+        rows = window.classify.results.rows
+        check = window.classify.site_check
         print(f"site check: {check.line() if check else None}", flush=True)
         ind = [i for i, r in enumerate(rows) if r.prediction and r.prediction.label == INDETERMINATE]
         first = ind[0] if ind else 0
         print(f"{len(ind)} indeterminate of {len(rows)}", flush=True)
-        window.select_source_row(first)
+        window.classify.select_source_row(first)
         later(2500, lambda: (save("site_banner"), later(200, band)))
 
     def band() -> None:
         save("band")
-        rows = window.results.rows
+        rows = window.classify.results.rows
         scored = [(r.prediction.lung_evidence, i) for i, r in enumerate(rows)
                   if r.prediction and r.prediction.lung_evidence is not None]
         if not scored:
@@ -80,18 +80,18 @@ def main() -> int:
             return
         ev, i = min(scored)
         print(f"lowest lung evidence {ev:.2f}: {rows[i].path.name}", flush=True)
-        window.select_source_row(i)
+        window.classify.select_source_row(i)
         later(3000, low)
 
     def low() -> None:
-        window.viewer.set_heat_visible(True)
-        window.heat_check.setChecked(True)
-        if not window.viewer.lungs_visible:
-            window.viewer.toggle_lungs()
+        window.classify.viewer.set_heat_visible(True)
+        window.classify.heat_check.setChecked(True)
+        if not window.classify.viewer.lungs_visible:
+            window.classify.viewer.toggle_lungs()
         later(800, lambda: (save("low_evidence"), later(200, window.close)))
 
     later(1500, dismiss_notice)
-    window.classificationFinished.connect(lambda: later(500, finished))
+    window.classify.classificationFinished.connect(lambda: later(500, finished))
     return app.exec()
 
 

@@ -33,7 +33,7 @@ def main() -> int:
 
     from PySide6.QtCore import QTimer
 
-    from gui.app import create
+    from gui.shell.app import create
 
     argv = [*(["--model", args.model] if args.model else []), *map(str, args.paths)]
     app, window = create(argv)
@@ -60,28 +60,28 @@ def main() -> int:
         if state["started"]:
             return
         state["started"] = True
-        rows = window.results.rows
+        rows = window.classify.results.rows
         try:
             row = next(i for i, r in enumerate(rows) if r.path.name == args.select)
         except StopIteration:
             print(f"no row named {args.select}", file=sys.stderr)
             window.close()
             return
-        window.select_source_row(row)
+        window.classify.select_source_row(row)
         later(2500, main_shot)
 
     def main_shot() -> None:
         save(window, "main")
-        window.viewer.set_heat_visible(True)
-        window.heat_check.setChecked(True)
+        window.classify.viewer.set_heat_visible(True)
+        window.classify.heat_check.setChecked(True)
         later(600, heat_shot)
 
     def heat_shot() -> None:
         save(window, "heatmap")
-        bad = [i for i, r in enumerate(window.results.rows)
+        bad = [i for i, r in enumerate(window.classify.results.rows)
                if r.prediction is not None and not r.prediction.ok]
         if bad:
-            window.select_source_row(bad[0])
+            window.classify.select_source_row(bad[0])
         later(1500, error_shot)
 
     def error_shot() -> None:
@@ -97,7 +97,7 @@ def main() -> int:
         later(200, window.close)
 
     later(1500, notice)
-    window.classificationFinished.connect(lambda: later(500, results_ready))
+    window.classify.classificationFinished.connect(lambda: later(500, results_ready))
     return app.exec()
 
 

@@ -30,8 +30,8 @@ def main() -> int:
 
     from PySide6.QtCore import QTimer
 
-    from gui.app import create
-    from gui.training.tab import IMAGENET, TrainingTab
+    from gui.pages.train.page import IMAGENET, TrainingTab
+    from gui.shell.app import create
 
     app, window = create([])
     width, height = (int(v) for v in args.size.split("x"))
@@ -43,8 +43,8 @@ def main() -> int:
 
     def start() -> None:
         tab.set_start_point(IMAGENET)
-        tab.epochs_spin.setValue(args.epochs)
-        tab.run_button.click()
+        tab.recipe_panel.epochs_spin.setValue(args.epochs)
+        tab.run_panel.run_button.click()
 
     def shot() -> None:
         path = args.out / "training.png"

@@ -34,8 +34,8 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.app import create
-    from gui.validate_tab import ValidateTab
+    from gui.pages.validate.page import ValidateTab
+    from gui.shell.app import create
 
     app, window = create([])
     window.settings.notice_acknowledged = True
@@ -69,7 +69,7 @@ def main() -> int:
         tab.validated.connect(validated)
         tab.set_folder(args.folder)
 
-    window.modelChanged.connect(model_ready)
+    window.classify.modelChanged.connect(model_ready)
     QTimer.singleShot(600_000, lambda: app.exit(2))
     return QApplication.exec()
 

@@ -1,4 +1,4 @@
-"""gui.launcher: what ``covidcxr WORD`` does before any window, in a subprocess as a user
+"""gui.shell.launcher: what ``covidcxr WORD`` does before any window, in a subprocess as a user
 runs it (a Qt abort or a hang fails the test, through the exit code or the timeout)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gui.launcher import missing_display
+from gui.shell.launcher import missing_display
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ def run_launcher(*args: str, cwd: Path, display: bool = True) -> subprocess.Comp
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
             env.pop(var, None)
     return subprocess.run(
-        [sys.executable, "-m", "gui.launcher", *args],
+        [sys.executable, "-m", "gui.shell.launcher", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
     )
 

@@ -114,7 +114,7 @@ WINDOW = textwrap.dedent(
     """
     import sys
     from PySide6.QtCore import QTimer
-    from gui.app import create
+    from gui.shell.app import create
 
     app, window = create([sys.argv[1]])
     state = {"model": None, "finished": False}
@@ -132,8 +132,8 @@ WINDOW = textwrap.dedent(
         state["finished"] = True
         check()
 
-    window.modelChanged.connect(model_changed)
-    window.classificationFinished.connect(finished)
+    window.classify.modelChanged.connect(model_changed)
+    window.classify.classificationFinished.connect(finished)
     QTimer.singleShot(120_000, app.quit)
     app.exec()
     ok = state["model"] is not None and state["finished"]
@@ -208,7 +208,7 @@ def test_the_guard_blocks_and_logs_a_connection(tmp_path):
 
 @pytest.mark.slow
 def test_self_test_opens_no_socket(tmp_path):
-    done, entries = run_guarded(tmp_path, ["-m", "gui.launcher", "--self-test"])
+    done, entries = run_guarded(tmp_path, ["-m", "gui.shell.launcher", "--self-test"])
     assert_no_attempt(done, entries)
     assert "OK model=" in done.stdout
 
@@ -216,7 +216,7 @@ def test_self_test_opens_no_socket(tmp_path):
 @pytest.mark.slow
 def test_classify_opens_no_socket(tmp_path):
     out = tmp_path / "X.csv"
-    args = ["-m", "gui.launcher", "classify", str(REPO / "tests" / "data"), "--output", str(out)]
+    args = ["-m", "gui.shell.launcher", "classify", str(REPO / "tests" / "data"), "--output", str(out)]
     done, entries = run_guarded(tmp_path, args)
     assert_no_attempt(done, entries)
     assert len(out.read_text().splitlines()) > 3

@@ -230,9 +230,246 @@
         <source>{0} img/s</source>
         <translation>{0} img/s</translation>
     </message>
+    <message>
+        <source>Export predicted.csv</source>
+        <extracomment>An &quot;Export DICOM results&quot; ended: its ExportSummary, or None when it failed. A line for the status bar: (text, milliseconds to show it; 0 until replaced). The DICOM export may start (False while one runs).</extracomment>
+        <translation>Exportar predicted.csv</translation>
+    </message>
+    <message>
+        <source>There are no results yet.</source>
+        <translation>Todavía no hay resultados.</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>Archivos CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Could not write {0}:
+{1}</source>
+        <translation>No se pudo escribir {0}:
+{1}</translation>
+    </message>
+    <message>
+        <source>wrote 1 row to {1}</source>
+        <translation>se escribió 1 fila en {1}</translation>
+    </message>
+    <message>
+        <source>wrote {0} rows to {1}</source>
+        <translation>se escribieron {0} filas en {1}</translation>
+    </message>
+    <message>
+        <source> (1 file has no result yet)</source>
+        <translation> (1 archivo aún no tiene resultado)</translation>
+    </message>
+    <message>
+        <source> ({0} files have no result yet)</source>
+        <translation> ({0} archivos aún no tienen resultado)</translation>
+    </message>
+    <message>
+        <source>Export DICOM results</source>
+        <translation>Exportar resultados DICOM</translation>
+    </message>
+    <message>
+        <source>There is no DICOM film with a result yet: only DICOM inputs get DICOM results.</source>
+        <translation>Todavía no hay ninguna radiografía DICOM con resultado: solo las entradas DICOM reciben resultados DICOM.</translation>
+    </message>
+    <message>
+        <source>No model is loaded.</source>
+        <translation>No hay ningún modelo cargado.</translation>
+    </message>
+    <message>
+        <source>Folder for the DICOM results</source>
+        <translation>Carpeta para los resultados DICOM</translation>
+    </message>
+    <message>
+        <source>writing DICOM results…</source>
+        <translation>escribiendo los resultados DICOM…</translation>
+    </message>
+    <message>
+        <source>1 DICOM result (SR + SC) written to {1}</source>
+        <translation>1 resultado DICOM (SR + SC) escrito en {1}</translation>
+    </message>
+    <message>
+        <source>{0} DICOM results (SR + SC) written to {1}</source>
+        <translation>{0} resultados DICOM (SR + SC) escritos en {1}</translation>
+    </message>
+    <message>
+        <source>1 non-DICOM input gets none</source>
+        <translation>1 entrada no DICOM no recibe ninguno</translation>
+    </message>
+    <message>
+        <source>{0} non-DICOM inputs get none</source>
+        <translation>{0} entradas no DICOM no reciben ninguno</translation>
+    </message>
+    <message>
+        <source>{0} unreadable</source>
+        <translation>{0} ilegibles</translation>
+    </message>
+    <message>
+        <source>{0} failed</source>
+        <translation>{0} fallidos</translation>
+    </message>
+    <message>
+        <source>Could not write to {0}:
+{1}</source>
+        <translation>No se pudo escribir en {0}:
+{1}</translation>
+    </message>
+    <message>
+        <source>Images ({0});;All files (*)</source>
+        <translation>Imágenes ({0});;Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <source>&amp;Open files…</source>
+        <extracomment>A model finished loading (LoadedModel) or failed to (None). Every queued file has a result (or the run was cancelled): the page is idle. The selected image (and its heat map, when there is a model) is on screen. An &quot;Export DICOM results&quot; ended: its ExportSummary, or None when it failed. &quot;Validate on these films…&quot;: the Validate page opens on this folder. The last run&apos;s site check was shown (core.model.site.SiteCheck). A line for the window&apos;s status bar: (text, milliseconds; 0 until replaced). The last run&apos;s site check (core.model.site.SiteCheck) and the folder it covered.</extracomment>
+        <translation>&amp;Abrir archivos…</translation>
+    </message>
+    <message>
+        <source>Open &amp;folder…</source>
+        <translation>Abrir &amp;carpeta…</translation>
+    </message>
+    <message>
+        <source>Classify every image in a folder and its subfolders</source>
+        <translation>Clasificar todas las imágenes de una carpeta y de sus subcarpetas</translation>
+    </message>
+    <message>
+        <source>&amp;Export predicted.csv…</source>
+        <translation>&amp;Exportar predicted.csv…</translation>
+    </message>
+    <message>
+        <source>Write the results as the command line does</source>
+        <translation>Escribir los resultados igual que la línea de órdenes</translation>
+    </message>
+    <message>
+        <source>Export &amp;DICOM results…</source>
+        <translation>Exportar resultados &amp;DICOM…</translation>
+    </message>
+    <message>
+        <source>For each DICOM film: a Structured Report and a heat-map Secondary Capture in its study, to file in a PACS</source>
+        <translation>Para cada radiografía DICOM: un informe estructurado (SR) y una captura secundaria (SC) con el mapa de calor en su estudio, para archivar en un PACS</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel classification</source>
+        <translation>Ca&amp;ncelar la clasificación</translation>
+    </message>
+    <message>
+        <source>&amp;Heat map</source>
+        <translation>&amp;Mapa de calor</translation>
+    </message>
+    <message>
+        <source>&amp;Invert</source>
+        <translation>&amp;Invertir</translation>
+    </message>
+    <message>
+        <source>&amp;Reset view</source>
+        <translation>&amp;Restablecer la vista</translation>
+    </message>
+    <message>
+        <source>Original contrast, not inverted, whole image</source>
+        <translation>Contraste original, sin invertir, imagen completa</translation>
+    </message>
+    <message>
+        <source>&amp;Fit to window</source>
+        <translation>&amp;Ajustar a la ventana</translation>
+    </message>
+    <message>
+        <source>&amp;Lung outline</source>
+        <translation>&amp;Contorno pulmonar</translation>
+    </message>
+    <message>
+        <source>The lung fields the segmenter found, over the image</source>
+        <translation>Los campos pulmonares que encontró el segmentador, sobre la imagen</translation>
+    </message>
+    <message>
+        <source>{0} done</source>
+        <translation>{0} procesadas</translation>
+    </message>
+    <message>
+        <source>Open X-ray images</source>
+        <translation>Abrir radiografías</translation>
+    </message>
+    <message>
+        <source>Open a folder of X-ray images</source>
+        <translation>Abrir una carpeta de radiografías</translation>
+    </message>
+    <message>
+        <source>Site check: these films differ from those the model was checked on; its threshold is not valid here: validate it on your own labelled films ({0} films; distance {1} against {2}; called COVID {3})</source>
+        <translation>Control del centro: estas radiografías difieren de aquellas con las que se comprobó el modelo; su umbral no es válido aquí: valídelo con sus propias radiografías etiquetadas ({0} radiografías; distancia {1} frente a {2}; clasificadas como COVID {3})</translation>
+    </message>
+    <message>
+        <source>Site check: familiar, matches site profile {0} ({1} films)</source>
+        <translation>Control del centro: conocidas, coinciden con el perfil de centro {0} ({1} radiografías)</translation>
+    </message>
+    <message>
+        <source>Site check: familiar: these films resemble those the model was checked on ({0} films)</source>
+        <translation>Control del centro: conocidas: estas radiografías se parecen a aquellas con las que se comprobó el modelo ({0} radiografías)</translation>
+    </message>
+    <message>
+        <source>Model: {0} · threshold {1}</source>
+        <translation>Modelo: {0} · umbral {1}</translation>
+    </message>
+    <message>
+        <source> · threshold from public collections, not validated at this site</source>
+        <translation> · umbral procedente de colecciones públicas, no validado en este centro</translation>
+    </message>
+    <message>
+        <source>Device: {0}</source>
+        <translation>Dispositivo: {0}</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>Cargando el modelo…</translation>
+    </message>
+    <message>
+        <source>Device: starting TensorFlow…</source>
+        <translation>Dispositivo: iniciando TensorFlow…</translation>
+    </message>
+    <message>
+        <source>No model: {0}</source>
+        <translation>Sin modelo: {0}</translation>
+    </message>
+    <message>
+        <source>Device: —</source>
+        <translation>Dispositivo: —</translation>
+    </message>
+    <message>
+        <source>Select a row to see the image.</source>
+        <extracomment>The selected image (and its heat map, when there is a model) is on screen.</extracomment>
+        <translation>Seleccione una fila para ver la imagen.</translation>
+    </message>
+    <message>
+        <source>no heat map: no model</source>
+        <translation>sin mapa de calor: no hay modelo</translation>
+    </message>
+    <message>
+        <source>no heat map: waiting for the result</source>
+        <translation>sin mapa de calor: esperando el resultado</translation>
+    </message>
+    <message>
+        <source>no heat map: file could not be read</source>
+        <translation>sin mapa de calor: no se pudo leer el archivo</translation>
+    </message>
+    <message>
+        <source>heat map: computing…</source>
+        <translation>mapa de calor: calculando…</translation>
+    </message>
+    <message>
+        <source>Cannot show {0}:
+{1}</source>
+        <translation>No se puede mostrar {0}:
+{1}</translation>
+    </message>
+    <message>
+        <source>heat map: evidence for {0}</source>
+        <translation>mapa de calor: indicios a favor de {0}</translation>
+    </message>
+    <message>
+        <source>heat map: no region raised P({0})</source>
+        <translation>mapa de calor: ninguna región aumentó P({0})</translation>
+    </message>
 </context>
 <context>
-    <name>ClassifyQueue</name>
+    <name>ClassifySession</name>
     <message>
         <source>{0} not found</source>
         <extracomment>A run of files ended with a site check (core.model.site.SiteCheck, folder they share)</extracomment>
@@ -376,54 +613,13 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <source>Images ({0});;All files (*)</source>
-        <translation>Imágenes ({0});;Todos los archivos (*)</translation>
-    </message>
-    <message>
         <source>{0} — chest X-ray classifier (research use only)</source>
-        <extracomment>The first time the window paints (start-up benchmark; starts the model load). A model finished loading (LoadedModel) or failed to (None). Every queued file has a result (or the run was cancelled): the window is idle. The selected image (and its heat map, when there is a model) is on screen. An &quot;Export DICOM results&quot; ended: its ExportSummary, or None when it failed. &quot;Validate on these films…&quot;: the Validate page opens on this folder. The last run&apos;s site check was shown (core.model.site.SiteCheck).</extracomment>
+        <extracomment>The first time the window paints (start-up benchmark; starts the model load).</extracomment>
         <translation>{0} — clasificador de radiografías de tórax (solo para investigación)</translation>
     </message>
     <message>
         <source>Classify</source>
-        <extracomment>The last run&apos;s site check (core.model.site.SiteCheck) and the folder it covered.</extracomment>
         <translation>Clasificar</translation>
-    </message>
-    <message>
-        <source>{0} done</source>
-        <translation>{0} procesadas</translation>
-    </message>
-    <message>
-        <source>&amp;Open files…</source>
-        <translation>&amp;Abrir archivos…</translation>
-    </message>
-    <message>
-        <source>Open &amp;folder…</source>
-        <translation>Abrir &amp;carpeta…</translation>
-    </message>
-    <message>
-        <source>Classify every image in a folder and its subfolders</source>
-        <translation>Clasificar todas las imágenes de una carpeta y de sus subcarpetas</translation>
-    </message>
-    <message>
-        <source>&amp;Export predicted.csv…</source>
-        <translation>&amp;Exportar predicted.csv…</translation>
-    </message>
-    <message>
-        <source>Write the results as the command line does</source>
-        <translation>Escribir los resultados igual que la línea de órdenes</translation>
-    </message>
-    <message>
-        <source>Export &amp;DICOM results…</source>
-        <translation>Exportar resultados &amp;DICOM…</translation>
-    </message>
-    <message>
-        <source>For each DICOM film: a Structured Report and a heat-map Secondary Capture in its study, to file in a PACS</source>
-        <translation>Para cada radiografía DICOM: un informe estructurado (SR) y una captura secundaria (SC) con el mapa de calor en su estudio, para archivar en un PACS</translation>
-    </message>
-    <message>
-        <source>&amp;Cancel classification</source>
-        <translation>Ca&amp;ncelar la clasificación</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
@@ -432,34 +628,6 @@
     <message>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
-    </message>
-    <message>
-        <source>&amp;Invert</source>
-        <translation>&amp;Invertir</translation>
-    </message>
-    <message>
-        <source>&amp;Reset view</source>
-        <translation>&amp;Restablecer la vista</translation>
-    </message>
-    <message>
-        <source>Original contrast, not inverted, whole image</source>
-        <translation>Contraste original, sin invertir, imagen completa</translation>
-    </message>
-    <message>
-        <source>&amp;Fit to window</source>
-        <translation>&amp;Ajustar a la ventana</translation>
-    </message>
-    <message>
-        <source>&amp;Heat map</source>
-        <translation>&amp;Mapa de calor</translation>
-    </message>
-    <message>
-        <source>&amp;Lung outline</source>
-        <translation>&amp;Contorno pulmonar</translation>
-    </message>
-    <message>
-        <source>The lung fields the segmenter found, over the image</source>
-        <translation>Los campos pulmonares que encontró el segmentador, sobre la imagen</translation>
     </message>
     <message>
         <source>&amp;View</source>
@@ -490,174 +658,8 @@
         <translation>Se aplica al volver a abrir CovidCXR</translation>
     </message>
     <message>
-        <source>wrote 1 row to {1}</source>
-        <translation>se escribió 1 fila en {1}</translation>
-    </message>
-    <message>
-        <source>wrote {0} rows to {1}</source>
-        <translation>se escribieron {0} filas en {1}</translation>
-    </message>
-    <message>
-        <source> (1 file has no result yet)</source>
-        <translation> (1 archivo aún no tiene resultado)</translation>
-    </message>
-    <message>
-        <source> ({0} files have no result yet)</source>
-        <translation> ({0} archivos aún no tienen resultado)</translation>
-    </message>
-    <message>
-        <source>writing DICOM results…</source>
-        <translation>escribiendo los resultados DICOM…</translation>
-    </message>
-    <message>
-        <source>1 DICOM result (SR + SC) written to {1}</source>
-        <translation>1 resultado DICOM (SR + SC) escrito en {1}</translation>
-    </message>
-    <message>
-        <source>{0} DICOM results (SR + SC) written to {1}</source>
-        <translation>{0} resultados DICOM (SR + SC) escritos en {1}</translation>
-    </message>
-    <message>
-        <source>1 non-DICOM input gets none</source>
-        <translation>1 entrada no DICOM no recibe ninguno</translation>
-    </message>
-    <message>
-        <source>{0} non-DICOM inputs get none</source>
-        <translation>{0} entradas no DICOM no reciben ninguno</translation>
-    </message>
-    <message>
-        <source>{0} unreadable</source>
-        <translation>{0} ilegibles</translation>
-    </message>
-    <message>
-        <source>{0} failed</source>
-        <translation>{0} fallidos</translation>
-    </message>
-    <message>
-        <source>Export DICOM results</source>
-        <translation>Exportar resultados DICOM</translation>
-    </message>
-    <message>
-        <source>Could not write to {0}:
-{1}</source>
-        <translation>No se pudo escribir en {0}:
-{1}</translation>
-    </message>
-    <message>
-        <source>Open X-ray images</source>
-        <translation>Abrir radiografías</translation>
-    </message>
-    <message>
-        <source>Open a folder of X-ray images</source>
-        <translation>Abrir una carpeta de radiografías</translation>
-    </message>
-    <message>
-        <source>Export predicted.csv</source>
-        <translation>Exportar predicted.csv</translation>
-    </message>
-    <message>
-        <source>There are no results yet.</source>
-        <translation>Todavía no hay resultados.</translation>
-    </message>
-    <message>
-        <source>CSV files (*.csv)</source>
-        <translation>Archivos CSV (*.csv)</translation>
-    </message>
-    <message>
-        <source>Could not write {0}:
-{1}</source>
-        <translation>No se pudo escribir {0}:
-{1}</translation>
-    </message>
-    <message>
-        <source>There is no DICOM film with a result yet: only DICOM inputs get DICOM results.</source>
-        <translation>Todavía no hay ninguna radiografía DICOM con resultado: solo las entradas DICOM reciben resultados DICOM.</translation>
-    </message>
-    <message>
-        <source>No model is loaded.</source>
-        <translation>No hay ningún modelo cargado.</translation>
-    </message>
-    <message>
-        <source>Folder for the DICOM results</source>
-        <translation>Carpeta para los resultados DICOM</translation>
-    </message>
-    <message>
         <source>The language changes when CovidCXR starts again.</source>
         <translation>El idioma cambiará al volver a abrir CovidCXR.</translation>
-    </message>
-    <message>
-        <source>Site check: these films differ from those the model was checked on; its threshold is not valid here: validate it on your own labelled films ({0} films; distance {1} against {2}; called COVID {3})</source>
-        <translation>Control del centro: estas radiografías difieren de aquellas con las que se comprobó el modelo; su umbral no es válido aquí: valídelo con sus propias radiografías etiquetadas ({0} radiografías; distancia {1} frente a {2}; clasificadas como COVID {3})</translation>
-    </message>
-    <message>
-        <source>Site check: familiar, matches site profile {0} ({1} films)</source>
-        <translation>Control del centro: conocidas, coinciden con el perfil de centro {0} ({1} radiografías)</translation>
-    </message>
-    <message>
-        <source>Site check: familiar: these films resemble those the model was checked on ({0} films)</source>
-        <translation>Control del centro: conocidas: estas radiografías se parecen a aquellas con las que se comprobó el modelo ({0} radiografías)</translation>
-    </message>
-    <message>
-        <source>Model: {0} · threshold {1}</source>
-        <translation>Modelo: {0} · umbral {1}</translation>
-    </message>
-    <message>
-        <source> · threshold from public collections, not validated at this site</source>
-        <translation> · umbral procedente de colecciones públicas, no validado en este centro</translation>
-    </message>
-    <message>
-        <source>Device: {0}</source>
-        <translation>Dispositivo: {0}</translation>
-    </message>
-    <message>
-        <source>Loading model…</source>
-        <translation>Cargando el modelo…</translation>
-    </message>
-    <message>
-        <source>Device: starting TensorFlow…</source>
-        <translation>Dispositivo: iniciando TensorFlow…</translation>
-    </message>
-    <message>
-        <source>No model: {0}</source>
-        <translation>Sin modelo: {0}</translation>
-    </message>
-    <message>
-        <source>Device: —</source>
-        <translation>Dispositivo: —</translation>
-    </message>
-    <message>
-        <source>Select a row to see the image.</source>
-        <translation>Seleccione una fila para ver la imagen.</translation>
-    </message>
-    <message>
-        <source>no heat map: no model</source>
-        <translation>sin mapa de calor: no hay modelo</translation>
-    </message>
-    <message>
-        <source>no heat map: waiting for the result</source>
-        <translation>sin mapa de calor: esperando el resultado</translation>
-    </message>
-    <message>
-        <source>no heat map: file could not be read</source>
-        <translation>sin mapa de calor: no se pudo leer el archivo</translation>
-    </message>
-    <message>
-        <source>heat map: computing…</source>
-        <translation>mapa de calor: calculando…</translation>
-    </message>
-    <message>
-        <source>Cannot show {0}:
-{1}</source>
-        <translation>No se puede mostrar {0}:
-{1}</translation>
-    </message>
-    <message>
-        <source>heat map: evidence for {0}</source>
-        <translation>mapa de calor: indicios a favor de {0}</translation>
-    </message>
-    <message>
-        <source>heat map: no region raised P({0})</source>
-        <translation>mapa de calor: ninguna región aumentó P({0})</translation>
     </message>
     <message>
         <source>Viewer controls</source>
@@ -724,7 +726,7 @@
     </message>
 </context>
 <context>
-    <name>ModelStore</name>
+    <name>ModelLibrary</name>
     <message>
         <source>Bundled model ({0})</source>
         <translation>Modelo incluido ({0})</translation>
@@ -1749,7 +1751,7 @@
     <name>TrainingTab</name>
     <message>
         <source>Train</source>
-        <extracomment>The panels&apos; widgets that stay reachable as attributes of the tab (tests, scripts). The user chose to classify with this model (path of its ``.keras`` file). The dataset was scanned and its images checked (or that failed: see ``problems``). One epoch ended: the ``core.training.fit`` epoch report. A run ended: its ``core.training.finalise.TrainResult``, or None (failed or cancelled). A trained model was written (its path). After &quot;Fine-tune on this site&quot;: [before, after] ``core.evaluation.validation.Compared``.</extracomment>
+        <extracomment>The user chose to classify with this model (path of its ``.keras`` file). The dataset was scanned and its images checked (or that failed: see ``problems``). One epoch ended: the ``core.training.fit`` epoch report. A run ended: its ``core.training.finalise.TrainResult``, or None (failed or cancelled). A trained model was written (its path). After &quot;Fine-tune on this site&quot;: [before, after] ``core.evaluation.validation.Compared``.</extracomment>
         <translation>Entrenar</translation>
     </message>
 </context>
@@ -1850,7 +1852,6 @@
     </message>
     <message>
         <source>A labelled folder: one sub-folder per class, or any folder with a labels CSV</source>
-        <extracomment>The labels were read (a LabelledSet) or could not be (None; see ``message``). A validation finished: its SiteAnalysis, or None (failed or cancelled). The operating point moved: the new SiteMetrics. The user chose to classify with this model or profile (its path). &quot;Fine-tune on this site&quot;: (folder, positive class, model path).</extracomment>
         <translation>Una carpeta etiquetada: una subcarpeta por clase, o cualquier carpeta con un CSV de etiquetas</translation>
     </message>
     <message>
@@ -1922,50 +1923,6 @@
         <translation>Punto de corte (o arrastre sobre la curva ROC o la línea del umbral)</translation>
     </message>
     <message>
-        <source>Value</source>
-        <translation>Valor</translation>
-    </message>
-    <message>
-        <source>95% interval</source>
-        <translation>intervalo del 95 %</translation>
-    </message>
-    <message>
-        <source>Class</source>
-        <translation>Clase</translation>
-    </message>
-    <message>
-        <source>Images</source>
-        <translation>Imágenes</translation>
-    </message>
-    <message>
-        <source>Assessed</source>
-        <translation>Evaluadas</translation>
-    </message>
-    <message>
-        <source>Errors</source>
-        <translation>Errores</translation>
-    </message>
-    <message>
-        <source>Sub-group</source>
-        <translation>Subgrupo</translation>
-    </message>
-    <message>
-        <source>Not COVID</source>
-        <translation>No COVID</translation>
-    </message>
-    <message>
-        <source>AUC (95% CI)</source>
-        <translation>AUC (IC 95 %)</translation>
-    </message>
-    <message>
-        <source>File</source>
-        <translation>Archivo</translation>
-    </message>
-    <message>
-        <source>Why</source>
-        <translation>Motivo</translation>
-    </message>
-    <message>
         <source>Metrics</source>
         <translation>Métricas</translation>
     </message>
@@ -1980,14 +1937,6 @@
     <message>
         <source>Not assessed</source>
         <translation>No evaluadas</translation>
-    </message>
-    <message>
-        <source>P(COVID)</source>
-        <translation>P(COVID)</translation>
-    </message>
-    <message>
-        <source>Interval over views</source>
-        <translation>Intervalo entre vistas</translation>
     </message>
     <message>
         <source>Indeterminate</source>
@@ -2027,6 +1976,7 @@
     </message>
     <message>
         <source>The results below were measured with {0}; the active model is now {1}. Validate again to measure it.</source>
+        <extracomment>The labels were read (a LabelledSet) or could not be (None; see ``message``). A validation finished: its SiteAnalysis, or None (failed or cancelled). The analysis shown changed (a SiteAnalysis, or None: cleared). The operating point moved: the new SiteMetrics. The profiles on disk changed (saved, removed) or the active model did. The user chose to classify with this model or profile (its path). &quot;Fine-tune on this site&quot;: (folder, positive class, model path). The message line: (text, level) with level &quot;info&quot;, &quot;ok&quot;, &quot;warning&quot; or &quot;error&quot;. The running task&apos;s progress: (done, total, what), and (0, 0, &quot;&quot;) when it ends. Something the controls depend on changed (running, labels, analysis, model). The expected prevalence typed by the user, or None: the folder&apos;s own.</extracomment>
         <translation>Los resultados de abajo se midieron con {0}; el modelo activo es ahora {1}. Valide de nuevo para medirlo.</translation>
     </message>
     <message>

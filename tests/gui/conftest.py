@@ -12,8 +12,8 @@ import pytest
 from guitest_helpers import write_images
 from PySide6.QtCore import QSettings, QThread
 
-from gui import jobs
-from gui.settings import Settings
+from gui.pages.classify import jobs
+from gui.shell.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def xray_folder(tmp_path: Path) -> Path:
 def make_window(qtbot, gui_settings: Settings, tiny_model_path: Path):
     """Build main windows (tiny model, temporary settings); all are closed at teardown,
     which stops their workers before the dangling-thread check runs."""
-    from gui.main_window import MainWindow
+    from gui.shell.window import MainWindow
 
     windows = []
 

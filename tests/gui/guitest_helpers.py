@@ -36,6 +36,6 @@ def write_images(folder: Path, n: int, seed: int = 0, prefix: str = "cxr") -> li
 
 def wait_done(qtbot, window, action: Callable[[], object], timeout: int = TIMEOUT_MS) -> None:
     """Do ``action`` and wait until the window has classified everything it queued."""
-    with qtbot.waitSignal(window.classificationFinished, timeout=timeout):
+    with qtbot.waitSignal(window.classify.classificationFinished, timeout=timeout):
         action()
-    qtbot.waitUntil(lambda: not window.busy, timeout=timeout)
+    qtbot.waitUntil(lambda: not window.classify.busy, timeout=timeout)

@@ -4,22 +4,22 @@ model, no model."""
 from __future__ import annotations
 
 import pytest
-from gui.classify_queue import (
-    COUNTING,
-    IDLE,
-    LOADING_MODEL,
-    MISSING,
-    READY,
-    ClassifyQueue,
-    QueueProgress,
-)
-from gui.results_model import CANCELLED, NO_MODEL, WAITING
-from gui.workers import WorkerSet
 from guitest_helpers import write_images
 
 from core.files.discovery import iter_inputs
 from core.model.card import NOT_ASSESSED
 from core.model.inference import classify
+from gui.pages.classify.results import CANCELLED, NO_MODEL, WAITING
+from gui.pages.classify.session import (
+    COUNTING,
+    IDLE,
+    LOADING_MODEL,
+    MISSING,
+    READY,
+    ClassifySession,
+    QueueProgress,
+)
+from gui.services.workers import WorkerSet
 
 TIMEOUT = 60_000
 
@@ -28,11 +28,11 @@ TIMEOUT = 60_000
 def make_queue(tiny_model_path):
     """Build queues over their own WorkerSet; each is shut down and its threads waited
     for at teardown (before the dangling-thread check)."""
-    made: list[tuple[ClassifyQueue, WorkerSet]] = []
+    made: list[tuple[ClassifySession, WorkerSet]] = []
 
-    def make(model_path=tiny_model_path) -> ClassifyQueue:
+    def make(model_path=tiny_model_path) -> ClassifySession:
         workers = WorkerSet()
-        queue = ClassifyQueue(workers, model_path)
+        queue = ClassifySession(workers, model_path)
         made.append((queue, workers))
         return queue
 

@@ -6,7 +6,6 @@ import csv
 
 import numpy as np
 import pytest
-from gui.results_model import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 from guitest_helpers import wait_done, write_images
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -16,6 +15,7 @@ from core.files.discovery import iter_inputs
 from core.files.export import to_csv_text
 from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.inference import Prediction, classify
+from gui.pages.classify.results import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
 TIMEOUT = 60_000
 
@@ -30,7 +30,7 @@ def core_csv(paths, model) -> str:
 
 def row_named(window, name: str) -> int:
     """Source row of a file (row 0 is selected by itself when files arrive)."""
-    return next(i for i, r in enumerate(window.results.rows) if r.path.name == name)
+    return next(i for i, r in enumerate(window.classify.results.rows) if r.path.name == name)
 
 
 def csv_text(path) -> str:
@@ -39,7 +39,7 @@ def csv_text(path) -> str:
 
 
 def cell(window, row: int, col: int) -> str:
-    return window.results.data(window.results.index(row, col)) or ""
+    return window.classify.results.data(window.classify.results.index(row, col)) or ""
 
 
 def test_title_tabs_and_idle_state(window):
@@ -48,19 +48,19 @@ def test_title_tabs_and_idle_state(window):
     extra = QLabel("training goes here")
     assert window.add_tab(extra, "Train") == 1
     assert window.tabs.widget(1) is extra
-    assert window.progress.format() == "idle"
-    assert not window.cancel_button.isEnabled()
+    assert window.classify.progress.format() == "idle"
+    assert not window.classify.cancel_button.isEnabled()
 
 
 def test_open_folder_rows_match_the_core_csv(window, qtbot, xray_folder, tiny_model, tmp_path):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    rows = window.results.rows
+    rows = window.classify.results.rows
     expected = list(iter_inputs([xray_folder]))
     assert [r.path for r in rows] == expected  # input order; notes.txt skipped quietly
     assert all(r.prediction is not None for r in rows)
-    assert window.model_label.text().startswith("Model: tiny-test")
-    assert "Device:" in window.device_label.text()
-    assert window.count_label.text() == f"{len(expected)} done"
+    assert window.classify.model_label.text().startswith("Model: tiny-test")
+    assert "Device:" in window.classify.device_label.text()
+    assert window.classify.count_label.text() == f"{len(expected)} done"
 
     # Table cells against the core's own records.
     reference = {p.path: p for p in classify(expected, tiny_model)}
@@ -77,7 +77,7 @@ def test_open_folder_rows_match_the_core_csv(window, qtbot, xray_folder, tiny_mo
             assert cell(window, i, ResultsModel.STATUS) == f"error: {ref.message}"
 
     out = tmp_path / "predicted.csv"
-    assert window.export_csv(out) == len(expected)
+    assert window.classify.export_csv(out) == len(expected)
     assert csv_text(out) == core_csv([xray_folder], tiny_model)
 
 
@@ -91,23 +91,23 @@ def test_bad_file_is_one_error_row_and_nothing_else_changes(make_window, qtbot, 
     a, b = make_window(), make_window()
     wait_done(qtbot, a, lambda: a.open_paths([clean]))
     wait_done(qtbot, b, lambda: b.open_paths([clean, xray_folder / "broken.png"]))
-    assert len(b.results.rows) == len(a.results.rows) + 1
-    bad = b.results.rows[-1]
+    assert len(b.classify.results.rows) == len(a.classify.results.rows) + 1
+    bad = b.classify.results.rows[-1]
     assert bad.path.name == "broken.png"
     assert bad.prediction.status == "error" and bad.label == NOT_ASSESSED
     assert "truncated" in bad.prediction.message or "corrupt" in bad.prediction.message
-    for ra, rb in zip(a.results.rows, b.results.rows, strict=False):
+    for ra, rb in zip(a.classify.results.rows, b.classify.results.rows, strict=False):
         assert ra.path == rb.path
         assert rb.prediction.probability == pytest.approx(ra.prediction.probability, abs=1e-5)
         assert rb.label == ra.label
 
     # Selecting the error row says why, in the viewer and the metadata panel.
-    with qtbot.waitSignal(b.imageShown, timeout=TIMEOUT):
-        b.select_source_row(len(b.results.rows) - 1)
-    assert not b.viewer.has_image
-    assert "broken.png" in b.viewer.placeholder.text()
-    assert b.metadata.facts()["Decision"] == NOT_ASSESSED
-    assert "no heat map" in b.heat_status.text()
+    with qtbot.waitSignal(b.classify.imageShown, timeout=TIMEOUT):
+        b.classify.select_source_row(len(b.classify.results.rows) - 1)
+    assert not b.classify.viewer.has_image
+    assert "broken.png" in b.classify.viewer.placeholder.text()
+    assert b.classify.metadata.facts()["Decision"] == NOT_ASSESSED
+    assert "no heat map" in b.classify.heat_status.text()
 
 
 def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
@@ -121,7 +121,7 @@ def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
     for p in xray_folder.glob("cxr_00[0-2].png"):
         (folder / p.name).write_bytes(p.read_bytes())
     wait_done(qtbot, window, lambda: window.open_paths([folder]))
-    rows = {r.path.name: r for r in window.results.rows}
+    rows = {r.path.name: r for r in window.classify.results.rows}
     assert len(rows) == 3 + 3 + 3
     for kind, path in aborting.items():
         pred = rows[path.name].prediction
@@ -132,15 +132,19 @@ def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
     assert all(r.prediction.ok for r in others), [r.prediction.message for r in others]
 
     # The viewer reads the crashing file again (its own worker dies too): a placeholder,
-    # then the next selection shows a good compressed film.
+    # then the next selection shows a good compressed film. The crashing file sorts first,
+    # so it is already selected (row 0 is, when files arrive): select another row first, or
+    # selecting it again changes nothing and the test waits on a late answer.
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(row_named(window, "cxr_000.png"))
     crash_row = row_named(window, aborting["jpeg-2000"].name)
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(crash_row)
-    assert not window.viewer.has_image
-    assert aborting["jpeg-2000"].name in window.viewer.placeholder.text()
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(row_named(window, "good-jpeg-2000.dcm"))
-    assert window.viewer.has_image
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(crash_row)
+    assert not window.classify.viewer.has_image
+    assert aborting["jpeg-2000"].name in window.classify.viewer.placeholder.text()
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(row_named(window, "good-jpeg-2000.dcm"))
+    assert window.classify.viewer.has_image
 
 
 def test_drop_files_and_folders(window, qtbot, xray_folder):
@@ -151,17 +155,17 @@ def test_drop_files_and_folders(window, qtbot, xray_folder):
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     wait_done(qtbot, window, lambda: window.dropEvent(event))
     assert event.isAccepted()
-    names = [r.path.name for r in window.results.rows]
+    names = [r.path.name for r in window.classify.results.rows]
     assert names == ["deep_000.png", "cxr_001.png"]
-    assert all(r.prediction is not None and r.prediction.ok for r in window.results.rows)
+    assert all(r.prediction is not None and r.prediction.ok for r in window.classify.results.rows)
 
 
 def test_dropping_the_same_files_again_adds_no_rows(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    n = len(window.results.rows)
+    n = len(window.classify.results.rows)
     window.open_paths([xray_folder])
-    qtbot.waitUntil(lambda: not window.busy, timeout=TIMEOUT)
-    assert len(window.results.rows) == n
+    qtbot.waitUntil(lambda: not window.classify.busy, timeout=TIMEOUT)
+    assert len(window.classify.results.rows) == n
 
 
 def test_cancel_mid_run(window, qtbot, tmp_path):
@@ -170,75 +174,75 @@ def test_cancel_mid_run(window, qtbot, tmp_path):
     seen: list[object] = []
 
     def on_first(_index, _first, _last):
-        if not seen and window.results.count_done() > 0:
+        if not seen and window.classify.results.count_done() > 0:
             seen.append(True)
-            window.cancel()
+            window.classify.cancel()
 
-    window.results.dataChanged.connect(on_first)
+    window.classify.results.dataChanged.connect(on_first)
     wait_done(qtbot, window, lambda: window.open_paths([folder]))
-    done = window.results.count_done()
+    done = window.classify.results.count_done()
     assert 0 < done < 120
-    states = {r.state for r in window.results.rows if r.prediction is None}
+    states = {r.state for r in window.classify.results.rows if r.prediction is None}
     assert states == {CANCELLED}
-    assert all(r.label == NOT_ASSESSED for r in window.results.rows if r.prediction is None)
-    assert window.progress.format() == "idle"
+    assert all(r.label == NOT_ASSESSED for r in window.classify.results.rows if r.prediction is None)
+    assert window.classify.progress.format() == "idle"
     # Export writes only the files that have a result.
-    assert len(window.results.predictions()) == done
+    assert len(window.classify.results.predictions()) == done
 
 
 def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder, model_gate):
     gate = model_gate
     window = make_window()
     window.open_paths([xray_folder])
-    qtbot.waitUntil(lambda: len(window.results.rows) == 7, timeout=TIMEOUT)
-    assert window.model_label.text() == "Loading model…"
-    assert all("loading model…" in r.status_text for r in window.results.rows)
-    assert window.progress.format() == "loading model…"
-    with qtbot.waitSignal(window.classificationFinished, timeout=TIMEOUT):
+    qtbot.waitUntil(lambda: len(window.classify.results.rows) == 7, timeout=TIMEOUT)
+    assert window.classify.model_label.text() == "Loading model…"
+    assert all("loading model…" in r.status_text for r in window.classify.results.rows)
+    assert window.classify.progress.format() == "loading model…"
+    with qtbot.waitSignal(window.classify.classificationFinished, timeout=TIMEOUT):
         gate.set()
-    assert window.results.count_done() == 7
+    assert window.classify.results.count_done() == 7
 
 
 def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, model_gate):
     gate = model_gate
     window = make_window()
     window.open_paths([xray_folder])
-    qtbot.waitUntil(lambda: len(window.results.rows) == 7 and not window.queue.discovering,
+    qtbot.waitUntil(lambda: len(window.classify.results.rows) == 7 and not window.classify.session.discovering,
                     timeout=TIMEOUT)
-    with qtbot.waitSignal(window.classificationFinished, timeout=TIMEOUT):
-        window.cancel_button.click()
-    assert {r.state for r in window.results.rows} == {CANCELLED}
-    assert window.progress.format() == "idle" and not window.cancel_button.isEnabled()
+    with qtbot.waitSignal(window.classify.classificationFinished, timeout=TIMEOUT):
+        window.classify.cancel_button.click()
+    assert {r.state for r in window.classify.results.rows} == {CANCELLED}
+    assert window.classify.progress.format() == "idle" and not window.classify.cancel_button.isEnabled()
     gate.set()
-    qtbot.waitUntil(lambda: window.model is not None, timeout=TIMEOUT)
-    assert window.results.count_done() == 0  # a cancelled file is not classified later
+    qtbot.waitUntil(lambda: window.classify.model is not None, timeout=TIMEOUT)
+    assert window.classify.results.count_done() == 0  # a cancelled file is not classified later
     # Opening them again classifies them.
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    assert window.results.count_done() == 7
+    assert window.classify.results.count_done() == 7
 
 
 def test_no_model_lists_files_as_not_assessed(make_window, qtbot, xray_folder, tmp_path):
     window = make_window(model_path=tmp_path / "missing.keras")
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    assert window.model_label.text().startswith("No model:")
-    assert "missing.keras not found" in window.model_label.text()
-    assert window.model is None
-    for r in window.results.rows:
+    assert window.classify.model_label.text().startswith("No model:")
+    assert "missing.keras not found" in window.classify.model_label.text()
+    assert window.classify.model is None
+    for r in window.classify.results.rows:
         assert r.label == NOT_ASSESSED and r.state == NO_MODEL
         assert "not found" in r.status_text
     # The image can still be looked at.
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(row_named(window, "cxr_002.png"))
-    assert window.viewer.has_image
-    assert "no model" in window.heat_status.text()
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(row_named(window, "cxr_002.png"))
+    assert window.classify.viewer.has_image
+    assert "no model" in window.classify.heat_status.text()
     assert "missing.keras" in window.about_dialog().browser.toPlainText()
 
 
 def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    with qtbot.waitSignal(window.heatmapShown, timeout=TIMEOUT):
-        window.select_source_row(row_named(window, "cxr_001.png"))
-    v = window.viewer
+    with qtbot.waitSignal(window.classify.heatmapShown, timeout=TIMEOUT):
+        window.classify.select_source_row(row_named(window, "cxr_001.png"))
+    v = window.classify.viewer
     assert v.has_image and v.has_heatmap
     v.setFocus()
     fitted = v.view_rect()
@@ -260,8 +264,8 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
     assert not v.heat_visible and not v.heat.isVisible()
     qtbot.keyClick(v, Qt.Key.Key_H)
     assert v.heat_visible and v.heat.isVisible()
-    assert window.heat_check.isChecked()
-    window.opacity_slider.setValue(30)
+    assert window.classify.heat_check.isChecked()
+    window.classify.opacity_slider.setValue(30)
     assert v.heat.opacity() == pytest.approx(0.3)
     qtbot.keyClick(v, Qt.Key.Key_H)
     assert not v.heat.isVisible()
@@ -278,7 +282,7 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
 
 
 def test_badge_shows_the_interval_as_a_band_and_flags_low_evidence(qtbot):
-    from gui.viewer import ScoreBadge, lung_outline
+    from gui.widgets.viewer import ScoreBadge, lung_outline
 
     badge = ScoreBadge()
     qtbot.addWidget(badge)
@@ -302,30 +306,30 @@ def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
     from core.model.gradcam import heatmap_box
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    with qtbot.waitSignal(window.heatmapShown, timeout=TIMEOUT):
-        window.select_source_row(row_named(window, "cxr_003.png"))
-    v = window.viewer
+    with qtbot.waitSignal(window.classify.heatmapShown, timeout=TIMEOUT):
+        window.classify.select_source_row(row_named(window, "cxr_003.png"))
+    v = window.classify.viewer
     heat = v.heat.image
     assert heat.shape == (64, 64) and heat.dtype == np.float32
     assert 0.0 <= heat.min() and heat.max() <= 1.0
     h, w = v.image.image.shape
-    top, left, bottom, right = heatmap_box(h, w, window.model.card.spec.crop)
+    top, left, bottom, right = heatmap_box(h, w, window.classify.model.card.spec.crop)
     rect = v.heat.mapRectToParent(v.heat.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx(
         (left, top, right - left, bottom - top))
-    assert window.heat_status.text().startswith("heat map:")  # evidence, or none found
+    assert window.classify.heat_status.text().startswith("heat map:")  # evidence, or none found
 
 
 def test_badge_and_metadata_follow_the_selection(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     i = row_named(window, "cxr_002.png")
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(i)
-    row = window.results.rows[i]
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(i)
+    row = window.classify.results.rows[i]
     p = row.prediction
-    assert window.badge.text.startswith(p.label)
-    assert f"{p.probability:.3f}" in window.badge.text
-    facts = window.metadata.facts()
+    assert window.classify.badge.text.startswith(p.label)
+    assert f"{p.probability:.3f}" in window.classify.badge.text
+    facts = window.classify.metadata.facts()
     assert facts["File"] == row.path.name
     assert facts["Bit depth"] == "8"
     assert facts["Threshold"] == f"{p.threshold:.4f}"
@@ -352,50 +356,50 @@ def test_dicom_identifying_fields_only_on_request(window, qtbot, tmp_path):
     ds.save_as(path, enforce_file_format=True)
     assert pydicom.dcmread(path).Modality == "DX"
 
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):  # the first row shows itself
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):  # the first row shows itself
         wait_done(qtbot, window, lambda: window.open_paths([path]))
-    qtbot.waitUntil(lambda: "Modality" in window.metadata.facts(), timeout=TIMEOUT)
-    facts = window.metadata.facts()
+    qtbot.waitUntil(lambda: "Modality" in window.classify.metadata.facts(), timeout=TIMEOUT)
+    facts = window.classify.metadata.facts()
     shown = " ".join(f"{k} {v}" for k, v in facts.items())
     assert "DX" in shown and "PA" in shown and "MONOCHROME2" in shown
     assert "Doe" not in shown and "X123" not in shown
-    window.metadata.identifying.setChecked(True)
-    shown = " ".join(f"{k} {v}" for k, v in window.metadata.facts().items())
+    window.classify.metadata.identifying.setChecked(True)
+    shown = " ".join(f"{k} {v}" for k, v in window.classify.metadata.facts().items())
     assert "Doe^Jane" in shown and "X123" in shown
 
 
 def test_sort_and_filter(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    proxy = window.proxy
-    window.table.sortByColumn(ResultsModel.PROB, Qt.SortOrder.DescendingOrder)
+    proxy = window.classify.proxy
+    window.classify.table.sortByColumn(ResultsModel.PROB, Qt.SortOrder.DescendingOrder)
     probs = [proxy.data(proxy.index(i, ResultsModel.PROB)) for i in range(proxy.rowCount())]
     numbers = [float(x) for x in probs if x]
     assert numbers == sorted(numbers, reverse=True)
     assert probs[-1] == ""  # the unreadable file sorts last
 
     counts = {}
-    for text_index in range(window.filter_combo.count()):
-        window.filter_combo.setCurrentIndex(text_index)
-        counts[window.filter_combo.itemData(text_index)] = proxy.rowCount()
-    rows = window.results.rows
+    for text_index in range(window.classify.filter_combo.count()):
+        window.classify.filter_combo.setCurrentIndex(text_index)
+        counts[window.classify.filter_combo.itemData(text_index)] = proxy.rowCount()
+    rows = window.classify.results.rows
     assert counts[None] == len(rows)
     assert counts[POSITIVE] == sum(r.label == POSITIVE for r in rows)
     assert counts[NEGATIVE] == sum(r.label == NEGATIVE for r in rows)
     assert counts[ERRORS] == 1
-    window.filter_combo.setCurrentIndex(0)
+    window.classify.filter_combo.setCurrentIndex(0)
 
 
 def test_keyboard_navigation_moves_the_viewer(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    window.table.setFocus()
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT):
-        window.select_source_row(2)
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT) as blocker:
-        qtbot.keyClick(window.table, Qt.Key.Key_Down)
-    assert blocker.args == [str(window.results.rows[3].path)]
-    with qtbot.waitSignal(window.imageShown, timeout=TIMEOUT) as blocker:
-        qtbot.keyClick(window.table, Qt.Key.Key_Up)
-    assert blocker.args == [str(window.results.rows[2].path)]
+    window.classify.table.setFocus()
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
+        window.classify.select_source_row(2)
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT) as blocker:
+        qtbot.keyClick(window.classify.table, Qt.Key.Key_Down)
+    assert blocker.args == [str(window.classify.results.rows[3].path)]
+    with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT) as blocker:
+        qtbot.keyClick(window.classify.table, Qt.Key.Key_Up)
+    assert blocker.args == [str(window.classify.results.rows[2].path)]
 
 
 def test_export_action_writes_the_file(window, qtbot, xray_folder, tmp_path, monkeypatch,
@@ -405,10 +409,10 @@ def test_export_action_writes_the_file(window, qtbot, xray_folder, tmp_path, mon
     out.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(out), "CSV files (*.csv)")))
-    window.export_action.trigger()
+    window.classify.export_action.trigger()
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["filename"] for r in rows] == [r.path.name for r in window.results.rows]
+    assert [r["filename"] for r in rows] == [r.path.name for r in window.classify.results.rows]
     assert {r["model"] for r in rows} == {"tiny-test"}
     assert csv_text(out) == core_csv([xray_folder], tiny_model)
     assert "wrote 7 rows" in window.statusBar().currentMessage()
@@ -419,8 +423,8 @@ def test_closing_during_a_run_leaves_no_thread(make_window, qtbot, tmp_path):
     write_images(folder, 80, seed=5)
     window = make_window()
     window.open_paths([folder])
-    qtbot.waitUntil(lambda: window.results.count_done() > 0, timeout=TIMEOUT)
-    assert window.busy
+    qtbot.waitUntil(lambda: window.classify.results.count_done() > 0, timeout=TIMEOUT)
+    assert window.classify.busy
     threads = [w for w in window.workers._running]
     window.close()
     assert not any(t.isRunning() for t in threads)
@@ -429,17 +433,17 @@ def test_closing_during_a_run_leaves_no_thread(make_window, qtbot, tmp_path):
 
 def test_settings_are_remembered(make_window, qtbot, gui_settings, xray_folder):
     first = make_window()
-    first.opacity_slider.setValue(35)
-    first.main_splitter.setSizes([300, 900])
+    first.classify.opacity_slider.setValue(35)
+    first.classify.main_splitter.setSizes([300, 900])
     first.open_paths([xray_folder])
-    qtbot.waitUntil(lambda: not first.busy, timeout=TIMEOUT)
-    sizes = first.main_splitter.sizes()
+    qtbot.waitUntil(lambda: not first.classify.busy, timeout=TIMEOUT)
+    sizes = first.classify.main_splitter.sizes()
     first.close()
     second = make_window()
-    assert second.opacity_slider.value() == 35
-    assert second.viewer.opacity == pytest.approx(0.35)
+    assert second.classify.opacity_slider.value() == 35
+    assert second.classify.viewer.opacity == pytest.approx(0.35)
     # The screen may be smaller than the first window: the left pane keeps its width.
-    assert abs(second.main_splitter.sizes()[0] - sizes[0]) <= 8
+    assert abs(second.classify.main_splitter.sizes()[0] - sizes[0]) <= 8
     assert gui_settings.last_folder == str(xray_folder)
 
 
@@ -448,20 +452,20 @@ def test_set_model_path_reclassifies_with_the_new_model(window, qtbot, xray_fold
     from core.model.disk import copy_model
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    before = [r.prediction.probability for r in window.results.rows]
+    before = [r.prediction.probability for r in window.classify.results.rows]
     other = copy_model(tiny_model_path, tmp_path / "other.keras")
-    with qtbot.waitSignal(window.classificationFinished, timeout=TIMEOUT):
-        window.set_model_path(other)
-    assert window.model.path == other
-    after = [r.prediction.probability for r in window.results.rows]
+    with qtbot.waitSignal(window.classify.classificationFinished, timeout=TIMEOUT):
+        window.classify.set_model_path(other)
+    assert window.classify.model.path == other
+    after = [r.prediction.probability for r in window.classify.results.rows]
     assert after == pytest.approx(before, abs=1e-5)  # same weights, new model object
-    assert all(r.prediction is not None for r in window.results.rows)
+    assert all(r.prediction is not None for r in window.classify.results.rows)
 
 
 def test_about_shows_card_and_intended_use(window, qtbot):
     from core.model.card import INTENDED_USE
 
-    qtbot.waitUntil(lambda: window.model is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.classify.model is not None, timeout=TIMEOUT)
     text = window.about_dialog().browser.toPlainText()
     assert "tiny-test" in text
     assert INTENDED_USE[:40] in text
@@ -469,7 +473,7 @@ def test_about_shows_card_and_intended_use(window, qtbot):
 
 
 def test_research_notice_is_acknowledged_once(window, gui_settings):
-    from gui.app import show_notice
+    from gui.shell.app import show_notice
 
     gui_settings.notice_acknowledged = False
     show_notice(window)
@@ -487,7 +491,7 @@ def test_heartbeat_is_not_starved_while_classifying(window, qtbot, tmp_path):
 
     folder = tmp_path / "batch"
     write_images(folder, 40, seed=9)
-    qtbot.waitUntil(lambda: window.model is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.classify.model is not None, timeout=TIMEOUT)
     beats: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
@@ -502,10 +506,10 @@ def test_heartbeat_is_not_starved_while_classifying(window, qtbot, tmp_path):
 
 
 def test_mouse_window_level_is_documented(window):
-    assert "right-drag" in window.viewer.toolTip()
-    window.viewer.ensure_view()
-    assert "right-drag" in window.viewer.view.toolTip()
-    assert "window/level" in window.help_label.text()
+    assert "right-drag" in window.classify.viewer.toolTip()
+    window.classify.viewer.ensure_view()
+    assert "right-drag" in window.classify.viewer.view.toolTip()
+    assert "window/level" in window.classify.help_label.text()
 
 
 
@@ -518,7 +522,7 @@ def test_status_bar_says_how_many_files_a_folder_scan_skipped(make_window, qtbot
     (folder / "report.pdf").write_bytes(b"%PDF-1.4\n")
     window = make_window(model_path=tmp_path / "missing.keras")
     window.open_paths([folder])
-    qtbot.waitUntil(lambda: len(window.results.rows) == 1 and not window.queue.discovering,
+    qtbot.waitUntil(lambda: len(window.classify.results.rows) == 1 and not window.classify.session.discovering,
                     timeout=TIMEOUT)
     assert window.statusBar().currentMessage() == "1 file found; 2 skipped (not images)"
 
@@ -528,18 +532,18 @@ def test_site_check_banner_offers_to_validate_the_folder(window, qtbot, tmp_path
     button that opens the Validate page on it; a familiar one a short note."""
     from core.model.site import FAMILIAR, NEW_SITE, SiteCheck
 
-    page = window.classify_page
+    page = window.classify
     new = SiteCheck(NEW_SITE, 50, 2.4, 1.8, 0.002, 0.9, 0.4, "public films")
-    with qtbot.waitSignal(window.siteShown, timeout=TIMEOUT):
-        window.queue.siteChecked.emit(new, tmp_path)
+    with qtbot.waitSignal(window.classify.siteShown, timeout=TIMEOUT):
+        window.classify.session.siteChecked.emit(new, tmp_path)
     assert page.site_box.isVisibleTo(window) and page.site_button.isVisibleTo(window)
     assert page.site_banner.property("level") == "warning"
     assert "validate it on your own labelled films" in page.site_banner.text()
-    with qtbot.waitSignal(window.validateRequested, timeout=TIMEOUT) as got:
+    with qtbot.waitSignal(window.classify.validateRequested, timeout=TIMEOUT) as got:
         page.site_button.click()
     assert got.args == [str(tmp_path)]
     familiar = SiteCheck(FAMILIAR, 50, 1.0, 1.8, 0.6, 0.4, 0.4, "site profile North")
-    window.queue.siteChecked.emit(familiar, tmp_path)
+    window.classify.session.siteChecked.emit(familiar, tmp_path)
     assert page.site_banner.property("level") == "ok"
     assert "matches site profile North" in page.site_banner.text()
     assert not page.site_button.isVisibleTo(window)

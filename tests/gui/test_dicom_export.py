@@ -27,8 +27,8 @@ def test_export_dicom_results_writes_an_sr_and_an_sc_per_dicom_film(
     out = tmp_path / "pacs"
     monkeypatch.setattr(QFileDialog, "getExistingDirectory",
                         staticmethod(lambda *a, **k: str(out)))
-    with qtbot.waitSignal(window.dicomExported, timeout=TIMEOUT_MS) as blocker:
-        window.export_dicom_action.trigger()
+    with qtbot.waitSignal(window.classify.dicomExported, timeout=TIMEOUT_MS) as blocker:
+        window.classify.export_dicom_action.trigger()
     summary = blocker.args[0]
     assert [w.source for w in summary.written] == [str(dcm)]
     assert summary.not_dicom == 1
@@ -45,7 +45,7 @@ def test_export_dicom_results_writes_an_sr_and_an_sc_per_dicom_film(
         assert ds.StudyInstanceUID == source.StudyInstanceUID
         kinds.add(ds.SOPClassUID == ComprehensiveSRStorage)
     assert kinds == {True, False}
-    qtbot.waitUntil(lambda: window.export_dicom_action.isEnabled(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.classify.export_dicom_action.isEnabled(), timeout=TIMEOUT_MS)
 
 
 def test_export_dicom_results_without_a_dicom_film_says_so(window, qtbot, tmp_path, data_dir,
@@ -59,5 +59,5 @@ def test_export_dicom_results_without_a_dicom_film_says_so(window, qtbot, tmp_pa
                         staticmethod(lambda *a, **k: said.append(a[2])))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory",
                         staticmethod(lambda *a, **k: (_ for _ in ()).throw(AssertionError)))
-    window.export_dicom_action.trigger()
+    window.classify.export_dicom_action.trigger()
     assert said and "only DICOM inputs get DICOM results" in said[0]

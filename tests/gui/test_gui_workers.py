@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from gui.workers import TaskSlot, Worker, WorkerSet
+from gui.services.workers import TaskSlot, Worker, WorkerSet
 
 
 def test_function_result_and_order_of_signals(qtbot):

@@ -171,7 +171,7 @@ def test_spanish_window_numbers_and_core_words(spanish, make_window, gui_setting
     window = make_window()
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&Archivo", "&Ver", "Ay&uda"]
-    assert window.export_dicom_action.text() == "Exportar resultados &DICOM…"
+    assert window.classify.export_dicom_action.text() == "Exportar resultados &DICOM…"
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Clasificar"]
     assert "solo para investigación" in window.windowTitle()
     # Qt's own buttons come from Qt's Spanish catalogue.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-from gui import jobs
-from gui.workers import Control
+from gui.pages.classify import jobs
+from gui.services.workers import Control
 
 
 def test_load_freezes_what_it_allocated_and_releases_a_replaced_model(tiny_model_path):

@@ -17,10 +17,10 @@ from guitest_helpers import TIMEOUT_MS
 from training_helpers import fake_train, write_dataset
 
 from core.errors import StoppedBeforeFirstEpoch
-from gui.model_store import ModelStore
-from gui.training import jobs
-from gui.training.session import TrainingSession
-from gui.workers import Worker, WorkerSet
+from gui.pages.train import jobs
+from gui.pages.train.session import TrainingSession
+from gui.services.model_library import ModelLibrary
+from gui.services.workers import Worker, WorkerSet
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def make_session(gui_settings, tmp_path: Path, tiny_model_path: Path):
 
     def make() -> TrainingSession:
         workers = WorkerSet()
-        store = ModelStore(gui_settings.q, tmp_path / "user_models", bundled=tiny_model_path)
+        store = ModelLibrary(gui_settings.q, tmp_path / "user_models", bundled=tiny_model_path)
         session = TrainingSession(store, workers, scratch_size=64, max_train_batches=2)
         made.append((session, workers))
         return session

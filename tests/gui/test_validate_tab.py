@@ -11,22 +11,22 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from gui.model_store import ModelStore
-from gui.validate_tab import ValidateTab, install
+from gui.pages.validate import ValidateTab, install
+from gui.services.model_library import ModelLibrary
 
 TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def store(gui_settings, tmp_path: Path, tiny_model_path: Path) -> ModelStore:
-    return ModelStore(gui_settings.q, tmp_path / "user_models", bundled=tiny_model_path)
+def store(gui_settings, tmp_path: Path, tiny_model_path: Path) -> ModelLibrary:
+    return ModelLibrary(gui_settings.q, tmp_path / "user_models", bundled=tiny_model_path)
 
 
 @pytest.fixture
 def page(qtbot, make_window, store):
     """The main window (tiny model loaded) with its Validate page shown."""
     window = make_window()
-    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.classify.modelChanged, timeout=TIMEOUT_MS):
         window.start()
     tab = install(window, store)
     assert not hasattr(tab, "run_button")  # built when first shown
@@ -35,15 +35,15 @@ def page(qtbot, make_window, store):
 
 
 def validate(qtbot, tab: ValidateTab, folder: Path, labels: Path | None = None):
-    with qtbot.waitSignal(tab.labelsRead, timeout=TIMEOUT_MS) as read:
+    with qtbot.waitSignal(tab.session.labelsRead, timeout=TIMEOUT_MS) as read:
         tab.set_folder(folder, labels)
     assert read.args[0] is not None, tab.message.text()
-    with qtbot.waitSignal(tab.validated, timeout=TIMEOUT_MS) as done:
+    with qtbot.waitSignal(tab.session.validated, timeout=TIMEOUT_MS) as done:
         qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
     assert done.args[0] is not None, tab.message.text()
     # The result arrives just before the worker's thread ends; the page's buttons come
     # back when it has ended.
-    qtbot.waitUntil(lambda: not tab.running and tab.adapt_button.isEnabled(),
+    qtbot.waitUntil(lambda: not tab.session.running and tab.adapt_button.isEnabled(),
                     timeout=TIMEOUT_MS)
     return done.args[0]
 
@@ -72,7 +72,7 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
 
     # Drag along the ROC: the nearest point's threshold becomes the operating point.
     i = len(fpr) // 2
-    with qtbot.waitSignal(tab.pointChanged) as moved:
+    with qtbot.waitSignal(tab.session.pointChanged) as moved:
         tab.plots.roc.pick_at(fpr[i] + 0.01, tpr[i] - 0.01)
     m = moved.args[0]
     assert m.point.threshold == pytest.approx(thr[i])
@@ -83,19 +83,19 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
     assert tab.plots.threshold_line.value() == pytest.approx(thr[i])
     # ...or drag the threshold line over the score distribution...
     tab.plots.threshold_line.setValue(0.42)
-    with qtbot.waitSignal(tab.pointChanged):
+    with qtbot.waitSignal(tab.session.pointChanged):
         tab.plots.threshold_line.sigPositionChangeFinished.emit(tab.plots.threshold_line)
-    assert tab.metrics.point.threshold == pytest.approx(0.42)
+    assert tab.session.metrics.point.threshold == pytest.approx(0.42)
     # ...or type a target sensitivity.
     tab.sens_spin.setValue(0.9)
     qtbot.mouseClick(tab.sens_button, Qt.MouseButton.LeftButton)
-    assert tab.metrics.point.sensitivity.value >= 0.9
+    assert tab.session.metrics.point.sensitivity.value >= 0.9
     assert float(cell(tab, "Sensitivity")) >= 0.9
 
     # PPV at a typed prevalence follows Bayes' rule on sensitivity and specificity.
     tab.prevalence_check.setChecked(True)
     tab.prevalence_spin.setValue(0.05)
-    pt = tab.metrics.point
+    pt = tab.session.metrics.point
     s, c = pt.sensitivity.value, pt.specificity.value
     if 0 < s and c < 1:
         assert float(cell(tab, "PPV")) == pytest.approx(
@@ -103,25 +103,25 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
     tab.prevalence_check.setChecked(False)
 
     # Save as a site profile and use it: status bar, About and the CSV name it.
-    threshold = tab.metrics.point.threshold
-    path = tab.save_profile("Ward 7")
+    threshold = tab.session.metrics.point.threshold
+    path = tab.session.save_profile("Ward 7")
     assert path is not None and path.parent == store.profiles_dir and path.is_file()
     assert tab.profiles_combo.currentData() == str(path)
     assert store.entry(store.bundled).usable  # the model's own card is untouched
-    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.classify.modelChanged, timeout=TIMEOUT_MS):
         qtbot.mouseClick(tab.use_profile_button, Qt.MouseButton.LeftButton)
-    assert window.model_path == path and store.active_path() == path
-    assert "tiny-test · Ward 7" in window.model_label.text()
-    assert f"{threshold:.3f}" in window.model_label.text()
+    assert window.classify.model_path == path and store.active_path() == path
+    assert "tiny-test · Ward 7" in window.classify.model_label.text()
+    assert f"{threshold:.3f}" in window.classify.model_label.text()
     about = window.about_dialog().browser.toPlainText()
     assert "Site profile" in about and "Ward 7" in about
     assert tab.profiles_combo.itemText(0).startswith("✓ ")
     assert not tab.remove_profile_button.isEnabled() or True
     window.open_paths([str(labelled_folder / "COVID")])
-    qtbot.waitUntil(lambda: not window.busy and window.results.count_done() == 12,
+    qtbot.waitUntil(lambda: not window.classify.busy and window.classify.results.count_done() == 12,
                     timeout=TIMEOUT_MS)
     out = tmp_path / "predicted.csv"
-    window.export_csv(out)
+    window.classify.export_csv(out)
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert {r["model"] for r in rows} == {"tiny-test · Ward 7"}
     assert {r["threshold"] for r in rows} == {f"{threshold:.4f}"}
@@ -136,14 +136,14 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
         assert cell(tab, label) in text, label
     assert cell(tab, "ROC AUC", 2) in text
     assert "Research use only" in text and "tiny-test" in text
-    assert tab.metrics.point.threshold == pytest.approx(float(cell(tab, "Threshold")), abs=1e-4)
+    assert tab.session.metrics.point.threshold == pytest.approx(float(cell(tab, "Threshold")), abs=1e-4)
 
 
 def test_profiles_are_listed_and_removed(qtbot, page, store, labelled_folder):
     window, tab = page
     validate(qtbot, tab, labelled_folder)
-    a = tab.save_profile("Site A")
-    b = tab.save_profile("Site B")
+    a = tab.session.save_profile("Site A")
+    b = tab.session.save_profile("Site B")
     assert {tab.profiles_combo.itemData(i) for i in range(tab.profiles_combo.count())} == {
         str(a), str(b)}
     tab.profiles_combo.setCurrentIndex(tab.profiles_combo.findData(str(a)))
@@ -157,7 +157,7 @@ def test_bad_folders_are_told_and_nothing_is_written(qtbot, page, store, labelle
     window, tab = page
     one = tmp_path / "one"
     shutil.copytree(labelled_folder / "COVID", one / "COVID")
-    with qtbot.waitSignal(tab.labelsRead, timeout=TIMEOUT_MS) as read:
+    with qtbot.waitSignal(tab.session.labelsRead, timeout=TIMEOUT_MS) as read:
         tab.set_folder(one)
     assert read.args[0] is None
     assert tab.message.property("level") == "error"
@@ -167,7 +167,7 @@ def test_bad_folders_are_told_and_nothing_is_written(qtbot, page, store, labelle
     labels = tmp_path / "labels.csv"
     labels.write_text("filename,label\nCOVID/COVID-00.png,covid\nNormal/Normal-00.png,normal\n"
                       "Normal/missing.png,normal\n", encoding="utf-8")
-    with qtbot.waitSignal(tab.labelsRead, timeout=TIMEOUT_MS) as read:
+    with qtbot.waitSignal(tab.session.labelsRead, timeout=TIMEOUT_MS) as read:
         tab.set_folder(labelled_folder, labels)
     ls = read.args[0]
     assert ls is not None and len(ls.files) == 2
@@ -178,51 +178,50 @@ def test_bad_folders_are_told_and_nothing_is_written(qtbot, page, store, labelle
 
 def test_cancel_leaves_no_results(qtbot, page, labelled_folder):
     window, tab = page
-    with qtbot.waitSignal(tab.labelsRead, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(tab.session.labelsRead, timeout=TIMEOUT_MS):
         tab.set_folder(labelled_folder)
-    with qtbot.waitSignal(tab.validated, timeout=TIMEOUT_MS) as done:
-        tab.start()
-        tab.cancel()
+    with qtbot.waitSignal(tab.session.validated, timeout=TIMEOUT_MS) as done:
+        tab.session.start()
+        tab.session.cancel()
     # Either it was cancelled (None) or it had already finished: never a half result.
     assert done.args[0] is None or len(done.args[0].run.predictions) == 24
-    qtbot.waitUntil(lambda: not tab.running, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not tab.session.running, timeout=TIMEOUT_MS)
 
 
 @pytest.mark.slow
 def test_fine_tune_on_this_site_compares_before_and_after(qtbot, make_window, store,
                                                           labelled_folder):
-    from gui.training.tab import install as install_training
+    from gui.shell.app import install_pages
 
     window = make_window()
-    with qtbot.waitSignal(window.modelChanged, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.classify.modelChanged, timeout=TIMEOUT_MS):
         window.start()
-    training = install_training(window, store, input_size=64, max_train_batches=2)
-    tab = install(window, store, training)
+    training, tab = install_pages(window, store, input_size=64, max_train_batches=2)
     window.tabs.setCurrentWidget(tab)
     validate(qtbot, tab, labelled_folder)
 
     with qtbot.waitSignal(training.datasetChecked, timeout=TIMEOUT_MS):
         qtbot.mouseClick(tab.adapt_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is training
-    assert training.folder_edit.text() == str(labelled_folder)
-    assert training.positive_combo.currentText() == "COVID"
-    assert training.start_combo.currentData() == str(store.bundled)  # the validated model
+    assert training.dataset_panel.folder_edit.text() == str(labelled_folder)
+    assert training.dataset_panel.positive_combo.currentText() == "COVID"
+    assert training.recipe_panel.start_combo.currentData() == str(store.bundled)  # the validated model
     test_part = training.session.dataset.scan.index.of_split("test")
     assert test_part and {s.label for s in test_part} == {0, 1}
 
-    training.epochs_spin.setValue(1)
-    training.batch_spin.setValue(4)
+    training.recipe_panel.epochs_spin.setValue(1)
+    training.recipe_panel.batch_spin.setValue(4)
     # The films are variants of three originals: near-duplicates across the splits, which
     # the page blocks until the user allows them.
-    training.dups_check.setChecked(True)
-    assert training.run_button.isEnabled(), training.problems()
+    training.dataset_panel.dups_check.setChecked(True)
+    assert training.run_panel.run_button.isEnabled(), training.problems()
     with qtbot.waitSignal(training.siteCompared, timeout=4 * TIMEOUT_MS) as compared:
-        qtbot.mouseClick(training.run_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(training.run_panel.run_button, Qt.MouseButton.LeftButton)
     before, after = compared.args[0]
     assert before.label == "before" and after.label == "after"
     assert before.model_name == "tiny-test"
     assert before.metrics.assessed == after.metrics.assessed == len(test_part)
-    assert training.compare_view.isVisible()
-    shown = training.compare_model.cell("ROC AUC", 1)
+    assert training.results_panel.compare_view.isVisible()
+    shown = training.results_panel.compare_model.cell("ROC AUC", 1)
     assert shown.startswith(f"{before.metrics.auc.value:.3f}")
     qtbot.waitUntil(lambda: not training.training, timeout=TIMEOUT_MS)

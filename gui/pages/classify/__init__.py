@@ -1,0 +1,1 @@
+"""The Classify page: the main window's first tab (see ``gui.shell.window``)."""
