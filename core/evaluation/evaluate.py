@@ -18,7 +18,6 @@ from core.evaluation.probes import (
     source_probe,
 )
 from core.files.reader import read_xray
-from core.model.loading import predict_u8
 
 if TYPE_CHECKING:
     from core.files.dataset import DatasetIndex
@@ -63,6 +62,8 @@ def evaluate_decoded(
     model: LoadedModel, split: DecodedSplit, index: DatasetIndex | None = None
 ) -> Evaluation:
     """Full metrics for one decoded split (uint8 cache, labels, thumbs, paths)."""
+    from core.model.loading import predict_u8
+
     net, card = model.keras_model, model.card
     raw, feats = predict_u8(net, split.images)
     p = card.calibrate(raw)

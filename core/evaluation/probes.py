@@ -15,7 +15,6 @@ import numpy as np
 
 from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.model.card import ModelCard
-from core.model.loading import predict_u8
 from core.model.preprocess import crop_box, prepare
 
 PROBE_CENTRE = 0.70
@@ -37,6 +36,8 @@ def forward_pixels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated P(COVID) and pooled features of radiographs as read (float32 [0, 1]),
     through the card's preprocessing: no anatomy check, no decision."""
+    from core.model.loading import predict_u8
+
     spec = card.spec
     cache = (
         np.stack([prepare(p, spec) for p in images])

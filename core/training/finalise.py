@@ -16,7 +16,6 @@ from core.files.dataset import DatasetIndex
 from core.model.cache import Decoded
 from core.model.calibration import apply_platt, fit_platt
 from core.model.card import ModelCard
-from core.model.loading import predict_u8
 from core.model.ood import OODModel, fit_ood
 from core.model.preprocess import to_network
 from core.training.recipe import ProgressFn, TrainConfig
@@ -89,7 +88,7 @@ def finalize(
 ) -> TrainResult:
     """After the weights are chosen: batch-norm statistics, calibration, threshold, OOD
     detector, test evaluation and the model card."""
-    from core.model.loading import LoadedModel, bundled_anatomy, device_name
+    from core.model.loading import LoadedModel, bundled_anatomy, device_name, predict_u8
 
     hist = history
     tr, va, te = decoded.splits["train"], decoded.splits["val"], decoded.splits["test"]

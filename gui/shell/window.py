@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
             card = s.model.card
         else:
             from core.errors import ModelError
-            from core.model.card import read_card
+            from core.model.disk import read_card
 
             try:
                 card = read_card(s.model_path)

@@ -249,9 +249,8 @@ class ValidateSession(QObject):
     def save_profile(self, site: str, recalibrate: bool = False) -> Path | None:
         """Write a site profile of the model that was validated (not of whichever model is
         active now) with the current operating point."""
-        from core.model.profiles import make_profile, profile_path, save_profile
-
         from core.model.calibration import fit_platt
+        from core.model.disk import make_profile, profile_path, save_profile
 
         a, m = self.analysis, self.metrics
         if a is None or m is None or self.run_model_path is None:
@@ -287,7 +286,7 @@ class ValidateSession(QObject):
         self.model_activated.emit(str(path))
 
     def remove_profile(self, path: str) -> None:
-        from core.model.profiles import remove_profile
+        from core.model.disk import remove_profile
 
         if self.model_path is not None and Path(path) == self.model_path:
             self.message.emit(translate("ValidateTab", "This profile is in use: choose another "
