@@ -66,7 +66,8 @@ def main() -> int:
           f"{t_boot * 1000:.0f} ms (weights + AUC + rates); moving the point: "
           f"{t_point * 1000:.0f} ms")
 
-    from core.evaluation.validation import analyse, open_labelled, run_validation
+    from core.evaluation.validation import analyse, run_validation
+    from core.files.labelled import open_labelled
     from core.model.inference import classify
     from core.model.loading import device_name, load_model
 

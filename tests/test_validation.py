@@ -12,13 +12,8 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError, ModelError
-from core.evaluation.validation import (
-    MIN_RELIABLE,
-    analyse,
-    not_assessed,
-    open_labelled,
-    run_validation,
-)
+from core.evaluation.validation import analyse, not_assessed, run_validation
+from core.files.labelled import MIN_RELIABLE, open_labelled
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:

@@ -86,11 +86,11 @@ def run(args: argparse.Namespace) -> int:
     model_path = resolve_model(args.model)
     check_model(model_path)
 
-    from core.model.inference import classify
+    from core.model.inference import classify, resolve_threshold
     from core.model.loading import device_name, load_model
 
     model = load_model(model_path)
-    threshold = model.threshold if args.threshold is None else args.threshold
+    threshold = resolve_threshold(model, args.threshold)
     device = device_name()
     print(f"model {model.display_name} (threshold {threshold:.4f}) on {device}", file=sys.stderr)
     journal = Journal(args.output, model.display_name, threshold, device, resume=args.resume)
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     site = SiteAccumulator(model.site) if model.site is not None else None
     try:
         batch: list = []
-        for pred in classify(files, model, threshold=args.threshold,
+        for pred in classify(files, model, threshold=threshold,
                              batch_size=args.batch_size, on_progress=bar, site=site):
             batch.append(pred)
             if results is not None:

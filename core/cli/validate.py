@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> int:
-    from core.evaluation.validation import analyse, metrics_dict, open_labelled, provenance
+    from core.evaluation.validation import analyse, metrics_dict, provenance
+    from core.files.labelled import open_labelled
 
     for name in ("target_sensitivity", "target_specificity", "threshold", "prevalence"):
         value = getattr(args, name)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.model.calibration import sigmoid
+from core.model.inference import called_covid
 
 
 def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,7 +39,7 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def confusion(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, int]:
     y = np.asarray(y).astype(int)
-    pred = (np.asarray(p) >= threshold).astype(int)
+    pred = called_covid(np.asarray(p), threshold).astype(int)
     return {
         "tp": int(((pred == 1) & (y == 1)).sum()),
         "fp": int(((pred == 1) & (y == 0)).sum()),

@@ -28,6 +28,7 @@ from core.evaluation.markers import draw_markers
 from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.evaluation.probes import forward_pixels
 from core.model.card import ModelCard
+from core.model.inference import called_covid
 from core.model.lungs import grow
 
 #: Pixels (of a 128 px mask) the lung fields are grown by before blanking: the segmenter's
@@ -103,7 +104,7 @@ def within_collection(
     y = np.asarray(y).astype(int)
     p = np.asarray(p, np.float64)
     groups = np.unique(np.asarray(patients), return_inverse=True)[1]
-    called = p >= threshold
+    called = called_covid(p, threshold)
     sens = float(called[y == 1].mean()) if (y == 1).any() else float("nan")
     spec = float((~called[y == 0]).mean()) if (y == 0).any() else float("nan")
     by = {f: float(p[np.asarray(findings) == f].mean()) for f in sorted(set(findings))}

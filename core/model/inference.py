@@ -101,12 +101,24 @@ def error_record(path: str | os.PathLike[str], message: str) -> Prediction:
     return Prediction(path=str(path), status="error", label=NOT_ASSESSED, message=message)
 
 
+def called_covid(probability: Any, threshold: float) -> Any:
+    """The decision rule, for one score or an array of them: P(COVID) at or above the
+    threshold is COVID. Written here once; :func:`decide` and every metric apply it."""
+    return probability >= threshold
+
+
+def resolve_threshold(model: LoadedModel, threshold: float | None = None) -> float:
+    """The threshold a run applies: ``threshold`` when one is given (``--threshold``), else
+    the model's own (its card's, or its site profile's)."""
+    return float(model.threshold if threshold is None else threshold)
+
+
 def decide(
     probability: float, threshold: float, refusal: str | None = None, unusual: bool = False,
     straddles: bool = False, outside_lungs: bool = False,
 ) -> tuple[str, str]:
     """Label and message for one image the network scored: the one home of the decision
-    rule (``probability >= threshold`` is COVID).
+    rule (:func:`called_covid`).
 
     ``refusal`` (why it is not a frontal chest X-ray) makes it NOT ASSESSED; ``straddles``
     (its interval over test-time views crosses the threshold) makes it INDETERMINATE;
@@ -121,7 +133,7 @@ def decide(
         notes.append(LOW_EVIDENCE_MESSAGE)
     if straddles:
         return INDETERMINATE, "; ".join(notes)
-    label = POSITIVE if probability >= threshold else NEGATIVE
+    label = POSITIVE if called_covid(probability, threshold) else NEGATIVE
     return label, "; ".join(notes)
 
 
@@ -289,7 +301,7 @@ def classify(
     assessed films for the site check (core.model.site).
     """
     spec = model.card.spec
-    thr = float(model.threshold if threshold is None else threshold)
+    thr = resolve_threshold(model, threshold)
     batch_size = max(1, int(batch_size))
     workers = workers or decode_threads()
     prefetch = max(1, prefetch if prefetch is not None else max(2 * batch_size, 8))
