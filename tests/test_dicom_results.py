@@ -23,14 +23,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from core.model.capture import CAPTION, render_capture
 from core.model.card import NOT_ASSESSED
-from core.model.dicom_results import (
-    CAPTION,
-    SCHEME,
-    export_results,
-    render_capture,
-    threshold_origin,
-)
+from core.model.dicom_results import SCHEME, export_results, threshold_origin
 from core.model.disk import read_card
 from core.model.gradcam import HeatMap
 from core.model.inference import classify
