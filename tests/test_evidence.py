@@ -65,3 +65,19 @@ def test_a_marker_outside_the_lungs_gives_low_evidence(brightness_net):
 def test_no_lungs_or_no_map_gives_no_figure():
     assert lung_evidence(np.zeros((16, 16)), np.ones((16, 16), bool)) is None
     assert lung_evidence(np.ones((16, 16)), np.zeros((16, 16), bool)) is None
+
+
+def test_one_pass_gives_the_score_the_features_and_the_same_maps(brightness_net):
+    """forward_with_heat (#23): the gradient pass's own output is the network's score, so
+    classification runs the network once for both."""
+    from core.model.evidence import forward_with_heat
+
+    films = np.concatenate([_film((slice(30, 40), slice(15, 25))),
+                            _film((slice(2, 8), slice(2, 14)))])
+    both = forward_with_heat(brightness_net, films)
+    assert both is not None
+    raw, feats, heat = both
+    np.testing.assert_allclose(raw, brightness_net.predict(films, verbose=0).reshape(-1),
+                               rtol=1e-6)
+    assert feats.shape == (2, 4)
+    np.testing.assert_allclose(heat, heat_maps(brightness_net, films), atol=1e-6)

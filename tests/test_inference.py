@@ -234,3 +234,36 @@ def test_decide():
 def test_error_record():
     rec = error_record(Path("/x/y.png"), "empty file (0 bytes)")
     assert (rec.status, rec.label, rec.filename, rec.ok) == ("error", NOT_ASSESSED, "y.png", False)
+
+
+def test_the_lung_check_waits_for_its_batch_and_answers_as_before(tiny_model, sample_images):
+    """A LungCheck is judged with the batch in assess (#23), with the answers the film gets
+    when its check runs alone while it is read."""
+    from core.files.reader import read_xray
+    from core.model.inference import assess, prepare_pixels
+
+    check = tiny_model.anatomy
+    spec = tiny_model.card.spec
+    films = [read_xray(p).pixels for p in sample_images]
+    waiting = [prepare_pixels(px, spec, check) for px in films]
+    alone = [prepare_pixels(px, spec, lambda px: check(px)) for px in films]
+    assert all(p.pending for p in waiting) and not any(p.pending for p in alone)
+    got, want = assess(tiny_model, waiting, 0.5), assess(tiny_model, alone, 0.5)
+    assert [a.label for a in got] == [a.label for a in want]
+    np.testing.assert_allclose([a.probability for a in got], [a.probability for a in want],
+                               atol=1e-6)
+    assert [a.lung_evidence is None for a in got] == [False] * len(films)
+    np.testing.assert_allclose([a.lung_evidence for a in got],
+                               [a.lung_evidence for a in want], atol=0.02)
+
+
+def test_films_are_decoded_full_size_unless_reduced_decoding_is_on(monkeypatch):
+    """Reduced decoding moves answers of the bundled model (#23): off by default; on, a
+    film keeps at least twice what the network and the segmenter need."""
+    from core.model import inference
+    from core.model.preprocess import PreprocessSpec
+
+    assert inference.decode_side(PreprocessSpec(224, 0.8, True)) is None
+    monkeypatch.setattr(inference, "DECODE_OVERSAMPLE", 2)
+    assert inference.decode_side(PreprocessSpec(224, 0.8, True)) == 560  # an 80 % crop
+    assert inference.decode_side(PreprocessSpec(64, 1.0, False)) == 256  # the segmenter's 128

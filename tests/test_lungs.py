@@ -205,3 +205,59 @@ def test_load_refuses_a_modified_model(tmp_path):
     card_path_for(bad).write_text(card_path_for(src).read_text())
     with pytest.raises(ModelError, match="does not match its card"):
         LungSegmenter.load(bad)
+
+
+def _flood_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected components by breadth-first flood fill, numbered in row-major order of
+    their first pixel: the reference label_components must agree with."""
+    h, w = mask.shape
+    labels = np.zeros((h, w), np.int32)
+    n = 0
+    for r in range(h):
+        for c in range(w):
+            if mask[r, c] and not labels[r, c]:
+                n += 1
+                labels[r, c] = n
+                todo = [(r, c)]
+                while todo:
+                    y, x = todo.pop()
+                    for dy in (-1, 0, 1):
+                        for dx in (-1, 0, 1):
+                            yy, xx = y + dy, x + dx
+                            if 0 <= yy < h and 0 <= xx < w and mask[yy, xx] and not labels[yy, xx]:
+                                labels[yy, xx] = n
+                                todo.append((yy, xx))
+    return labels, np.bincount(labels.ravel(), minlength=n + 1)[1:]
+
+
+@pytest.mark.parametrize("density", [0.1, 0.45, 0.6, 0.9])
+def test_label_components_matches_a_flood_fill(density):
+    """The vectorised labelling (#23) numbers components exactly as a flood fill does:
+    spirals, diagonal touches and U shapes whose arms meet rows later included."""
+    rng = np.random.default_rng(int(density * 100))
+    for _ in range(5):
+        mask = rng.random((37, 29)) < density
+        got, want = label_components(mask), _flood_labels(mask)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    u = np.zeros((9, 9), bool)
+    u[1:8, 1] = u[1:8, 7] = u[7, 1:8] = True  # a U: two runs per row until the bottom joins them
+    labels, areas = label_components(u)
+    assert areas.tolist() == [19] and labels[1, 1] == labels[1, 7] == 1
+    assert label_components(np.zeros((4, 4), bool))[1].size == 0
+
+
+def test_a_batch_judges_each_film_as_it_is_judged_alone(sample_images):
+    """LungCheck (#23): one segmenter pass for a batch gives each film the verdict and the
+    lung mask it gets alone."""
+    from core.model.lungs import LungCheck, default_segmenter
+
+    check = LungCheck(default_segmenter())
+    films = [read_xray(p).pixels for p in sample_images]
+    films.append(np.full((200, 180), 0.5, np.float32))  # blank: refused
+    batch = check.judge([check.small(px) for px in films])
+    for px, verdict in zip(films, batch, strict=True):
+        alone = check(px)
+        assert verdict.reason == alone.reason
+        assert np.abs(verdict.lungs.astype(int) - alone.lungs).max() <= 1
+    assert [v.reason is None for v in batch] == [True] * len(sample_images) + [False]

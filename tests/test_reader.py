@@ -475,3 +475,35 @@ def test_links_that_lead_nowhere_say_so(tmp_path):
         read_xray(loop)
     with pytest.raises(NotAnImageError, match="^file name too long"):
         read_xray(tmp_path / ("x" * 300 + ".png"))
+
+
+def _smooth(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (127 + 100 * np.sin(yy / 37.0) * np.cos(xx / 53.0)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_min_side_decodes_reduced_but_reports_the_files_size(tmp_path, suffix):
+    """#23: read for the network, a large film comes back reduced by a whole factor (JPEG
+    scaled in libjpeg, others box-averaged), both sides still at least ``min_side``, with
+    the same picture; without ``min_side`` (the viewer) it is full size."""
+    a = _smooth(1300, 1700)
+    path = save(Image.fromarray(a), tmp_path / f"big{suffix}", quality=95)
+    full = read_xray(path)
+    small = read_xray(path, min_side=600)
+    assert full.pixels.shape == (1300, 1700)
+    assert small.pixels.shape == (650, 850)
+    assert (small.info.width, small.info.height) == (1700, 1300)
+    box = full.pixels.reshape(650, 2, 850, 2).mean(axis=(1, 3))
+    assert np.abs(small.pixels - box).mean() < 0.01
+    assert read_xray(path, min_side=700).pixels.shape == (1300, 1700)  # 1300 // 700 = 1
+
+
+def test_min_side_reduces_16_bit_films_too(tmp_path):
+    """Pillow cannot reduce a 16-bit mode: the film is reduced as 32-bit, same scale."""
+    a = (_smooth(600, 640).astype(np.uint16) * 257)
+    path = save(Image.fromarray(a), tmp_path / "big16.png")
+    x = read_xray(path, min_side=300)
+    assert x.pixels.shape == (300, 320) and x.info.bit_depth == 16
+    want = (a.astype(np.float64) / 65535).reshape(300, 2, 320, 2).mean(axis=(1, 3))
+    assert np.abs(x.pixels - want).max() < 1e-4

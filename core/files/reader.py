@@ -70,8 +70,14 @@ def is_dicom(path: str | os.PathLike[str]) -> bool:
     return len(head) == 132 and head[128:132] == b"DICM"
 
 
-def read_xray(path: str | os.PathLike[str]) -> XRay:
-    """Read any supported file as a grayscale radiograph, or raise ``ImageReadError``."""
+def read_xray(path: str | os.PathLike[str], min_side: int | None = None) -> XRay:
+    """Read any supported file as a grayscale radiograph, or raise ``ImageReadError``.
+
+    ``min_side``: the pixels may come back reduced by a whole factor as long as both sides
+    stay at or above it (JPEG scaled in the decoder itself, JPEG 2000 read at a lower
+    resolution level, others box-averaged right after decoding), for callers that only
+    need a small image (the network); None, the default, is the full size (the viewer).
+    ``info`` always gives the file's own size."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -94,7 +100,7 @@ def read_xray(path: str | os.PathLike[str]) -> XRay:
             from core.files.dicom import read_dicom
 
             return read_dicom(path, size)
-        return _read_raster(path, size)
+        return _read_raster(path, size, min_side)
     except (CovidCXRError, MemoryError):
         raise
     except PermissionError:
@@ -116,7 +122,16 @@ def _not_found(path: Path) -> str:
     return f"broken link: it points to {target}, which does not exist"
 
 
-def _read_raster(path: Path, size: int) -> XRay:
+def reduction(size: tuple[int, int], min_side: int | None) -> int:
+    """The whole factor a decode of ``size`` may be reduced by: enough to keep the longer
+    side near ``DECODE_SIDE``, more while both sides stay at or above ``min_side``."""
+    factor = max(size) // DECODE_SIDE
+    if min_side:
+        factor = max(factor, min(size) // max(int(min_side), 1))
+    return factor
+
+
+def _read_raster(path: Path, size: int, min_side: int | None = None) -> XRay:
     header_read = False
     try:
         with Image.open(path) as img:
@@ -125,13 +140,16 @@ def _read_raster(path: Path, size: int) -> XRay:
             # Before any pixel is decoded: Pillow's guard only refuses at twice the budget.
             check_budget(img.size)
             full_size, info_mode = img.size, img.mode
-            factor = max(img.size) // DECODE_SIDE
+            factor = reduction(img.size, min_side)
             if factor > 1 and img.format == "JPEG":
                 # libjpeg decodes straight to 1/2, 1/4 or 1/8 scale: no full-size buffer.
                 img.draft(img.mode, (img.width // factor, img.height // factor))
+            elif factor > 1 and img.format == "JPEG2000":
+                # OpenJPEG decodes a lower resolution level: 1/2 per level.
+                img.reduce = min(factor.bit_length() - 1, 5)  # type: ignore[method-assign,assignment]
             _check_bytes(img)
             img.load()
-            factor = max(img.size) // DECODE_SIDE
+            factor = reduction(img.size, min_side)
             reduced = _reduce(img, factor) if factor > 1 else img
             ImageOps.exif_transpose(reduced, in_place=True)
             pixels, bit_depth = _to_gray(reduced)
@@ -201,11 +219,14 @@ def _same_orientation(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
 
 
 def _reduce(img: Image.Image, factor: int) -> Image.Image:
-    """Box-average by ``factor``; bilevel and palette images first become gray or RGB."""
+    """Box-average by ``factor``; bilevel and palette images first become gray or RGB,
+    16-bit ones 32-bit (the same values: Pillow cannot reduce 16-bit modes)."""
     if img.mode == "1":
         img = img.convert("L")
     elif img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode.startswith("I;16"):
+        img = img.convert("I")
     return img.reduce(factor)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.model.lungs import grow
+from core.model.anatomy import grow
 from core.model.preprocess import PreprocessSpec, prepare
 
 #: The map must be at least this many cells across the network's input.
@@ -61,20 +61,25 @@ def _grad_model(keras_model: Any, layer: str):
     cached = _MODELS.get(keras_model)
     if cached is not None and cached[0] == layer:
         return cached[1]
+    from core.model.networks import FEATURES
+
     last = keras_model.layers[-1]
     head_input = last.input if hasattr(last, "kernel") else keras_model.output
-    model = keras.Model(keras_model.inputs, [keras_model.get_layer(layer).output, head_input])
+    names = {lay.name for lay in keras_model.layers}
+    features = keras_model.get_layer(FEATURES).output if FEATURES in names else head_input
+    model = keras.Model(keras_model.inputs, [keras_model.get_layer(layer).output, head_input,
+                                             keras_model.output, features])
 
     def run(x):
         with tf.GradientTape() as tape:
-            conv, head = model(x, training=False)
+            conv, head, out, feats = model(x, training=False)
             tape.watch(conv)
             logit = (tf.matmul(head, last.kernel) + last.bias) if hasattr(last, "kernel") \
                 else head
             total = tf.reduce_sum(logit)
         grads = tape.gradient(total, conv)
         cam = tf.nn.relu(tf.reduce_sum(tf.nn.relu(grads) * conv, axis=-1))
-        return cam
+        return cam, out, feats
 
     fn = tf.function(run, autograph=False, reduce_retracing=True)
     _MODELS[keras_model] = (layer, fn)
@@ -93,11 +98,37 @@ def heat_maps(keras_model: Any, inputs: np.ndarray, layer: str | None = None,
     fn = _grad_model(keras_model, layer)
     out = []
     for i in range(0, len(inputs), batch_size):
-        cam = fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32)).numpy()
-        top = cam.reshape(len(cam), -1).max(axis=1)
-        top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-        out.append((cam / top[:, None, None]).astype(np.float32))
+        out.append(_unit_max(fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32))[0]))
     return np.concatenate(out)
+
+
+def _unit_max(cam: Any) -> np.ndarray:
+    """Each map scaled to a maximum of 1 (left as it is where nothing contributed)."""
+    cam = np.asarray(cam)
+    top = cam.reshape(len(cam), -1).max(axis=1)
+    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+    return (cam / top[:, None, None]).astype(np.float32)
+
+
+def forward_with_heat(keras_model: Any, inputs: np.ndarray, batch_size: int = 16
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The network's output (N,) (uncalibrated), its penultimate features (N, F) and the
+    LayerCAM maps of :func:`heat_maps`, from one pass: the gradient pass computes the
+    output anyway, so classification need not run the network a second time for the
+    score. None when the network has no evidence layer."""
+    import tensorflow as tf
+
+    layer = evidence_layer(keras_model)
+    if layer is None:
+        return None
+    fn = _grad_model(keras_model, layer)
+    probs, feats, maps = [], [], []
+    for i in range(0, len(inputs), batch_size):
+        cam, out, feat = fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32))
+        maps.append(_unit_max(cam))
+        probs.append(out.numpy().reshape(-1))
+        feats.append(feat.numpy())
+    return np.concatenate(probs), np.concatenate(feats), np.concatenate(maps)
 
 
 def lungs_on_grid(mask: np.ndarray, spec: PreprocessSpec, grid: int) -> np.ndarray:

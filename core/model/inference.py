@@ -9,11 +9,12 @@ error record and never stops the run.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,12 @@ from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.evidence import (
     LOW_EVIDENCE,
     LOW_EVIDENCE_MESSAGE,
+    forward_with_heat,
     heat_maps,
     lung_evidence,
     lungs_on_grid,
 )
+from core.model.lungs import LUNG_SIZE, LungCheck
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.model.site import SiteAccumulator
@@ -153,6 +156,13 @@ class Prepared:
     #: The segmenter's lung probability over the whole film, uint8 (128, 128), when the
     #: anatomy check returned it (core.model.lungs.AnatomyVerdict).
     lungs: np.ndarray | None = None
+    #: The film at the segmenter's size while its frontal-film check waits to be judged
+    #: with the rest of its batch (core.model.lungs.LungCheck); None once judged.
+    lung_small: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def pending(self) -> bool:
+        return self.lung_small is not None
 
 
 def prepare_pixels(
@@ -161,19 +171,60 @@ def prepare_pixels(
     anatomy: AnatomyCheck | None = None,
     info: ImageInfo | None = None,
 ) -> Prepared:
+    """The network's input and thumbnail of one radiograph, and its frontal-film check: a
+    :class:`~core.model.lungs.LungCheck` is only started here (the film brought to the
+    segmenter's size) and judged with its batch by :func:`assess`; any other check runs
+    here, on this film alone."""
+    net_input, thumb = prepare(pixels, spec), thumbnail(pixels)
+    if isinstance(anatomy, LungCheck):
+        return Prepared(net_input, thumb, info, lung_small=anatomy.small(pixels))
     verdict = anatomy(pixels) if anatomy is not None else None
     refusal, lungs = verdict, None
     if verdict is not None and not isinstance(verdict, str):  # an AnatomyVerdict
         refusal, lungs = verdict.reason, verdict.lungs
-    return Prepared(prepare(pixels, spec), thumbnail(pixels), info, refusal, lungs)
+    return Prepared(net_input, thumb, info, refusal, lungs)
+
+
+def judge_pending(model: LoadedModel, items: list[Prepared]) -> list[Prepared]:
+    """``items`` with every pending frontal-film check judged: one segmenter pass for all
+    of them (core.model.lungs.LungCheck.judge)."""
+    pending = [k for k, item in enumerate(items) if item.lung_small is not None]
+    if not pending:
+        return items
+    check = model.anatomy
+    if not isinstance(check, LungCheck):
+        raise TypeError("films prepared for a lung check, assessed by a model without one")
+    verdicts = check.judge([items[k].lung_small for k in pending])  # type: ignore[misc]
+    out = list(items)
+    for k, verdict in zip(pending, verdicts, strict=True):
+        out[k] = replace(items[k], refusal=verdict.reason, lungs=verdict.lungs, lung_small=None)
+    return out
 
 
 def load_one(
     path: str | os.PathLike[str], spec: PreprocessSpec, anatomy: AnatomyCheck | None = None
 ) -> Prepared:
     _refuse_special_file(path)
-    xray = read_xray(path)
+    xray = read_xray(path, min_side=decode_side(spec))
     return prepare_pixels(xray.pixels, spec, anatomy, xray.info)
+
+
+#: Decode a film reduced (core.files.reader, ``min_side``) to at least this many times the
+#: network's input across its crop, and the segmenter's across the whole film; None: at
+#: full size. Off, because it moves answers: on ../shared/data/newsite (351 films up to
+#: 4,095 px) 2 gave 6 label changes, all at the edge of an INDETERMINATE interval, and a
+#: largest |change| of P(COVID) of 0.17 (4: 1 change, 0.065), for half the time per film.
+#: The bundled model's threshold and the views' margin were fitted on full-size decodes;
+#: a model whose card says it was fitted this way could turn it on (issue #23).
+DECODE_OVERSAMPLE: int | None = None
+
+
+def decode_side(spec: PreprocessSpec) -> int | None:
+    """The shorter side a film may be decoded down to for ``spec``, None for full size
+    (:data:`DECODE_OVERSAMPLE`)."""
+    if DECODE_OVERSAMPLE is None:
+        return None
+    return math.ceil(DECODE_OVERSAMPLE * max(spec.size / max(spec.crop, 0.05), LUNG_SIZE))
 
 
 def _refuse_special_file(path: str | os.PathLike[str]) -> None:
@@ -204,28 +255,39 @@ class Assessment:
     features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bool]
-                    ) -> list[float | None]:
-    """The share of each assessed film's heat map inside its lung fields (one gradient
-    pass for the batch), None where there is no lung mask or the film was refused."""
+def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bool],
+                    heat: np.ndarray | None = None) -> list[float | None]:
+    """The share of each assessed film's heat map inside its lung fields, None where there
+    is no lung mask or the film was refused. ``heat``: the maps of all ``items`` when the
+    caller has them (:func:`core.model.evidence.forward_with_heat`), else one gradient pass
+    for the films that need one."""
     out: list[float | None] = [None] * len(items)
     idx = [k for k, item in enumerate(items) if assessed[k] and item.lungs is not None]
     if not idx:
         return out
-    maps = heat_maps(model.keras_model, to_network(np.stack([items[k].net_input for k in idx])))
+    if heat is None:
+        maps = heat_maps(model.keras_model,
+                         to_network(np.stack([items[k].net_input for k in idx])))
+    else:
+        maps = heat[idx]
     spec = model.card.spec
-    for k, heat in zip(idx, maps, strict=True):
+    for k, grid in zip(idx, maps, strict=True):
         lungs = items[k].lungs
         assert lungs is not None
-        out[k] = lung_evidence(heat, lungs_on_grid(lungs.astype(np.float32) / 255.0, spec,
-                                                   heat.shape[0]))
+        out[k] = lung_evidence(grid, lungs_on_grid(lungs.astype(np.float32) / 255.0, spec,
+                                                   grid.shape[0]))
     return out
+
+
+#: Views per network call: all the views of a batch of 16 near the threshold at once (96
+#: inputs of 224 px) held about 0.4 GB of activations; 32 keep the pass as fast.
+VIEW_BATCH = 32
 
 
 def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
                    threshold: float, refused: list[bool]) -> list[tuple[float, float] | None]:
-    """The interval over test-time views of every assessed film near the threshold (one
-    network call for all their views), None for the others."""
+    """The interval over test-time views of every assessed film near the threshold (their
+    views in network calls of :data:`VIEW_BATCH`), None for the others."""
     if not model.card.interval:
         return [None] * len(items)  # a model finalised before views existed: none
     margin = float(model.card.interval.get("margin_logit", float("inf")))
@@ -235,7 +297,8 @@ def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
     if idx.size == 0:
         return out
     stack = np.concatenate([views(items[k].net_input) for k in idx])
-    pv, _ = model.forward(to_network(stack))
+    pv = np.concatenate([model.forward(to_network(stack[i:i + VIEW_BATCH]))[0]
+                         for i in range(0, len(stack), VIEW_BATCH)])
     pv = pv.reshape(len(idx), len(VIEWS))
     for j, k in enumerate(idx):
         iv = interval(float(probs[k]), pv[j])
@@ -243,24 +306,43 @@ def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
     return out
 
 
+def network_pass(model: LoadedModel, items: list[Prepared], want_heat: bool
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Calibrated P(COVID), features and, when ``want_heat``, the heat maps of ``items``:
+    the network once, with its gradient pass when the maps are wanted (the calibration is
+    the card's, as :meth:`LoadedModel.forward` applies it)."""
+    x = to_network(np.stack([g.net_input for g in items]))
+    both = forward_with_heat(model.keras_model, x) if want_heat else None
+    if both is None:
+        probs, feats = model.forward(x)
+        return probs, feats, None
+    raw, feats, heat = both
+    return model.card.calibrate(raw).astype(np.float32), feats, heat
+
+
 def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[Assessment]:
     """One network call for a batch: probability, refusal, unusual flag and, near the
     threshold, the interval over test-time views per image. The one place these rules are
-    applied, for classification and evaluation alike."""
+    applied, for classification and evaluation alike. Frontal-film checks still pending
+    (:func:`prepare_pixels`) are judged first, the batch together."""
     if not items:
         return []
-    probs, feats = model.forward(to_network(np.stack([g.net_input for g in items])))
-    scores = featureless = None
+    items = judge_pending(model, items)
+    featureless = None
+    thumbs = np.stack([g.thumb for g in items])
     if model.ood is not None:
-        thumbs = np.stack([g.thumb for g in items])
-        scores = model.ood.score(feats, thumbs)
         featureless = model.ood.featureless(thumbs)
     refusals = [
         item.refusal or (FEATURELESS if featureless is not None and featureless[k] else None)
         for k, item in enumerate(items)
     ]
-    spans = view_intervals(model, items, probs, threshold, [r is not None for r in refusals])
-    shares = evidence_shares(model, items, [r is None for r in refusals])
+    assessed = [r is None for r in refusals]
+    want_heat = any(ok and item.lungs is not None for ok, item in zip(assessed, items,
+                                                                      strict=True))
+    probs, feats, heat = network_pass(model, items, want_heat)
+    scores = model.ood.score(feats, thumbs) if model.ood is not None else None
+    spans = view_intervals(model, items, probs, threshold, [not ok for ok in assessed])
+    shares = evidence_shares(model, items, assessed, heat)
     out = []
     for k, refusal in enumerate(refusals):
         p = float(probs[k])
