@@ -3,7 +3,7 @@
 A kill can come at any instant (a closed laptop lid, the OOM killer, a user's ``kill -9``):
 what is on disk afterwards must be the whole old result or the whole new one, never a part,
 and the temporaries a kill leaves must go on the next run. The programs run as users run
-them, ``python -m gui.launcher`` in a subprocess; the moments come from a seeded generator,
+them, ``python -m gui.shell.launcher`` in a subprocess; the moments come from a seeded generator,
 so a failure replays with the same delays (timing still varies with the machine's load).
 """
 
@@ -31,7 +31,7 @@ CSV_TEMP = ".predicted.csv.*"  # core.files.atomic: ".NAME." + 8 random characte
 def _launch(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gui.launcher", *args],
+        [sys.executable, "-m", "gui.shell.launcher", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -42,7 +42,7 @@ def _launch(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 10
     while proc.poll() is None and time.monotonic() < deadline:
         try:
-            if b"gui.launcher" in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+            if b"gui.shell.launcher" in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
                 break
         except OSError:
             pass

@@ -66,7 +66,7 @@ class ModelLibrary:
         user's models, newest first."""
         out = [_entry(self.bundled, bundled=True)]
         if self.user_dir.is_dir():
-            # Hidden names are a save's temporaries (core.files.atomic, core.model.store), never
+            # Hidden names are a save's temporaries (core.files.atomic, core.model.disk), never
             # a model of the user's.
             mine = [
                 _entry(p) for p in self.user_dir.glob("*.keras") if not p.name.startswith(".")
@@ -80,7 +80,7 @@ class ModelLibrary:
 
     @property
     def profiles_dir(self) -> Path:
-        """Where site profiles made in the window are kept (core.model.profiles)."""
+        """Where site profiles made in the window are kept (core.model.disk)."""
         return self.user_dir / "site-profiles"
 
     def profiles(self) -> list[ModelEntry]:
