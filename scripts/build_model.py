@@ -172,7 +172,7 @@ def main() -> int:
     save_model(net, card, args.output, result.ood)
     print(f"threshold {threshold:.4f}, margin {card.interval['margin_logit']:.2f} logit; "
           "cxr/test AUC "
-          f"{test.metrics.auc:.3f}; wrote {args.output} in {time.monotonic() - t0:.0f} s")
+          f"{test.auc:.3f}; wrote {args.output} in {time.monotonic() - t0:.0f} s")
     return 0
 
 

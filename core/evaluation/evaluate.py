@@ -1,81 +1,58 @@
-"""Every figure for one decoded split: metrics at the card's threshold, the probes, the
-refusal rates, and the score by source."""
+"""Every figure for one decoded split: its films through the classifier (the same rules as
+``covidcxr classify``), measured at the model's threshold, with the probes, the refusal
+rates and the score by source."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.evaluation.metrics import Metrics, summary
-from core.evaluation.nonxray import RefusalRates, ood_rates
-from core.evaluation.probes import (
-    PROBE_FINDING,
-    ShortcutProbe,
-    SourceProbe,
-    shortcut_probe,
-    source_probe,
-)
+from core.evaluation.nonxray import assess_pixels, ood_rates
+from core.evaluation.probes import PROBE_FINDING, shortcut_probe, source_probe
 from core.files.reader import read_xray
+from core.model.card import INDETERMINATE, NOT_ASSESSED
 
 if TYPE_CHECKING:
     from core.files.dataset import DatasetIndex
     from core.model.cache import DecodedSplit
+    from core.model.inference import Assessment
     from core.model.loading import LoadedModel
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """A model on one labelled split: what ``covidcxr evaluate`` prints and the training
-    tab shows."""
-
-    metrics: Metrics
-    probe: ShortcutProbe
-    ood: RefusalRates | None
-    #: With a dataset index only: mean P(COVID) per source collection, and the source probe.
-    mean_probability_by_source: dict[str, float] = field(default_factory=dict)
-    source_probe: SourceProbe | None = None
-    by_source: bool = False
-
-    def to_dict(self, roc: bool = True) -> dict[str, Any]:
-        """The JSON of ``evaluate --json`` (and, without the ROC list, of the card)."""
-        out = self.metrics.to_dict(roc)
-        out["probe"] = _plain(self.probe)
-        out["ood"] = self.ood.to_dict() if self.ood else {}
-        if self.by_source:
-            out["mean_probability_by_source"] = dict(self.mean_probability_by_source)
-            out["source_probe"] = _plain(self.source_probe)
-        return out
-
-
-def _plain(probe: ShortcutProbe | SourceProbe | None) -> dict[str, Any]:
-    if probe is None:
-        return {}
-    out = asdict(probe)
-    if "sources" in out:
-        out["sources"] = list(out["sources"])
-    return out
+def measure(labels: np.ndarray, answers: list[Assessment], threshold: float) -> Metrics:
+    """The figures of a labelled set from the classifier's answers: every film by its score
+    (the network scores a film the classifier refuses, too), with the films refused (NOT
+    ASSESSED) and those with no hard call (INDETERMINATE) counted beside them."""
+    p = np.array([a.probability for a in answers], np.float64)
+    return replace(summary(labels, p, threshold),
+                   not_assessed=sum(a.label == NOT_ASSESSED for a in answers),
+                   indeterminate=sum(a.label == INDETERMINATE for a in answers))
 
 
 def evaluate_decoded(
     model: LoadedModel, split: DecodedSplit, index: DatasetIndex | None = None
-) -> Evaluation:
-    """Full metrics for one decoded split (uint8 cache, labels, thumbs, paths)."""
-    from core.model.loading import predict_u8
-
-    net, card = model.keras_model, model.card
-    raw, feats = predict_u8(net, split.images)
-    p = card.calibrate(raw)
-    metrics = summary(split.labels, p, card.threshold)
-    # Both need the films as read (whole image, not the network's cache): read them once.
+) -> Metrics:
+    """Every figure for one decoded split (its labels and paths): the films as read, each
+    through the classifier once (:func:`core.evaluation.nonxray.assess_pixels`), measured
+    (:func:`measure`) with the shortcut probe, the refusal rates and, given the dataset
+    ``index``, the score and the source probe by source collection."""
+    # The films as read (whole image, not the network's cache): the classifier and the
+    # shortcut probe both start from them.
     images = [read_xray(q).pixels for q in split.paths]
-    probe = shortcut_probe(net, card, images, split.labels)
-    ood = ood_rates(model, images)
+    answers = assess_pixels(model, images)
+    metrics = replace(
+        measure(split.labels, answers, model.threshold),
+        probe=shortcut_probe(model.keras_model, model.card, images, split.labels),
+        ood=ood_rates(model, answers),
+    )
     if index is None:
-        return Evaluation(metrics, probe, ood)
+        return metrics
     # Per-source AUC is not meaningful when a source holds one class only; report the
-    # score distribution per source instead (how separable the *collections* are).
+    # score distribution per source instead (how separable the *collections* are), over
+    # every film the network scored, refused or not.
     by_source: dict[str, list[float]] = {}
     rels = {
         s.path: index.manifest.get(s.path.relative_to(index.root).as_posix(), {})
@@ -83,11 +60,11 @@ def evaluate_decoded(
     }
     sources = [rels.get(path, {}).get("dataset", "unknown") for path in split.paths]
     findings = [rels.get(path, {}).get("label", PROBE_FINDING) for path in split.paths]
-    for src, prob in zip(sources, p, strict=True):
-        by_source.setdefault(src, []).append(float(prob))
-    return Evaluation(
-        metrics, probe, ood,
+    for src, a in zip(sources, answers, strict=True):
+        by_source.setdefault(src, []).append(a.probability)
+    feats = np.stack([a.features for a in answers if a.features is not None])
+    return replace(
+        metrics,
         mean_probability_by_source={k: float(np.mean(v)) for k, v in by_source.items()},
         source_probe=source_probe(feats, sources, split.labels, findings),
-        by_source=True,
     )

@@ -1,13 +1,15 @@
-"""Binary classification metrics in NumPy: ROC/AUC, confusion, calibration, threshold choice."""
+"""Binary classification metrics in NumPy: ROC/AUC, confusion, calibration, threshold choice;
+and :class:`Metrics`, the figures of one scored, labelled set at one threshold."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.evaluation.nonxray import RefusalRates
 from core.model.calibration import sigmoid
 from core.model.inference import called_covid
 
@@ -133,8 +135,36 @@ class ReliabilityBin:
 
 
 @dataclass(frozen=True)
+class ShortcutProbe:
+    """Test AUC with the lungs hidden and with only the lungs shown
+    (:func:`core.evaluation.probes.shortcut_probe`)."""
+
+    lungs_hidden_auc: float
+    lungs_only_auc: float
+    centre_fraction: float
+    n: int
+
+
+@dataclass(frozen=True)
+class SourceProbe:
+    """How well the model's features tell two negative collections apart
+    (:func:`core.evaluation.probes.source_probe`)."""
+
+    auc: float
+    sources: tuple[str, ...]
+    n: int
+
+
+@dataclass(frozen=True)
 class Metrics:
-    """Everything ``covidcxr evaluate`` prints for one split, at one threshold."""
+    """One scored, labelled set at one threshold: what ``covidcxr evaluate`` prints, the
+    training page shows and the card keeps.
+
+    Every film counts by its score. Scored through the classifier
+    (:func:`core.evaluation.evaluate.evaluate_decoded`), ``not_assessed`` says how many of
+    the ``n`` it refused and ``indeterminate`` how many got no hard call; both are None for
+    raw scores that never met the classifier (the validation split the threshold is chosen
+    on). The probes and refusal rates are there when the set was evaluated with them."""
 
     n: int
     positives: int
@@ -150,19 +180,43 @@ class Metrics:
     roc: tuple[RocPoint, ...]
     ece: float
     reliability: tuple[ReliabilityBin, ...]
+    not_assessed: int | None = None
+    indeterminate: int | None = None
+    probe: ShortcutProbe | None = None
+    ood: RefusalRates | None = None
+    #: With a dataset index only: mean P(COVID) per source collection, and the source probe.
+    mean_probability_by_source: dict[str, float] = field(default_factory=dict)
+    source_probe: SourceProbe | None = None
 
     def to_dict(self, roc: bool = True) -> dict[str, Any]:
         """JSON-ready, in the order the command line prints (``roc=False`` for the card)."""
-        out = asdict(self)
-        out["roc"] = list(out["roc"])
-        out["reliability"] = list(out["reliability"])
+        out: dict[str, Any] = {key: getattr(self, key) for key in _MEASURES}
+        out["confusion"] = asdict(self.confusion)
+        out["roc"] = [asdict(r) for r in self.roc]
+        out["reliability"] = [asdict(r) for r in self.reliability]
         if not roc:
             del out["roc"]
+        for key in ("not_assessed", "indeterminate"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.probe is not None:
+            out["probe"] = asdict(self.probe)
+            out["ood"] = self.ood.to_dict() if self.ood else {}
+        if self.mean_probability_by_source:
+            out["mean_probability_by_source"] = dict(self.mean_probability_by_source)
+            sp = self.source_probe
+            out["source_probe"] = {**asdict(sp), "sources": list(sp.sources)} if sp else {}
         return out
 
 
+#: The fields of :class:`Metrics` every scored set has, in the order of its JSON.
+_MEASURES = ("n", "positives", "negatives", "auc", "threshold", "accuracy", "precision",
+             "sensitivity", "specificity", "f1", "confusion", "roc", "ece", "reliability")
+
+
 def summary(y: np.ndarray, p: np.ndarray, threshold: float, roc_points: int = 50) -> Metrics:
-    """Everything `covidcxr evaluate` prints."""
+    """The figures of scores ``p`` for labels ``y`` at ``threshold`` (the refused and
+    indeterminate counts are the classifier's: :func:`core.evaluation.evaluate.measure`)."""
     y = np.asarray(y).astype(int)
     fpr, tpr, thr = roc_curve(y, p)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(roc_points, len(fpr))).astype(int))

@@ -134,20 +134,21 @@ class RefusalRates:
                 "non_xray_n": self.non_xray_n, "non_xray_by_kind": dict(self.non_xray_by_kind)}
 
 
-def ood_rates(model: LoadedModel, real_pixels: list[np.ndarray] | None = None,
+def ood_rates(model: LoadedModel, real: list[Assessment] | None = None,
               ) -> RefusalRates | None:
-    """Share of real X-rays refused or flagged unusual, and of non-X-rays refused, per
-    kind; None for a model with neither an OOD detector nor an anatomy check."""
+    """Share of real X-rays refused or flagged unusual (``real``: the classifier's answers
+    for them, :func:`assess_pixels`), and of non-X-rays refused, per kind; None for a model
+    with neither an OOD detector nor an anatomy check."""
     if model.ood is None and model.anatomy is None:
         return None
-    real = answer_rates(assess_pixels(model, real_pixels)) if real_pixels else None
+    rates = answer_rates(real) if real else None
     by_kind = {kind: assess_pixels(model, imgs) for kind, imgs in synthetic_non_xrays().items()}
     every = answer_rates([a for answers in by_kind.values() for a in answers])
     return RefusalRates(
         non_xray_refused=every.refused,
         non_xray_n=every.n,
         non_xray_by_kind={k: answer_rates(v).refused for k, v in by_kind.items()},
-        xray_refused=real.refused if real else None,
-        xray_unusual=real.unusual if real else None,
-        xray_n=real.n if real else 0,
+        xray_refused=rates.refused if rates else None,
+        xray_unusual=rates.unusual if rates else None,
+        xray_n=rates.n if rates else 0,
     )

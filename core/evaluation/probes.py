@@ -8,12 +8,11 @@ the lungs are) and a model that reads the lungs should fall to chance; black out
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.evaluation.metrics import cross_validated_auc, roc_auc
+from core.evaluation.metrics import ShortcutProbe, SourceProbe, cross_validated_auc, roc_auc
 from core.model.card import ModelCard
 from core.model.preprocess import crop_box, prepare
 
@@ -48,30 +47,12 @@ def forward_pixels(
     return card.calibrate(raw), feats
 
 
-@dataclass(frozen=True)
-class ShortcutProbe:
-    """Test AUC with the lungs hidden and with only the lungs shown."""
-
-    lungs_hidden_auc: float
-    lungs_only_auc: float
-    centre_fraction: float
-    n: int
-
-
-@dataclass(frozen=True)
-class SourceProbe:
-    """How well the model's features tell two negative collections apart."""
-
-    auc: float
-    sources: tuple[str, ...]
-    n: int
-
-
 def shortcut_probe(
     net: Any, card: ModelCard, images: list[np.ndarray], labels: np.ndarray
 ) -> ShortcutProbe:
     """Test AUC with the lungs hidden and with only the lungs shown (``images``: the
-    radiographs as read, float32 [0, 1])."""
+    radiographs as read, float32 [0, 1]). Through the network alone, not the classifier:
+    a film with its lungs blacked out is no frontal chest film, and would be refused."""
     hidden = [mask_centre(px, keep_centre=False) for px in images]
     only = [mask_centre(px, keep_centre=True) for px in images]
     ph, _ = forward_pixels(net, card, hidden)

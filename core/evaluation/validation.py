@@ -126,8 +126,10 @@ class SubgroupResult:
 
 @dataclass(frozen=True)
 class SiteMetrics:
-    """Everything the validate page, the command and the report show."""
+    """One model's figures on a labelled set, with intervals: everything the validate page,
+    the command and the report show, and each side of a before/after comparison."""
 
+    model_name: str
     auc: Interval
     point: OperatingPoint
     classes: tuple[ClassCount, ...]
@@ -224,7 +226,7 @@ class SiteAnalysis:
         thr = self.run.threshold if threshold is None else float(threshold)
         cal = self._calibration
         return SiteMetrics(
-            self.auc, self.point(thr, prevalence), self._class_counts,
+            self.run.model_name, self.auc, self.point(thr, prevalence), self._class_counts,
             self._subgroups(thr), cal["ece"], tuple(cal["reliability"]),
             self._warnings(), self.resamples, self.run.labelled.grouped,
         )
@@ -359,28 +361,20 @@ def provenance(analysis: SiteAnalysis, m: SiteMetrics, rule: str) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Compared:
-    """One model's figures on a shared labelled set (before/after a fine-tune)."""
-
-    label: str
-    model_name: str
-    metrics: SiteMetrics
-
-
 def compare(
-    models: list[tuple[str, LoadedModel]],
+    models: dict[str, LoadedModel],
     labelled: LabelledSet,
     *,
     resamples: int = RESAMPLES,
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> list[Compared] | None:
+) -> dict[str, SiteMetrics] | None:
     """Each model on the same films, each at its own threshold, with intervals from the
-    same bootstrap seed; None if stopped."""
-    out = []
+    same bootstrap seed, under the caller's label for it ("before", "after") and in the
+    same order; None if stopped."""
+    out = {}
     total = len(models) * len(labelled.files)
-    for k, (label, model) in enumerate(models):
+    for k, (label, model) in enumerate(models.items()):
         offset = k * len(labelled.files)
 
         def progress(done: int, _total: int, message: str, offset: int = offset) -> None:
@@ -390,5 +384,5 @@ def compare(
         run = run_validation(model, labelled, on_progress=progress, should_stop=should_stop)
         if run is None:
             return None
-        out.append(Compared(label, run.model_name, analyse(run, resamples).metrics()))
+        out[label] = analyse(run, resamples).metrics()
     return out

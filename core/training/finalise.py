@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.evaluation.evaluate import Evaluation, evaluate_decoded
+from core.evaluation.evaluate import evaluate_decoded
 from core.evaluation.metrics import Metrics, choose_threshold, summary
 from core.files.dataset import DatasetIndex
 from core.model.cache import Decoded
@@ -24,8 +24,9 @@ from core.training.recipe import ProgressFn, TrainConfig
 @dataclass(frozen=True)
 class TrainResult:
     """A trained model before it is saved: the network, its card and OOD detector, the
-    history, and its figures on the validation split (where the threshold was chosen)
-    and, when the folder has one with both classes, the test split."""
+    history, and its figures on the validation split (where the threshold was chosen: its
+    raw scores, every film counted) and, when the folder has one with both classes, the
+    test split (through the classifier, with the probes)."""
 
     keras_model: Any  # keras.Model (TensorFlow is imported only inside the functions)
     card: ModelCard
@@ -35,7 +36,7 @@ class TrainResult:
     best_epoch: int
     stopped_by_user: bool
     val: Metrics
-    test: Evaluation | None = None
+    test: Metrics | None = None
     #: False on the workers of a multi-worker run that must not write the model.
     chief: bool = True
 
@@ -136,7 +137,9 @@ def finalize(
         },
         ood=ood.describe(),
     )
-    # Validation metrics at the chosen threshold (what the threshold was tuned on).
+    # Validation metrics at the chosen threshold, on the very scores it was chosen from:
+    # plain arrays made before the card existed, every film counted (not the classifier's
+    # answers, which would leave refused films out of what the threshold rule saw).
     val = summary(va.labels, val_p, threshold)
     test = None
     if len(te.labels) and len(set(te.labels.tolist())) == 2:

@@ -128,9 +128,9 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     assert list(tab.live_panel.plots.loss.getData()[0]) == [1.0, 2.0]
     # Results: the test split's confusion matrix, ROC and metrics are on screen.
     assert tab.results_panel.split_combo.currentData() == "test"
-    assert tab.results_panel.confusion.counts == asdict(result.test.metrics.confusion)
+    assert tab.results_panel.confusion.counts == asdict(result.test.confusion)
     assert sum(tab.results_panel.confusion.counts.values()) == 4
-    assert tab.results_panel.roc.auc == pytest.approx(result.test.metrics.auc)
+    assert tab.results_panel.roc.auc == pytest.approx(result.test.auc)
     assert tab.results_panel.metrics_model.value("Threshold", "Test") == f"{result.card.threshold:.3f}"
     assert "Unusual-film cut-offs" in tab.results_panel.summary_label.text()
     assert window.classify.model_path == tiny_model_path  # still nothing activated

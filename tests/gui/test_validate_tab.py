@@ -217,11 +217,12 @@ def test_fine_tune_on_this_site_compares_before_and_after(qtbot, make_window, st
     assert training.run_panel.run_button.isEnabled(), training.problems()
     with qtbot.waitSignal(training.siteCompared, timeout=4 * TIMEOUT_MS) as compared:
         qtbot.mouseClick(training.run_panel.run_button, Qt.MouseButton.LeftButton)
-    before, after = compared.args[0]
-    assert before.label == "before" and after.label == "after"
+    results = compared.args[0]
+    assert list(results) == ["before", "after"]
+    before, after = results.values()
     assert before.model_name == "tiny-test"
-    assert before.metrics.assessed == after.metrics.assessed == len(test_part)
+    assert before.assessed == after.assessed == len(test_part)
     assert training.results_panel.compare_view.isVisible()
     shown = training.results_panel.compare_model.cell("ROC AUC", 1)
-    assert shown.startswith(f"{before.metrics.auc.value:.3f}")
+    assert shown.startswith(f"{before.auc.value:.3f}")
     qtbot.waitUntil(lambda: not training.training, timeout=TIMEOUT_MS)

@@ -209,14 +209,15 @@ def save_job(control: Control, store: Any, result: Any, name: str, notes: str) -
     return Saved(path, result.card.name)
 
 
-def compare_job(control: Control, start_path: Path, result: Any, index: Any) -> list | None:
-    """The start model and a just-trained one (not yet saved) on the folder's test part,
-    through the validation engine (``core.evaluation.validation.compare``)."""
+def compare_job(control: Control, start_path: Path, result: Any, index: Any) -> dict | None:
+    """The start model ("before") and a just-trained one ("after", not yet saved) on the
+    folder's test part, through the validation engine
+    (``core.evaluation.validation.compare``): a ``SiteMetrics`` for each."""
     from core.evaluation.validation import compare
     from core.files.labelled import labelled_from_split
     from core.model.loading import LoadedModel, bundled_anatomy, load_model
 
     before = load_model(start_path)
     after = LoadedModel(result.keras_model, result.card, result.ood, None, bundled_anatomy())
-    return compare([("before", before), ("after", after)], labelled_from_split(index, "test"),
+    return compare({"before": before, "after": after}, labelled_from_split(index, "test"),
                    on_progress=control.progress, should_stop=control.should_stop)

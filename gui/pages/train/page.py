@@ -47,7 +47,8 @@ class TrainingTab(LazyPage):
     trainingFinished = Signal(object)
     #: A trained model was written (its path).
     modelSaved = Signal(str)
-    #: After "Fine-tune on this site": [before, after] ``core.evaluation.validation.Compared``.
+    #: After "Fine-tune on this site": {"before": ..., "after": ...}, each a
+    #: ``core.evaluation.validation.SiteMetrics``.
     siteCompared = Signal(object)
 
     def __init__(self, store: ModelLibrary | None = None, workers: WorkerSet | None = None,

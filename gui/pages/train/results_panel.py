@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evaluation.evaluate import Evaluation
 from core.model.ood import RULE
 from gui.i18n import integer, interval_text, number, translate
 from gui.pages.train.save_dialog import SaveModelDialog
@@ -160,9 +159,8 @@ class ResultsPanel(QStackedWidget):
         name = translate("ResultsPanel", "test split") if key == "test" \
             else translate("ResultsPanel", "validation split")
         self.result_title.setText(translate("ResultsPanel", "Results on the {0}").format(name))
-        metrics = m.metrics if isinstance(m, Evaluation) else m
-        self.confusion.set_confusion(asdict(metrics.confusion) if metrics else None)
-        self.roc.set_metrics(metrics, name)
+        self.confusion.set_confusion(asdict(m.confusion) if m else None)
+        self.roc.set_metrics(m, name)
 
     @Slot(bool)
     def _on_comparing(self, running: bool) -> None:
@@ -175,7 +173,7 @@ class ResultsPanel(QStackedWidget):
 
     @Slot(object)
     def _show_comparison(self, compared: Any) -> None:
-        before, after = compared
+        before, after = compared["before"], compared["after"]
         rows = []
         for label, get in (("ROC AUC", lambda m: m.auc),
                            (translate("ResultsPanel", "Sensitivity"),
@@ -183,13 +181,11 @@ class ResultsPanel(QStackedWidget):
                            (translate("ResultsPanel", "Specificity"),
                             lambda m: m.point.specificity),
                            (translate("ResultsPanel", "Accuracy"), lambda m: m.point.accuracy)):
-            rows.append((label, interval_text(get(before.metrics)),
-                         interval_text(get(after.metrics))))
+            rows.append((label, interval_text(get(before)), interval_text(get(after))))
         rows.append((translate("ResultsPanel", "Threshold"),
-                     number(before.metrics.point.threshold, 4),
-                     number(after.metrics.point.threshold, 4)))
+                     number(before.point.threshold, 4), number(after.point.threshold, 4)))
         rows.append((translate("ResultsPanel", "Assessed films"),
-                     integer(before.metrics.assessed), integer(after.metrics.assessed)))
+                     integer(before.assessed), integer(after.assessed)))
         self.compare_model.set_rows(rows)
         self.compare_title.setText(translate(
             "ResultsPanel", "<b>Before/after on this site's test part</b> (kept out of "

@@ -75,8 +75,9 @@ class TrainingSession(QObject):
     with this model), ``runStarted(RunPlan)``, ``stageChanged(message)``, ``progressed(done,
     total, message)``, ``epochEnded(report dict)``, ``batchesArrived([(epoch, batch,
     loss)])``, ``trained(TrainResult)``, ``runFinished(TrainResult or None)`` (None after a
-    failure or a Stop with nothing to keep), ``comparing(bool)``, ``compared([before,
-    after])``, ``saved(Saved)``, ``told(text, level)`` (news for the message line),
+    failure or a Stop with nothing to keep), ``comparing(bool)``, ``compared({"before":
+    SiteMetrics, "after": SiteMetrics})``, ``saved(Saved)``, ``told(text, level)`` (news
+    for the message line),
     ``failed(text, level)`` (the one way an error reaches the user: "error", or "warning"
     when a run ended with nothing to keep), ``busyChanged(bool)`` and ``stateChanged()``
     (anything the controls depend on changed).
@@ -162,7 +163,8 @@ class TrainingSession(QObject):
 
     @property
     def comparison(self) -> Any:
-        """[before, after] ``Compared`` after "Fine-tune on this site", or None."""
+        """{"before": ..., "after": ...} ``SiteMetrics`` after "Fine-tune on this site", or
+        None."""
         return self._comparison
 
     @property

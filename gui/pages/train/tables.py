@@ -1,7 +1,7 @@
 """The training page's table models: images per class and split, and the metrics of a run.
 
 Both are ``QAbstractTableModel`` s over plain values from core (a ``DatasetIndex``, the
-``Metrics`` / ``Evaluation`` of each split); the targets in the tooltips come from
+``Metrics`` of each split); the targets in the tooltips come from
 ``core.evaluation.targets``.
 """
 
@@ -15,7 +15,6 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QModelIndex, 
 from PySide6.QtGui import QFont
 
 from core.evaluation import targets
-from core.evaluation.evaluate import Evaluation
 from core.evaluation.metrics import Metrics
 from gui.i18n import integer, number, percent, translate
 
@@ -96,8 +95,8 @@ def _pct(v: Any) -> str:
     return translate("Numbers", "n/a") if v is None or not math.isfinite(v) else percent(v)
 
 
-def _ood(e: Evaluation | None, name: str) -> str:
-    value = getattr(e.ood, name, None) if e is not None and e.ood is not None else None
+def _ood(m: Metrics, name: str) -> str:
+    value = getattr(m.ood, name, None) if m.ood is not None else None
     return "" if value is None else _pct(value)
 
 
@@ -107,47 +106,47 @@ class MetricsModel(QAbstractTableModel):
 
     #: (English row name, tooltip, value; the tooltip's {0} is the row's target from
     #: core.evaluation.targets). Names and tips are translated when shown.
-    ROWS: tuple[tuple[str, str, Callable[[Metrics, Evaluation | None], str]], ...] = (
+    ROWS: tuple[tuple[str, str, Callable[[Metrics], str]], ...] = (
         (QT_TRANSLATE_NOOP("TrainModels", "Images"), QT_TRANSLATE_NOOP("TrainModels", "positive + negative"),
-         lambda m, e: f"{integer(m.n)} ({integer(m.positives)} + {integer(m.negatives)})"),
+         lambda m: f"{integer(m.n)} ({integer(m.positives)} + {integer(m.negatives)})"),
         ("ROC AUC", QT_TRANSLATE_NOOP("TrainModels", "area under the ROC curve (threshold-free)"),
-         lambda m, e: _num(m.auc)),
+         lambda m: _num(m.auc)),
         (QT_TRANSLATE_NOOP("TrainModels", "Threshold"),
          QT_TRANSLATE_NOOP("TrainModels", "probability at or above which an image is called COVID"),
-         lambda m, e: _num(m.threshold)),
+         lambda m: _num(m.threshold)),
         (QT_TRANSLATE_NOOP("TrainModels", "Sensitivity"), QT_TRANSLATE_NOOP("TrainModels", "share of COVID images called COVID"),
-         lambda m, e: _num(m.sensitivity)),
+         lambda m: _num(m.sensitivity)),
         (QT_TRANSLATE_NOOP("TrainModels", "Specificity"),
          QT_TRANSLATE_NOOP("TrainModels", "share of other images called NOT COVID"),
-         lambda m, e: _num(m.specificity)),
+         lambda m: _num(m.specificity)),
         (QT_TRANSLATE_NOOP("TrainModels", "Precision"), QT_TRANSLATE_NOOP("TrainModels", "share of COVID calls that are right"),
-         lambda m, e: _num(m.precision)),
+         lambda m: _num(m.precision)),
         (QT_TRANSLATE_NOOP("TrainModels", "Accuracy"), QT_TRANSLATE_NOOP("TrainModels", "share of all calls that are right"),
-         lambda m, e: _num(m.accuracy)),
+         lambda m: _num(m.accuracy)),
         ("F1", QT_TRANSLATE_NOOP("TrainModels", "harmonic mean of precision and sensitivity"),
-         lambda m, e: _num(m.f1)),
+         lambda m: _num(m.f1)),
         (QT_TRANSLATE_NOOP("TrainModels", "Calibration error"),
          QT_TRANSLATE_NOOP("TrainModels", "expected calibration error (ECE): how far probabilities are from "
-            "observed frequencies"), lambda m, e: _num(m.ece)),
+            "observed frequencies"), lambda m: _num(m.ece)),
         (QT_TRANSLATE_NOOP("TrainModels", "AUC, lungs hidden"),
          QT_TRANSLATE_NOOP("TrainModels", "shortcut probe: AUC with the central 70% blacked out. Near 0.5 is "
             "good; high means the model reads something outside the lungs ({0})"),
-         lambda m, e: _num(e.probe.lungs_hidden_auc) if e else ""),
+         lambda m: _num(m.probe.lungs_hidden_auc) if m.probe else ""),
         (QT_TRANSLATE_NOOP("TrainModels", "AUC, lungs only"),
          QT_TRANSLATE_NOOP("TrainModels", "shortcut probe: AUC with only the central 70% shown ({0})"),
-         lambda m, e: _num(e.probe.lungs_only_auc) if e else ""),
+         lambda m: _num(m.probe.lungs_only_auc) if m.probe else ""),
         (QT_TRANSLATE_NOOP("TrainModels", "X-rays refused"),
          QT_TRANSLATE_NOOP("TrainModels", "share of this split's X-rays refused as not a frontal chest X-ray "
             "(NOT ASSESSED; {0})"),
-         lambda m, e: _ood(e, "xray_refused")),
+         lambda m: _ood(m, "xray_refused")),
         (QT_TRANSLATE_NOOP("TrainModels", "X-rays flagged unusual"),
          QT_TRANSLATE_NOOP("TrainModels", "share of this split's X-rays assessed but flagged unusual for the "
             "model (far from its training images)"),
-         lambda m, e: _ood(e, "xray_unusual")),
+         lambda m: _ood(m, "xray_unusual")),
         (QT_TRANSLATE_NOOP("TrainModels", "Non-X-rays refused"),
          QT_TRANSLATE_NOOP("TrainModels", "share of synthetic non-X-ray pictures refused as not a frontal "
             "chest X-ray ({0})"),
-         lambda m, e: _ood(e, "non_xray_refused")),
+         lambda m: _ood(m, "non_xray_refused")),
     )
     #: The target each row is measured against (core.evaluation.targets), where it has one.
     TARGETS = {
@@ -159,20 +158,17 @@ class MetricsModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cols: list[tuple[str, Metrics, Evaluation | None]] = []
+        self._cols: list[tuple[str, Metrics]] = []
 
-    def set_metrics(self, columns: list[tuple[str, Metrics | Evaluation | None]]) -> None:
+    def set_metrics(self, columns: list[tuple[str, Metrics | None]]) -> None:
         self.beginResetModel()
-        self._cols = [
-            (name, r.metrics, r) if isinstance(r, Evaluation) else (name, r, None)
-            for name, r in columns if r is not None
-        ]
+        self._cols = [(name, m) for name, m in columns if m is not None]
         self.endResetModel()
 
     def value(self, row_label: str, column: str) -> str:
         for r, (label, _, _) in enumerate(self.ROWS):
             if label == row_label:
-                for c, (name, _, _) in enumerate(self._cols):
+                for c, (name, _) in enumerate(self._cols):
                     if name == column:
                         return self.data(self.index(r, c + 1))
         raise KeyError((row_label, column))
@@ -197,8 +193,7 @@ class MetricsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return translate("TrainModels", label)
-            _, metrics, evaluation = self._cols[col - 1]
-            return fn(metrics, evaluation)
+            return fn(self._cols[col - 1][1])
         if role == Qt.ItemDataRole.ToolTipRole:
             target = self.TARGETS.get(label)
             return translate("TrainModels", tip).format(target.text() if target else "")
