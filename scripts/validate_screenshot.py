@@ -56,7 +56,7 @@ def main() -> int:
             return
         tab.sens_spin.setValue(args.target_sensitivity)
         tab.sens_button.click()
-        tab.save_profile(args.site)
+        tab.session.save_profile(args.site)
         tab.write_report(args.out / "validate-report.pdf")
         QTimer.singleShot(500, lambda: (save(window, "validate"), app.exit(0)))
 
@@ -65,8 +65,8 @@ def main() -> int:
             app.exit(1)
             return
         window.tabs.setCurrentWidget(tab)
-        tab.labelsRead.connect(lambda ls: ls is not None and tab.start())
-        tab.validated.connect(validated)
+        tab.session.labelsRead.connect(lambda ls: ls is not None and tab.session.start())
+        tab.session.validated.connect(validated)
         tab.set_folder(args.folder)
 
     window.classify.modelChanged.connect(model_ready)

@@ -167,7 +167,7 @@ def test_killed_train_always_leaves_a_loadable_model(tiny_model_path, tmp_path):
     folder = model.parent
 
     def saving(before: set[str]) -> bool:
-        # core.model.store: the new set is staged in ".NAME.saving-*", committed as ".next".
+        # core.model.disk: the new set is staged in ".NAME.saving-*", committed as ".next".
         # A staging folder an earlier kill left behind is not a sign of this run's save.
         names = {p.name for p in folder.glob(f".{model.name}.*")} - before
         return any(n.startswith(f".{model.name}.saving-") or n.endswith(".next") for n in names)

@@ -168,7 +168,7 @@ class ClassifyPage(QWidget):
         s.workingOn.connect(self.table_panel.show_working)
         s.classified.connect(self._on_classified)
         s.queued.connect(lambda _rows: self.viewing.select_first_if_none())
-        s.message.connect(lambda text: self.status.emit(text, 0))
+        s.message.connect(self.status)
         s.idle.connect(self._on_idle)
         s.siteChecked.connect(self._on_site_checked)
         self.site_button.clicked.connect(
