@@ -64,6 +64,9 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
     assert cell(tab, "ROC AUC", 2) == f"{analysis.auc.low:.3f} – {analysis.auc.high:.3f}"
     assert cell(tab, "Threshold") == "0.5000"
     assert tab.classes_model.rows[0][:3] == ("COVID (COVID)", "12", "12")
+    # Every results tab is in sight (the films set apart used to hide behind scroll arrows).
+    bar = tab.tables.tabBar()
+    assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count()))
     fpr, tpr, thr = analysis.roc()
     x, y = tab.plots.roc.curve.getData()
     assert np.allclose(x, fpr) and np.allclose(y, tpr)

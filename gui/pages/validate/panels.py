@@ -131,6 +131,9 @@ class ResultTables(QTabWidget):
 
     def __init__(self) -> None:
         super().__init__()
+        # Every tab in sight: the last ones (films set apart) hid behind scroll arrows at a
+        # 1500-pixel window; the panel is as wide as its tabs instead.
+        self.setUsesScrollButtons(False)
         noop = QT_TRANSLATE_NOOP
         # Headers are translated when shown (RowsModel.headerData).
         self.metrics_model = self._add(
