@@ -21,6 +21,13 @@ def _cfg(**kw) -> TrainConfig:
     return transfer_recipe(input_size=64, epochs=1, batch_size=8, seed=1, **kw)
 
 
+@pytest.fixture(scope="module")
+def scratch(tiny_ds):
+    """One Lite0 trained from random weights (building and tracing it costs most of a
+    minute on a CPU), for the tests that only read it."""
+    return train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
+
+
 def test_freeze_below_keeps_batch_norm_and_lower_blocks_frozen():
     import keras
 
@@ -99,13 +106,13 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
     assert result.ood.feat_mean.shape == (1280,)
 
 
-def test_lite0_model_round_trips_with_grad_cam(tiny_ds, tmp_path):
+def test_lite0_model_round_trips_with_grad_cam(scratch, tmp_path):
     from core.model.disk import save_model
     from core.model.gradcam import gradcam
     from core.model.loading import load_model
     from core.model.networks import last_conv_layer
 
-    result = train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
+    result = scratch
     path = save_model(result.keras_model, result.card, tmp_path / "m.keras", result.ood)
     loaded = load_model(path)
     x = np.random.default_rng(0).random((1, 64, 64, 1)).astype(np.float32)
@@ -136,11 +143,11 @@ def test_command_line_fills_the_architectures_recipe():
     assert seed == TrainConfig()
 
 
-def test_lite0_from_scratch_trains_every_layer(tiny_ds):
+def test_lite0_from_scratch_trains_every_layer(scratch):
     """Random weights are not frozen: freezing below a block would freeze noise."""
     import keras
 
-    result = train(tiny_ds, _cfg(start_from="scratch", max_train_batches=1))
+    result = scratch
     net = result.keras_model
     assert all(layer.trainable for layer in net.layers)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in net.layers)
