@@ -89,9 +89,9 @@ def test_scanner_sees_every_kind_of_import():
         "from PySide6.QtCore import Qt\n"
         "def f():\n"
         "    import pyqtgraph as pg\n"
-        "    importlib.import_module('gui.app')\n"
+        "    importlib.import_module('gui.shell.app')\n"
     )
-    assert [m for _, m in imported_names(src)] == ["os", "PySide6.QtCore", "pyqtgraph", "gui.app"]
+    assert [m for _, m in imported_names(src)] == ["os", "PySide6.QtCore", "pyqtgraph", "gui.shell.app"]
 
 
 def test_no_core_module_imports_qt_or_gui():

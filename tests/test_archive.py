@@ -1,6 +1,6 @@
 """Archive-scale classification: --files-from, --shard, --resume after SIGKILL (issue #13).
 
-The programs run as users run them (``python -m gui.launcher`` in a subprocess) where a
+The programs run as users run them (``python -m gui.shell.launcher`` in a subprocess) where a
 kill is involved; the rest call the command line in-process.
 """
 

@@ -1,4 +1,4 @@
-"""End to end: ``python -m gui.launcher classify`` in a subprocess, as a user runs it."""
+"""End to end: ``python -m gui.shell.launcher classify`` in a subprocess, as a user runs it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "gui.launcher", *args],
+        [sys.executable, "-m", "gui.shell.launcher", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -78,7 +78,7 @@ def items(sr: Dataset) -> dict[str, Dataset]:
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "gui.launcher", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "gui.shell.launcher", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -92,7 +92,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path, sample_i
         tf_config = json.dumps({"cluster": {"worker": hosts},
                                 "task": {"type": "worker", "index": index}})
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gui.launcher", "train", str(data), "--output", str(out),
+            [sys.executable, "-m", "gui.shell.launcher", "train", str(data), "--output", str(out),
              "--strategy", "multiworker", "--architecture", "seed", "--input-size", "64",
              "--epochs", "1", "--batch-size", "4"],
             env=_env(TF_CONFIG=tf_config), cwd=tmp_path, stdout=subprocess.PIPE,
