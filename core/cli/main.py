@@ -12,13 +12,9 @@ import os
 import sys
 
 from core import __version__
-from core.cli import classify, evaluate, selftest, train, validate
+from core.cli import COMMANDS, classify, evaluate, selftest, train, validate
 from core.cli.validate import ReportWriter
 from core.errors import Cancelled, CovidCXRError, is_out_of_memory, user_message
-
-#: The headless sub-commands (besides ``--self-test``); the launcher sends these here and
-#: names them when a mistyped word or a missing display stops the window.
-COMMANDS = ("classify", "train", "evaluate", "validate")
 
 _HELP = {
     "classify": "classify files and folders into predicted.csv",

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from core.cli.main import COMMANDS  # no Qt, no TensorFlow behind it
+from core.cli import COMMANDS  # the names only: no command is imported
 
 HEADLESS = {*COMMANDS, "--self-test", "-h", "--help", "--version"}
 _HEADLESS_LIST = ", ".join((*COMMANDS, "--self-test"))
