@@ -279,9 +279,12 @@ def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bo
     return out
 
 
-#: Views per network call: all the views of a batch of 16 near the threshold at once (96
-#: inputs of 224 px) held about 0.4 GB of activations; 32 keep the pass as fast.
-VIEW_BATCH = 32
+#: Films per call of the evidence pass, and views per network call. All the views of a
+#: batch of 16 near the threshold in one call (96 inputs of 224 px), and the gradient pass
+#: over 16 films, took a classify process from 920 MiB once warm to 1,760 MiB; with 16 and
+#: 8 it peaks near 1,080 MiB, at the same CPU time per film (bench/README.md, #23).
+VIEW_BATCH = 16
+EVIDENCE_BATCH = 8
 
 
 def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
@@ -312,7 +315,7 @@ def network_pass(model: LoadedModel, items: list[Prepared], want_heat: bool
     the network once, with its gradient pass when the maps are wanted (the calibration is
     the card's, as :meth:`LoadedModel.forward` applies it)."""
     x = to_network(np.stack([g.net_input for g in items]))
-    both = forward_with_heat(model.keras_model, x) if want_heat else None
+    both = forward_with_heat(model.keras_model, x, EVIDENCE_BATCH) if want_heat else None
     if both is None:
         probs, feats = model.forward(x)
         return probs, feats, None
