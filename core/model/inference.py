@@ -194,7 +194,8 @@ def judge_pending(model: LoadedModel, items: list[Prepared]) -> list[Prepared]:
     check = model.anatomy
     if not isinstance(check, LungCheck):
         raise TypeError("films prepared for a lung check, assessed by a model without one")
-    verdicts = check.judge([items[k].lung_small for k in pending])  # type: ignore[misc]
+    smalls = [items[k].lung_small for k in pending]
+    verdicts = check.judge([s for s in smalls if s is not None])
     out = list(items)
     for k, verdict in zip(pending, verdicts, strict=True):
         out[k] = replace(items[k], refusal=verdict.reason, lungs=verdict.lungs, lung_small=None)
