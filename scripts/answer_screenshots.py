@@ -84,10 +84,10 @@ def main() -> int:
         later(3000, low)
 
     def low() -> None:
-        window.classify.viewer.set_heat_visible(True)
-        window.classify.heat_check.setChecked(True)
-        if not window.classify.viewer.lungs_visible:
-            window.classify.viewer.toggle_lungs()
+        window.classify.viewer_panel.viewer.set_heat_visible(True)
+        window.classify.viewer_panel.heat_check.setChecked(True)
+        if not window.classify.viewer_panel.viewer.lungs_visible:
+            window.classify.viewer_panel.viewer.toggle_lungs()
         later(800, lambda: (save("low_evidence"), later(200, window.close)))
 
     later(1500, dismiss_notice)

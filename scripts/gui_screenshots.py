@@ -72,8 +72,8 @@ def main() -> int:
 
     def main_shot() -> None:
         save(window, "main")
-        window.classify.viewer.set_heat_visible(True)
-        window.classify.heat_check.setChecked(True)
+        window.classify.viewer_panel.viewer.set_heat_visible(True)
+        window.classify.viewer_panel.heat_check.setChecked(True)
         later(600, heat_shot)
 
     def heat_shot() -> None:

@@ -54,8 +54,8 @@ def main() -> int:
             print("validation failed:", tab.message.text(), file=sys.stderr)
             app.exit(1)
             return
-        tab.sens_spin.setValue(args.target_sensitivity)
-        tab.sens_button.click()
+        tab.point.sens_spin.setValue(args.target_sensitivity)
+        tab.point.sens_button.click()
         tab.session.save_profile(args.site)
         tab.write_report(args.out / "validate-report.pdf")
         QTimer.singleShot(500, lambda: (save(window, "validate"), app.exit(0)))

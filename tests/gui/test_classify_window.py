@@ -48,8 +48,8 @@ def test_title_tabs_and_idle_state(window):
     extra = QLabel("training goes here")
     assert window.add_tab(extra, "Train") == 1
     assert window.tabs.widget(1) is extra
-    assert window.classify.progress.format() == "idle"
-    assert not window.classify.cancel_button.isEnabled()
+    assert window.classify.table_panel.progress.format() == "idle"
+    assert not window.classify.table_panel.cancel_button.isEnabled()
 
 
 def test_open_folder_rows_match_the_core_csv(window, qtbot, xray_folder, tiny_model, tmp_path):
@@ -104,10 +104,10 @@ def test_bad_file_is_one_error_row_and_nothing_else_changes(make_window, qtbot, 
     # Selecting the error row says why, in the viewer and the metadata panel.
     with qtbot.waitSignal(b.classify.imageShown, timeout=TIMEOUT):
         b.classify.select_source_row(len(b.classify.results.rows) - 1)
-    assert not b.classify.viewer.has_image
-    assert "broken.png" in b.classify.viewer.placeholder.text()
-    assert b.classify.metadata.facts()["Decision"] == NOT_ASSESSED
-    assert "no heat map" in b.classify.heat_status.text()
+    assert not b.classify.viewer_panel.viewer.has_image
+    assert "broken.png" in b.classify.viewer_panel.viewer.placeholder.text()
+    assert b.classify.viewer_panel.metadata.facts()["Decision"] == NOT_ASSESSED
+    assert "no heat map" in b.classify.viewer_panel.heat_status.text()
 
 
 def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
@@ -140,11 +140,11 @@ def test_a_decoder_that_aborts_is_one_error_row_and_the_window_lives_on(
     crash_row = row_named(window, aborting["jpeg-2000"].name)
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
         window.classify.select_source_row(crash_row)
-    assert not window.classify.viewer.has_image
-    assert aborting["jpeg-2000"].name in window.classify.viewer.placeholder.text()
+    assert not window.classify.viewer_panel.viewer.has_image
+    assert aborting["jpeg-2000"].name in window.classify.viewer_panel.viewer.placeholder.text()
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
         window.classify.select_source_row(row_named(window, "good-jpeg-2000.dcm"))
-    assert window.classify.viewer.has_image
+    assert window.classify.viewer_panel.viewer.has_image
 
 
 def test_drop_files_and_folders(window, qtbot, xray_folder):
@@ -185,7 +185,7 @@ def test_cancel_mid_run(window, qtbot, tmp_path):
     states = {r.state for r in window.classify.results.rows if r.prediction is None}
     assert states == {CANCELLED}
     assert all(r.label == NOT_ASSESSED for r in window.classify.results.rows if r.prediction is None)
-    assert window.classify.progress.format() == "idle"
+    assert window.classify.table_panel.progress.format() == "idle"
     # Export writes only the files that have a result.
     assert len(window.classify.results.predictions()) == done
 
@@ -197,7 +197,7 @@ def test_files_wait_for_the_model_with_a_status(make_window, qtbot, xray_folder,
     qtbot.waitUntil(lambda: len(window.classify.results.rows) == 7, timeout=TIMEOUT)
     assert window.classify.model_label.text() == "Loading model…"
     assert all("loading model…" in r.status_text for r in window.classify.results.rows)
-    assert window.classify.progress.format() == "loading model…"
+    assert window.classify.table_panel.progress.format() == "loading model…"
     with qtbot.waitSignal(window.classify.classificationFinished, timeout=TIMEOUT):
         gate.set()
     assert window.classify.results.count_done() == 7
@@ -210,9 +210,9 @@ def test_cancel_while_the_model_loads(make_window, qtbot, xray_folder, model_gat
     qtbot.waitUntil(lambda: len(window.classify.results.rows) == 7 and not window.classify.session.discovering,
                     timeout=TIMEOUT)
     with qtbot.waitSignal(window.classify.classificationFinished, timeout=TIMEOUT):
-        window.classify.cancel_button.click()
+        window.classify.table_panel.cancel_button.click()
     assert {r.state for r in window.classify.results.rows} == {CANCELLED}
-    assert window.classify.progress.format() == "idle" and not window.classify.cancel_button.isEnabled()
+    assert window.classify.table_panel.progress.format() == "idle" and not window.classify.table_panel.cancel_button.isEnabled()
     gate.set()
     qtbot.waitUntil(lambda: window.classify.model is not None, timeout=TIMEOUT)
     assert window.classify.results.count_done() == 0  # a cancelled file is not classified later
@@ -233,8 +233,8 @@ def test_no_model_lists_files_as_not_assessed(make_window, qtbot, xray_folder, t
     # The image can still be looked at.
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
         window.classify.select_source_row(row_named(window, "cxr_002.png"))
-    assert window.classify.viewer.has_image
-    assert "no model" in window.classify.heat_status.text()
+    assert window.classify.viewer_panel.viewer.has_image
+    assert "no model" in window.classify.viewer_panel.heat_status.text()
     assert "missing.keras" in window.about_dialog().browser.toPlainText()
 
 
@@ -242,7 +242,7 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     with qtbot.waitSignal(window.classify.heatmapShown, timeout=TIMEOUT):
         window.classify.select_source_row(row_named(window, "cxr_001.png"))
-    v = window.classify.viewer
+    v = window.classify.viewer_panel.viewer
     assert v.has_image and v.has_heatmap
     v.setFocus()
     fitted = v.view_rect()
@@ -264,8 +264,8 @@ def test_viewer_keys_change_the_view_state(window, qtbot, xray_folder):
     assert not v.heat_visible and not v.heat.isVisible()
     qtbot.keyClick(v, Qt.Key.Key_H)
     assert v.heat_visible and v.heat.isVisible()
-    assert window.classify.heat_check.isChecked()
-    window.classify.opacity_slider.setValue(30)
+    assert window.classify.viewer_panel.heat_check.isChecked()
+    window.classify.viewer_panel.opacity_slider.setValue(30)
     assert v.heat.opacity() == pytest.approx(0.3)
     qtbot.keyClick(v, Qt.Key.Key_H)
     assert not v.heat.isVisible()
@@ -308,7 +308,7 @@ def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     with qtbot.waitSignal(window.classify.heatmapShown, timeout=TIMEOUT):
         window.classify.select_source_row(row_named(window, "cxr_003.png"))
-    v = window.classify.viewer
+    v = window.classify.viewer_panel.viewer
     heat = v.heat.image
     assert heat.shape == (64, 64) and heat.dtype == np.float32
     assert 0.0 <= heat.min() and heat.max() <= 1.0
@@ -317,7 +317,7 @@ def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
     rect = v.heat.mapRectToParent(v.heat.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx(
         (left, top, right - left, bottom - top))
-    assert window.classify.heat_status.text().startswith("heat map:")  # evidence, or none found
+    assert window.classify.viewer_panel.heat_status.text().startswith("heat map:")  # evidence, or none found
 
 
 def test_badge_and_metadata_follow_the_selection(window, qtbot, xray_folder):
@@ -327,9 +327,9 @@ def test_badge_and_metadata_follow_the_selection(window, qtbot, xray_folder):
         window.classify.select_source_row(i)
     row = window.classify.results.rows[i]
     p = row.prediction
-    assert window.classify.badge.text.startswith(p.label)
-    assert f"{p.probability:.3f}" in window.classify.badge.text
-    facts = window.classify.metadata.facts()
+    assert window.classify.viewer_panel.badge.text.startswith(p.label)
+    assert f"{p.probability:.3f}" in window.classify.viewer_panel.badge.text
+    facts = window.classify.viewer_panel.metadata.facts()
     assert facts["File"] == row.path.name
     assert facts["Bit depth"] == "8"
     assert facts["Threshold"] == f"{p.threshold:.4f}"
@@ -358,47 +358,47 @@ def test_dicom_identifying_fields_only_on_request(window, qtbot, tmp_path):
 
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):  # the first row shows itself
         wait_done(qtbot, window, lambda: window.open_paths([path]))
-    qtbot.waitUntil(lambda: "Modality" in window.classify.metadata.facts(), timeout=TIMEOUT)
-    facts = window.classify.metadata.facts()
+    qtbot.waitUntil(lambda: "Modality" in window.classify.viewer_panel.metadata.facts(), timeout=TIMEOUT)
+    facts = window.classify.viewer_panel.metadata.facts()
     shown = " ".join(f"{k} {v}" for k, v in facts.items())
     assert "DX" in shown and "PA" in shown and "MONOCHROME2" in shown
     assert "Doe" not in shown and "X123" not in shown
-    window.classify.metadata.identifying.setChecked(True)
-    shown = " ".join(f"{k} {v}" for k, v in window.classify.metadata.facts().items())
+    window.classify.viewer_panel.metadata.identifying.setChecked(True)
+    shown = " ".join(f"{k} {v}" for k, v in window.classify.viewer_panel.metadata.facts().items())
     assert "Doe^Jane" in shown and "X123" in shown
 
 
 def test_sort_and_filter(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     proxy = window.classify.proxy
-    window.classify.table.sortByColumn(ResultsModel.PROB, Qt.SortOrder.DescendingOrder)
+    window.classify.table_panel.table.sortByColumn(ResultsModel.PROB, Qt.SortOrder.DescendingOrder)
     probs = [proxy.data(proxy.index(i, ResultsModel.PROB)) for i in range(proxy.rowCount())]
     numbers = [float(x) for x in probs if x]
     assert numbers == sorted(numbers, reverse=True)
     assert probs[-1] == ""  # the unreadable file sorts last
 
     counts = {}
-    for text_index in range(window.classify.filter_combo.count()):
-        window.classify.filter_combo.setCurrentIndex(text_index)
-        counts[window.classify.filter_combo.itemData(text_index)] = proxy.rowCount()
+    for text_index in range(window.classify.table_panel.filter_combo.count()):
+        window.classify.table_panel.filter_combo.setCurrentIndex(text_index)
+        counts[window.classify.table_panel.filter_combo.itemData(text_index)] = proxy.rowCount()
     rows = window.classify.results.rows
     assert counts[None] == len(rows)
     assert counts[POSITIVE] == sum(r.label == POSITIVE for r in rows)
     assert counts[NEGATIVE] == sum(r.label == NEGATIVE for r in rows)
     assert counts[ERRORS] == 1
-    window.classify.filter_combo.setCurrentIndex(0)
+    window.classify.table_panel.filter_combo.setCurrentIndex(0)
 
 
 def test_keyboard_navigation_moves_the_viewer(window, qtbot, xray_folder):
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
-    window.classify.table.setFocus()
+    window.classify.table_panel.table.setFocus()
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT):
         window.classify.select_source_row(2)
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT) as blocker:
-        qtbot.keyClick(window.classify.table, Qt.Key.Key_Down)
+        qtbot.keyClick(window.classify.table_panel.table, Qt.Key.Key_Down)
     assert blocker.args == [str(window.classify.results.rows[3].path)]
     with qtbot.waitSignal(window.classify.imageShown, timeout=TIMEOUT) as blocker:
-        qtbot.keyClick(window.classify.table, Qt.Key.Key_Up)
+        qtbot.keyClick(window.classify.table_panel.table, Qt.Key.Key_Up)
     assert blocker.args == [str(window.classify.results.rows[2].path)]
 
 
@@ -433,15 +433,15 @@ def test_closing_during_a_run_leaves_no_thread(make_window, qtbot, tmp_path):
 
 def test_settings_are_remembered(make_window, qtbot, gui_settings, xray_folder):
     first = make_window()
-    first.classify.opacity_slider.setValue(35)
+    first.classify.viewer_panel.opacity_slider.setValue(35)
     first.classify.main_splitter.setSizes([300, 900])
     first.open_paths([xray_folder])
     qtbot.waitUntil(lambda: not first.classify.busy, timeout=TIMEOUT)
     sizes = first.classify.main_splitter.sizes()
     first.close()
     second = make_window()
-    assert second.classify.opacity_slider.value() == 35
-    assert second.classify.viewer.opacity == pytest.approx(0.35)
+    assert second.classify.viewer_panel.opacity_slider.value() == 35
+    assert second.classify.viewer_panel.viewer.opacity == pytest.approx(0.35)
     # The screen may be smaller than the first window: the left pane keeps its width.
     assert abs(second.classify.main_splitter.sizes()[0] - sizes[0]) <= 8
     assert gui_settings.last_folder == str(xray_folder)
@@ -506,10 +506,10 @@ def test_heartbeat_is_not_starved_while_classifying(window, qtbot, tmp_path):
 
 
 def test_mouse_window_level_is_documented(window):
-    assert "right-drag" in window.classify.viewer.toolTip()
-    window.classify.viewer.ensure_view()
-    assert "right-drag" in window.classify.viewer.view.toolTip()
-    assert "window/level" in window.classify.help_label.text()
+    assert "right-drag" in window.classify.viewer_panel.viewer.toolTip()
+    window.classify.viewer_panel.viewer.ensure_view()
+    assert "right-drag" in window.classify.viewer_panel.viewer.view.toolTip()
+    assert "window/level" in window.classify.viewer_panel.help_label.text()
 
 
 
@@ -532,7 +532,7 @@ def test_site_check_banner_offers_to_validate_the_folder(window, qtbot, tmp_path
     button that opens the Validate page on it; a familiar one a short note."""
     from core.model.site import FAMILIAR, NEW_SITE, SiteCheck
 
-    page = window.classify
+    page = window.classify.table_panel
     new = SiteCheck(NEW_SITE, 50, 2.4, 1.8, 0.002, 0.9, 0.4, "public films")
     with qtbot.waitSignal(window.classify.siteShown, timeout=TIMEOUT):
         window.classify.session.siteChecked.emit(new, tmp_path)

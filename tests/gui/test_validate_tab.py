@@ -49,7 +49,7 @@ def validate(qtbot, tab: ValidateTab, folder: Path, labels: Path | None = None):
 
 
 def cell(tab: ValidateTab, label: str, column: int = 1) -> str:
-    return tab.metrics_model.cell(label, column)
+    return tab.tables.metrics_model.cell(label, column)
 
 
 def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, labelled_folder,
@@ -63,7 +63,7 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
     assert cell(tab, "ROC AUC") == f"{analysis.auc.value:.3f}"
     assert cell(tab, "ROC AUC", 2) == f"{analysis.auc.low:.3f} – {analysis.auc.high:.3f}"
     assert cell(tab, "Threshold") == "0.5000"
-    assert tab.classes_model.rows[0][:3] == ("COVID (COVID)", "12", "12")
+    assert tab.tables.classes_model.rows[0][:3] == ("COVID (COVID)", "12", "12")
     # Every results tab is in sight (the films set apart used to hide behind scroll arrows).
     bar = tab.tables.tabBar()
     assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count()))
@@ -79,7 +79,7 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
         tab.plots.roc.pick_at(fpr[i] + 0.01, tpr[i] - 0.01)
     m = moved.args[0]
     assert m.point.threshold == pytest.approx(thr[i])
-    assert tab.threshold_spin.value() == pytest.approx(thr[i], abs=1e-4)
+    assert tab.point.threshold_spin.value() == pytest.approx(thr[i], abs=1e-4)
     assert cell(tab, "Sensitivity") == f"{tpr[i]:.3f}"
     assert tab.plots.confusion.counts == {"tp": m.point.tp, "fn": m.point.fn,
                                           "fp": m.point.fp, "tn": m.point.tn}
@@ -90,36 +90,36 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
         tab.plots.threshold_line.sigPositionChangeFinished.emit(tab.plots.threshold_line)
     assert tab.session.metrics.point.threshold == pytest.approx(0.42)
     # ...or type a target sensitivity.
-    tab.sens_spin.setValue(0.9)
-    qtbot.mouseClick(tab.sens_button, Qt.MouseButton.LeftButton)
+    tab.point.sens_spin.setValue(0.9)
+    qtbot.mouseClick(tab.point.sens_button, Qt.MouseButton.LeftButton)
     assert tab.session.metrics.point.sensitivity.value >= 0.9
     assert float(cell(tab, "Sensitivity")) >= 0.9
 
     # PPV at a typed prevalence follows Bayes' rule on sensitivity and specificity.
-    tab.prevalence_check.setChecked(True)
-    tab.prevalence_spin.setValue(0.05)
+    tab.point.prevalence_check.setChecked(True)
+    tab.point.prevalence_spin.setValue(0.05)
     pt = tab.session.metrics.point
     s, c = pt.sensitivity.value, pt.specificity.value
     if 0 < s and c < 1:
         assert float(cell(tab, "PPV")) == pytest.approx(
             s * 0.05 / (s * 0.05 + (1 - c) * 0.95), abs=6e-4)
-    tab.prevalence_check.setChecked(False)
+    tab.point.prevalence_check.setChecked(False)
 
     # Save as a site profile and use it: status bar, About and the CSV name it.
     threshold = tab.session.metrics.point.threshold
     path = tab.session.save_profile("Ward 7")
     assert path is not None and path.parent == store.profiles_dir and path.is_file()
-    assert tab.profiles_combo.currentData() == str(path)
+    assert tab.profiles.profiles_combo.currentData() == str(path)
     assert store.entry(store.bundled).usable  # the model's own card is untouched
     with qtbot.waitSignal(window.classify.modelChanged, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(tab.use_profile_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.profiles.use_profile_button, Qt.MouseButton.LeftButton)
     assert window.classify.model_path == path and store.active_path() == path
     assert "tiny-test · Ward 7" in window.classify.model_label.text()
     assert f"{threshold:.3f}" in window.classify.model_label.text()
     about = window.about_dialog().browser.toPlainText()
     assert "Site profile" in about and "Ward 7" in about
-    assert tab.profiles_combo.itemText(0).startswith("✓ ")
-    assert not tab.remove_profile_button.isEnabled() or True
+    assert tab.profiles.profiles_combo.itemText(0).startswith("✓ ")
+    assert not tab.profiles.remove_profile_button.isEnabled() or True
     window.open_paths([str(labelled_folder / "COVID")])
     qtbot.waitUntil(lambda: not window.classify.busy and window.classify.results.count_done() == 12,
                     timeout=TIMEOUT_MS)
@@ -147,12 +147,12 @@ def test_profiles_are_listed_and_removed(qtbot, page, store, labelled_folder):
     validate(qtbot, tab, labelled_folder)
     a = tab.session.save_profile("Site A")
     b = tab.session.save_profile("Site B")
-    assert {tab.profiles_combo.itemData(i) for i in range(tab.profiles_combo.count())} == {
+    assert {tab.profiles.profiles_combo.itemData(i) for i in range(tab.profiles.profiles_combo.count())} == {
         str(a), str(b)}
-    tab.profiles_combo.setCurrentIndex(tab.profiles_combo.findData(str(a)))
-    qtbot.mouseClick(tab.remove_profile_button, Qt.MouseButton.LeftButton)
+    tab.profiles.profiles_combo.setCurrentIndex(tab.profiles.profiles_combo.findData(str(a)))
+    qtbot.mouseClick(tab.profiles.remove_profile_button, Qt.MouseButton.LeftButton)
     assert not a.exists() and b.exists()
-    assert [tab.profiles_combo.itemData(i) for i in range(tab.profiles_combo.count())] == [str(b)]
+    assert [tab.profiles.profiles_combo.itemData(i) for i in range(tab.profiles.profiles_combo.count())] == [str(b)]
 
 
 def test_bad_folders_are_told_and_nothing_is_written(qtbot, page, store, labelled_folder,

@@ -78,14 +78,6 @@ class ClassifyPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.main_splitter)
-        # The panels' widgets, under the names the tests and scripts use.
-        for name in ("open_files_button", "open_folder_button", "filter_combo", "table",
-                     "progress", "rate_label", "cancel_button", "site_box", "site_banner",
-                     "site_button"):
-            setattr(self, name, getattr(self.table_panel, name))
-        for name in ("badge", "viewer", "heat_check", "opacity_slider", "heat_status",
-                     "heat_note", "help_label", "metadata"):
-            setattr(self, name, getattr(self.viewer_panel, name))
 
         self.viewing = Viewing(self.session, self.proxy, self.table_panel, self.viewer_panel,
                                workers, self)
@@ -134,11 +126,11 @@ class ClassifyPage(QWidget):
         self.file_actions = [self.open_files_action, self.open_folder_action, None,
                              self.export_action, self.export_dicom_action, None,
                              self.cancel_action]
-        self.open_files_button.clicked.connect(self.choose_files)
-        self.open_folder_button.clicked.connect(self.choose_folder)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.table_panel.open_files_button.clicked.connect(self.choose_files)
+        self.table_panel.open_folder_button.clicked.connect(self.choose_folder)
+        self.table_panel.cancel_button.clicked.connect(self.cancel)
 
-        v = self.viewer
+        v = self.viewer_panel.viewer
         self.heat_action = act(translate("ClassifyPage", "&Heat map"), lambda: v.toggle_heat(), "H")
         self.view_actions = [
             act(translate("ClassifyPage", "&Invert"), v.toggle_invert, "I"),
@@ -171,7 +163,7 @@ class ClassifyPage(QWidget):
         s.message.connect(self.status)
         s.idle.connect(self._on_idle)
         s.siteChecked.connect(self._on_site_checked)
-        self.site_button.clicked.connect(
+        self.table_panel.site_button.clicked.connect(
             lambda: self.validateRequested.emit(str(self._site_folder or "")))
 
     # ---------------------------------------------------------------- settings
@@ -182,8 +174,8 @@ class ClassifyPage(QWidget):
                 splitter.restoreState(state)
             else:
                 splitter.setSizes([680, 720] if name == "main" else [600, 230])
-        self.opacity_slider.setValue(round(s.overlay_opacity * 100))
-        self.viewer.set_opacity(s.overlay_opacity)
+        self.viewer_panel.opacity_slider.setValue(round(s.overlay_opacity * 100))
+        self.viewer_panel.viewer.set_opacity(s.overlay_opacity)
 
     def splitters(self) -> dict[str, QSplitter]:
         """The splitters whose state the window saves, by settings name."""
@@ -191,7 +183,7 @@ class ClassifyPage(QWidget):
 
     def save_settings(self) -> dict[str, Any]:
         """Keep the overlay's opacity; returns the splitters' states for the window's save."""
-        self.settings.overlay_opacity = self.opacity_slider.value() / 100
+        self.settings.overlay_opacity = self.viewer_panel.opacity_slider.value() / 100
         return {n: s.saveState() for n, s in self.splitters().items()}
 
     # ---------------------------------------------------------------- public API
@@ -220,7 +212,7 @@ class ClassifyPage(QWidget):
         """Begin loading the model and build the image view: called after the window's
         first paint, so it shows before TensorFlow and pyqtgraph are imported."""
         self.session.load_model()
-        self.viewer.ensure_view()
+        self.viewer_panel.viewer.ensure_view()
 
     def open_paths(self, paths: list[str] | list[Path]) -> None:
         """List and classify files and folders (folders recursively, non-images skipped)."""
@@ -281,17 +273,17 @@ class ClassifyPage(QWidget):
         self._site_folder = folder
         self.site_check = result
         if result is None or result.verdict == TOO_FEW:
-            self.site_box.setVisible(False)
+            self.table_panel.site_box.setVisible(False)
         elif result.is_new:
-            set_banner(self.site_banner, translate(
+            set_banner(self.table_panel.site_banner, translate(
                 "ClassifyPage",
                 "Site check: these films differ from those the model was checked on; its "
                 "threshold is not valid here: validate it on your own labelled films "
                 "({0} films; distance {1} against {2}; called COVID {3})").format(
                     integer(result.n), number(result.statistic, 2), number(result.cut, 2),
                     percent(result.covid_share)), "warning")
-            self.site_button.setVisible(True)
-            self.site_box.setVisible(True)
+            self.table_panel.site_button.setVisible(True)
+            self.table_panel.site_box.setVisible(True)
         else:
             where = result.source[len("site profile "):] if result.source.startswith(
                 "site profile ") else ""
@@ -299,9 +291,9 @@ class ClassifyPage(QWidget):
                              "({1} films)").format(where, integer(result.n)) if where else \
                 translate("ClassifyPage", "Site check: familiar: these films resemble those "
                           "the model was checked on ({0} films)").format(integer(result.n))
-            set_banner(self.site_banner, text, "ok")
-            self.site_button.setVisible(False)
-            self.site_box.setVisible(True)
+            set_banner(self.table_panel.site_banner, text, "ok")
+            self.table_panel.site_button.setVisible(False)
+            self.table_panel.site_box.setVisible(True)
         self.siteShown.emit(result)
 
     def show_model_status(self) -> None:

@@ -116,13 +116,7 @@ class ValidateTab(LazyPage):
             "relying on its numbers: choose a folder."), "info")
 
         self.point = PointPanel(s)
-        # The panels' widgets, under the names the tests and scripts use.
-        for name in ("threshold_spin", "sens_spin", "sens_button", "spec_spin", "spec_button",
-                     "model_threshold_button", "prevalence_check", "prevalence_spin"):
-            setattr(self, name, getattr(self.point, name))
         self.tables = ResultTables()
-        self.metrics_model = self.tables.metrics_model
-        self.classes_model = self.tables.classes_model
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 
@@ -143,9 +137,6 @@ class ValidateTab(LazyPage):
             actions.addWidget(b)
 
         self.profiles = ProfilesPanel(s)
-        self.profiles_combo = self.profiles.profiles_combo
-        self.use_profile_button = self.profiles.use_profile_button
-        self.remove_profile_button = self.profiles.remove_profile_button
 
         left = QWidget()
         lv = QVBoxLayout(left)
