@@ -482,14 +482,17 @@ def _smooth(h: int, w: int) -> np.ndarray:
     return (127 + 100 * np.sin(yy / 37.0) * np.cos(xx / 53.0)).astype(np.uint8)
 
 
-@pytest.mark.parametrize("suffix", [".jpg", ".png"])
-def test_min_side_decodes_reduced_but_reports_the_files_size(tmp_path, suffix):
+@pytest.mark.parametrize("suffix", [".jpg", ".jp2", ".png"])
+def test_min_side_decodes_reduced_but_reports_the_files_size(tmp_path, suffix, monkeypatch):
     """#23: read for the network, a large film comes back reduced by a whole factor (JPEG
-    scaled in libjpeg, others box-averaged), both sides still at least ``min_side``, with
-    the same picture; without ``min_side`` (the viewer) it is full size."""
+    scaled in libjpeg, JPEG 2000 at a lower resolution level, others box-averaged), both
+    sides still at least ``min_side``, with the same picture; without ``min_side`` (the
+    viewer) it is full size."""
     a = _smooth(1300, 1700)
     path = save(Image.fromarray(a), tmp_path / f"big{suffix}", quality=95)
     full = read_xray(path)
+    if suffix != ".png":  # the decoder itself reduces: no full-size decode to box-average
+        monkeypatch.setattr(reader, "_reduce", lambda img, f: pytest.fail("decoded full size"))
     small = read_xray(path, min_side=600)
     assert full.pixels.shape == (1300, 1700)
     assert small.pixels.shape == (650, 850)
