@@ -21,6 +21,7 @@ from PySide6.QtGui import QImage
 from core.files.discovery import Skipped, iter_inputs
 from core.model.gradcam import HeatMap, explain
 from core.model.site import SiteAccumulator
+from gui.services.native_libraries import preload_tensorflow
 from gui.services.workers import Control
 
 THUMB_PIXELS = 48
@@ -41,7 +42,8 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     some 290,000 objects for about 150 ms while holding the GIL, and each one froze the
     window for as long, during the load and then while classifying
     (bench/bench_gui_startup.py). So the collector is paused during the load, and what the
-    load allocated is then frozen (``gc.freeze``): later collections skip it. A previous
+    load allocated is then frozen (``gc.freeze``): later collections skip it. TensorFlow's
+    libraries are mapped first with the GIL released (``native_libraries``). A previous
     load's frozen objects are released first, so a model that was replaced can still be
     collected (that one collection happens here, on the worker, when models are switched).
     """
@@ -49,6 +51,7 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     gc.collect()
     gc.disable()
     try:
+        preload_tensorflow()  # the import below would map its libraries holding the GIL
         from core.model.loading import device_name, load_model
 
         model = load_model(path)
