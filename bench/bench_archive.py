@@ -53,10 +53,10 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/fullres"))
     args = ap.parse_args()
 
-    from core.files.discovery import IMAGE_SUFFIXES
+    from core.files.discovery import image_suffixes
 
     originals = sorted(p for p in args.data.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                       if p.is_file() and p.suffix.lower() in image_suffixes())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         links = tmp / "archive"

@@ -37,7 +37,7 @@ from aborting_dicoms import plain_dicom, transcode, write_aborting  # noqa: E402
 
 from core.errors import DicomError  # noqa: E402
 from core.files import decoder_pool  # noqa: E402
-from core.files.discovery import IMAGE_SUFFIXES  # noqa: E402
+from core.files.discovery import image_suffixes  # noqa: E402
 from core.files.reader import decode_threads, read_xray  # noqa: E402
 
 SYNTAXES = ("JPEGLosslessProcess14_1", "JPEGLSLossless", "JPEG2000Lossless")
@@ -114,7 +114,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5, help="rounds per mode (median)")
     args = ap.parse_args()
     originals = sorted(p for p in args.data.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                       if p.is_file() and p.suffix.lower() in image_suffixes())
     threads = decode_threads()
     with tempfile.TemporaryDirectory(prefix="covidcxr-isolation-") as tmp:
         compressed = make_compressed([p for p in originals if p.name[0].isdigit()], Path(tmp))

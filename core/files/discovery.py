@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -24,20 +25,20 @@ _RADIOGRAPH_FORMATS = frozenset(
 _OPTIONAL_FEATURE = {"WEBP": "webp", "JPEG2000": "jpg_2000", "AVIF": "avif"}
 
 
-def _readable_suffixes() -> frozenset[str]:
+@functools.cache
+def image_suffixes() -> frozenset[str]:
+    """Every extension the folder walk picks up: DICOM's and every raster format the reader
+    can decode with this Pillow. The one list; file dialogs build their filter from it.
+    Built on first use: registering Pillow's plugins costs about 0.1 s, which the window
+    would otherwise pay before it first paints."""
     Image.init()
-    return frozenset(
+    return _DICOM_AND_BASE_SUFFIXES | frozenset(
         ext.lower()
         for ext, fmt in Image.registered_extensions().items()
         if fmt in _RADIOGRAPH_FORMATS
         and fmt in Image.OPEN
         and (fmt not in _OPTIONAL_FEATURE or features.check(_OPTIONAL_FEATURE[fmt]))
     )
-
-
-#: Every extension the folder walk picks up: DICOM's and every raster format the reader
-#: can decode with this Pillow. The one list; file dialogs build their filter from it.
-IMAGE_SUFFIXES: frozenset[str] = _DICOM_AND_BASE_SUFFIXES | _readable_suffixes()
 
 _KINDS = (
     (stat.S_ISFIFO, "FIFO"),
@@ -94,10 +95,10 @@ def _classify_entry(path: Path) -> str:
         mode = os.stat(path).st_mode
     except OSError:
         # A dangling link with an image name: keep it, the reader will say "file not found".
-        return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "not image"
+        return "image" if path.suffix.lower() in image_suffixes() else "not image"
     if not stat.S_ISREG(mode):
         return "not regular"
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.suffix.lower() in image_suffixes():
         return "image"
     # DICOM files often have no extension at all (PACS exports): sniff the marker.
     if path.suffix == "":

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from core.files.discovery import IMAGE_SUFFIXES
+from core.files.discovery import image_suffixes
 from core.model.site import TOO_FEW
 from gui.i18n import integer, number, percent, translate
 from gui.i18n.core_text import core_text
@@ -31,7 +31,7 @@ from gui.widgets.banner import set_banner
 
 def file_filter() -> str:
     """The Open dialog's filter, in the window's language."""
-    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+    patterns = " ".join(f"*{s}" for s in sorted(image_suffixes()))
     return translate("ClassifyPage", "Images ({0});;All files (*)").format(patterns)
 
 
