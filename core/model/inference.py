@@ -37,7 +37,7 @@ from core.model.lungs import LUNG_SIZE, LungCheck
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.model.site import SiteAccumulator
-from core.model.views import VIEWS, interval, needs_views, views
+from core.model.views import VIEWS, Interval, interval, needs_views, views
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel
@@ -353,7 +353,7 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
         s = float(scores[k]) if scores is not None else None
         unusual = s is not None and s > UNUSUAL_ABOVE and not refusal
         span = spans[k]
-        straddles = span is not None and span[0] < threshold <= span[1]
+        straddles = span is not None and Interval(*span).straddles(threshold)
         share = shares[k]
         outside = share is not None and share < LOW_EVIDENCE
         label, msg = decide(p, threshold, refusal, unusual, straddles, outside)
