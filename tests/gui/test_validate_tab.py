@@ -65,8 +65,10 @@ def test_validate_move_the_point_save_a_profile_and_report(qtbot, page, store, l
     assert cell(tab, "Threshold") == "0.5000"
     assert tab.tables.classes_model.rows[0][:3] == ("COVID (COVID)", "12", "12")
     # Every results tab is in sight (the films set apart used to hide behind scroll arrows).
+    # (The layout settles after the tab titles grow with their counts: waited for.)
     bar = tab.tables.tabBar()
-    assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count()))
+    qtbot.waitUntil(lambda: all(bar.tabRect(i).right() <= bar.width()
+                                for i in range(bar.count())), timeout=5000)
     fpr, tpr, thr = analysis.roc()
     x, y = tab.plots.roc.curve.getData()
     assert np.allclose(x, fpr) and np.allclose(y, tpr)
