@@ -16,7 +16,7 @@ on exactly the file it was decoding. They use the ``forkserver`` start method wh
 one (forked from a small server that has pydicom and GDCM imported, so a replacement is
 cheap, and never a fork of a process running TensorFlow's or Qt's threads), ``spawn``
 elsewhere; a frozen application needs ``multiprocessing.freeze_support()`` in its entry
-point for both (``gui/launcher.py``). As with any use of multiprocessing, a script that
+point for both (``gui/shell/launcher.py``). As with any use of multiprocessing, a script that
 reads compressed DICOM must keep its work under ``if __name__ == "__main__":``: a worker
 imports the main module. Inside a daemonic process (a ``multiprocessing.Pool`` worker),
 which may not start children, decoding stays in process as before.
