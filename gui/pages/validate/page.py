@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from gui.pages.validate.session import ValidateSession
 from gui.services.model_library import ModelLibrary
 from gui.services.workers import WorkerSet
 from gui.widgets.banner import set_banner
+from gui.widgets.buttons import push_button
 from gui.widgets.lazy_page import LazyPage
 
 
@@ -81,20 +81,18 @@ class ValidateTab(LazyPage):
         self.folder_edit.setPlaceholderText(translate(
             "ValidateTab", "A labelled folder: one sub-folder per class, or any folder with "
             "a labels CSV"))
-        self.choose_button = QPushButton(translate("ValidateTab", "Choose folder…"))
-        self.choose_button.clicked.connect(self.choose_folder)
-        self.csv_button = QPushButton(translate("ValidateTab", "Labels CSV…"))
-        self.csv_button.setToolTip(translate(
-            "ValidateTab", "Optional: a CSV of filename,label (and patient, scanner, site or "
-            "view columns), names relative to the folder"))
-        self.csv_button.clicked.connect(self.choose_labels_csv)
+        self.choose_button = push_button(translate("ValidateTab", "Choose folder…"),
+                                         self.choose_folder)
+        self.csv_button = push_button(
+            translate("ValidateTab", "Labels CSV…"), self.choose_labels_csv, translate(
+                "ValidateTab", "Optional: a CSV of filename,label (and patient, scanner, site "
+                "or view columns), names relative to the folder"))
         self.positive_combo = QComboBox()
         self.positive_combo.setToolTip(translate(
             "ValidateTab", "The label that means COVID; every other label is not COVID"))
         self.positive_combo.activated.connect(
             lambda _i: s.choose_positive(self.positive_combo.currentText()))
-        self.run_button = QPushButton(translate("ValidateTab", "Validate"))
-        self.run_button.clicked.connect(self.toggle_run)
+        self.run_button = push_button(translate("ValidateTab", "Validate"), self.toggle_run)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
@@ -120,18 +118,17 @@ class ValidateTab(LazyPage):
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 
-        self.save_button = QPushButton(translate("ValidateTab", "Save as site profile…"))
-        self.save_button.setToolTip(translate(
-            "ValidateTab", "Keep this threshold (and the evidence behind it) as a profile of "
-            "the model; the weights are not changed"))
-        self.save_button.clicked.connect(self.open_save_dialog)
-        self.report_button = QPushButton(translate("ValidateTab", "Write report…"))
-        self.report_button.clicked.connect(self.choose_report)
-        self.adapt_button = QPushButton(translate("ValidateTab", "Fine-tune on this site…"))
-        self.adapt_button.setToolTip(translate(
-            "ValidateTab", "Open the Train page with this folder and the active model; a "
-            "patient-grouped test part is kept apart and used for a before/after comparison"))
-        self.adapt_button.clicked.connect(s.request_fine_tune)
+        self.save_button = push_button(
+            translate("ValidateTab", "Save as site profile…"), self.open_save_dialog, translate(
+                "ValidateTab", "Keep this threshold (and the evidence behind it) as a profile "
+                "of the model; the weights are not changed"))
+        self.report_button = push_button(translate("ValidateTab", "Write report…"),
+                                         self.choose_report)
+        self.adapt_button = push_button(
+            translate("ValidateTab", "Fine-tune on this site…"), s.request_fine_tune, translate(
+                "ValidateTab", "Open the Train page with this folder and the active model; a "
+                "patient-grouped test part is kept apart and used for a before/after "
+                "comparison"))
         actions = QHBoxLayout()
         for b in (self.save_button, self.report_button, self.adapt_button):
             actions.addWidget(b)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QTabWidget,
 )
 
@@ -23,6 +22,7 @@ from core.evaluation.validation import SiteAnalysis, SiteMetrics, indeterminate,
 from gui.i18n import integer, interval_text, interval_texts, number, translate
 from gui.i18n.core_text import core_text
 from gui.pages.validate.session import ValidateSession
+from gui.widgets.buttons import push_button
 from gui.widgets.rows import RowsModel, make_table
 
 METRIC_TIPS = {
@@ -74,19 +74,19 @@ class PointPanel(QGroupBox):
         # on the curve (a film scoring 0.49528 must not change sides at 0.4953).
         self.threshold_spin.valueChanged.connect(session.set_threshold)
         self.sens_spin = _spin(0.0, 1.0, 0.95)
-        self.sens_button = QPushButton(translate("ValidateTab", "Meet"))
-        self.sens_button.setToolTip(translate("ValidateTab", "The most specific threshold with "
-                                              "at least this sensitivity on these films"))
-        self.sens_button.clicked.connect(
-            lambda: session.meet_target(sensitivity=self.sens_spin.value()))
+        self.sens_button = push_button(
+            translate("ValidateTab", "Meet"),
+            lambda: session.meet_target(sensitivity=self.sens_spin.value()),
+            translate("ValidateTab", "The most specific threshold with at least this "
+                      "sensitivity on these films"))
         self.spec_spin = _spin(0.0, 1.0, 0.90)
-        self.spec_button = QPushButton(translate("ValidateTab", "Meet"))
-        self.spec_button.setToolTip(translate("ValidateTab", "The most sensitive threshold with "
-                                              "at least this specificity on these films"))
-        self.spec_button.clicked.connect(
-            lambda: session.meet_target(specificity=self.spec_spin.value()))
-        self.model_threshold_button = QPushButton(translate("ValidateTab", "Model's threshold"))
-        self.model_threshold_button.clicked.connect(session.reset_threshold)
+        self.spec_button = push_button(
+            translate("ValidateTab", "Meet"),
+            lambda: session.meet_target(specificity=self.spec_spin.value()),
+            translate("ValidateTab", "The most sensitive threshold with at least this "
+                      "specificity on these films"))
+        self.model_threshold_button = push_button(
+            translate("ValidateTab", "Model's threshold"), session.reset_threshold)
         self.prevalence_check = QCheckBox(translate("ValidateTab", "Expected prevalence"))
         self.prevalence_check.setToolTip(translate(
             "ValidateTab", "PPV and NPV depend on how common COVID is among the films you "
@@ -210,10 +210,8 @@ class ProfilesPanel(QGroupBox):
         super().__init__(translate("ValidateTab", "Site profiles"))
         self.session = session
         self.profiles_combo = QComboBox()
-        self.use_profile_button = QPushButton(translate("ValidateTab", "Use"))
-        self.use_profile_button.clicked.connect(self._use)
-        self.remove_profile_button = QPushButton(translate("ValidateTab", "Remove"))
-        self.remove_profile_button.clicked.connect(self._remove)
+        self.use_profile_button = push_button(translate("ValidateTab", "Use"), self._use)
+        self.remove_profile_button = push_button(translate("ValidateTab", "Remove"), self._remove)
         self.profiles_combo.currentIndexChanged.connect(lambda _i: self.update_buttons())
         row = QHBoxLayout(self)
         row.addWidget(self.profiles_combo, 1)
