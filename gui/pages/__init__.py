@@ -1,0 +1,1 @@
+"""One package a page (classify, train, validate): a session, panels that show it, its jobs."""
