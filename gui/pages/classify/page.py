@@ -74,7 +74,6 @@ class ClassifyPage(QWidget):
         self.main_splitter.setStretchFactor(0, 1)
         self.main_splitter.setStretchFactor(1, 1)
         self.main_splitter.setChildrenCollapsible(False)
-        self.right_splitter = self.viewer_panel
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.main_splitter)
@@ -179,7 +178,8 @@ class ClassifyPage(QWidget):
 
     def splitters(self) -> dict[str, QSplitter]:
         """The splitters whose state the window saves, by settings name."""
-        return {"main": self.main_splitter, "right": self.right_splitter}
+        # "right": the viewer above the facts (the ViewerPanel is that splitter)
+        return {"main": self.main_splitter, "right": self.viewer_panel}
 
     def save_settings(self) -> dict[str, Any]:
         """Keep the overlay's opacity; returns the splitters' states for the window's save."""
