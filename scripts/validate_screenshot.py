@@ -54,6 +54,11 @@ def main() -> int:
             print("validation failed:", tab.message.text(), file=sys.stderr)
             app.exit(1)
             return
+        # The result arrives before the task's end, which enables the buttons: act after it,
+        # as a user would (a click on a disabled button does nothing).
+        QTimer.singleShot(300, act)
+
+    def act() -> None:
         tab.point.sens_spin.setValue(args.target_sensitivity)
         tab.point.sens_button.click()
         tab.session.save_profile(args.site)
