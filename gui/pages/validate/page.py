@@ -247,7 +247,7 @@ class ValidateTab(LazyPage):
         m = self.session.metrics
         if analysis is None or m is None:
             self.plots.set_analysis(None, None)
-            self.tables.clear()
+            self.tables.clear_rows()
             self.summary_label.setText("")
             return
         self.plots.set_analysis(analysis, m)

@@ -155,14 +155,14 @@ class ResultTables(QTabWidget):
             (noop("ValidateTab", "File"), noop("ValidateTab", "Class"),
              noop("ValidateTab", "P(COVID)"), noop("ValidateTab", "Interval over views")),
             translate("ValidateTab", "Indeterminate"))
-        self.metrics_view = self.widget(0)
 
     def _add(self, headers: tuple[str, ...], title: str) -> RowsModel:
         model = RowsModel(headers, "ValidateTab", self)
         self.addTab(make_table(model), title)
         return model
 
-    def clear(self) -> None:  # type: ignore[override]
+    def clear_rows(self) -> None:
+        """Empty every table (QTabWidget.clear would remove the tabs)."""
         for m in (self.metrics_model, self.classes_model, self.subgroups_model,
                   self.left_model, self.indeterminate_model):
             m.set_rows([])
