@@ -197,6 +197,27 @@ def test_malformed_window_falls_back_to_the_data_range(tmp_path):
     assert x.pixels.min() == 0.0 and x.pixels.max() == 1.0
 
 
+@pytest.mark.parametrize("element", [(0x28, 0x1050), (0x28, 0x1051)])
+@pytest.mark.parametrize("text", [b"nan", b"inf", b"-inf"])
+def test_non_finite_window_falls_back_to_the_data_range(tmp_path, element, text):
+    """Issue 33: a Window Center or Width of "nan" parsed as a float and made every pixel
+    NaN, read as a good image. It is a malformed window: the data range is used instead."""
+    a = ramp12()
+    plain = read_xray(write_dicom(tmp_path / "plain.dcm", a)).pixels
+    path = write_dicom(tmp_path / "nan_w.dcm", a, WindowCenter=2048, WindowWidth=4096)
+    x = read_xray(set_raw(path, *element, text))
+    assert np.isfinite(x.pixels).all()
+    np.testing.assert_array_equal(x.pixels, plain)
+
+
+def test_scaling_that_overflows_to_infinity_is_refused(tmp_path):
+    """A finite Rescale Slope can still make the modality values infinite."""
+    path = write_dicom(tmp_path / "big.dcm", ramp12(), RescaleSlope="1E308", RescaleIntercept=0)
+    with pytest.raises(DicomError, match=r"^DICOM pixel values are not finite numbers after "
+                       r"the rescale and window \(NaN or infinite\): the header's scaling"):
+        read_xray(path)
+
+
 def test_multi_frame_is_refused(tmp_path):
     frames = np.stack([ramp12(), ramp12()])
     path = write_dicom(tmp_path / "cine.dcm", frames, NumberOfFrames=2)

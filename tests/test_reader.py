@@ -193,6 +193,31 @@ def test_float_tiff_is_scaled_to_its_range(tmp_path):
     np.testing.assert_allclose(x.pixels, (a - a.min()) / (a.max() - a.min()), atol=1e-6)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_float_tiff_with_a_non_finite_pixel_is_refused(tmp_path, bad):
+    """Issue 33: one NaN pixel made every pixel NaN, read as a good image."""
+    a = ramp().astype(np.float32)
+    a[3, 5] = bad
+    with pytest.raises(ImageReadError, match=r"^TIFF image holds pixel values that are not "
+                       r"numbers \(NaN or infinite\) once decoded: the file is corrupt$"):
+        read_xray(save(Image.fromarray(a, mode="F"), tmp_path / "nan.tif"))
+
+
+def test_no_reader_hands_on_a_non_finite_pixel(tmp_path, monkeypatch):
+    """The guard sits in read_xray, which every reader passes through."""
+    path = save(Image.fromarray(ramp()), tmp_path / "ok.png")
+    real = reader._to_gray
+
+    def with_nan(img):
+        pixels, depth = real(img)
+        pixels[0, 0] = np.nan
+        return pixels, depth
+
+    monkeypatch.setattr(reader, "_to_gray", with_nan)
+    with pytest.raises(ImageReadError, match=r"^PNG image holds pixel values that are not"):
+        read_xray(path)
+
+
 def test_flat_float_image_is_black(tmp_path):
     x = read_xray(save(Image.fromarray(np.full((40, 40), 7.0, np.float32)), tmp_path / "c.tif"))
     assert x.pixels.max() == 0.0

@@ -14,7 +14,14 @@ from pydicom.uid import UID, JPEGExtended12Bit
 
 from core.errors import CovidCXRError, DicomError, ImageTooLargeError, MissingCodecError
 from core.files import decoder_pool
-from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
+from core.files.xray import (
+    MAX_DECODE_BYTES,
+    MAX_PIXELS,
+    ImageInfo,
+    XRay,
+    all_finite,
+    check_budget,
+)
 
 # Which pip package decodes which compressed transfer syntax (pydicom's plugins). The app
 # ships python-gdcm (a dependency), which covers every syntax a radiograph arrives in;
@@ -157,6 +164,13 @@ def read_dicom(path: Path, size: int) -> XRay:
         raise DicomError("DICOM image is too large")
 
     pixels = _to_unit(ds, raw)
+    if not all_finite(pixels):
+        # A modality LUT can overflow a finite slope to infinity; nothing here may pass
+        # NaN on to the network, which would score it as if it were a film.
+        raise DicomError(
+            "DICOM pixel values are not finite numbers after the rescale and window "
+            "(NaN or infinite): the header's scaling is corrupt"
+        )
     if photometric == "MONOCHROME1":
         # MONOCHROME1 stores bone dark; invert so bone is always white.
         pixels = 1.0 - pixels
@@ -327,6 +341,9 @@ def _apply_window(ds: pydicom.Dataset, values: np.ndarray) -> np.ndarray:
     repeating its bookkeeping.
     """
     c, w = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    if not (np.isfinite(c) and np.isfinite(w)):
+        # "nan" and "inf" parse as floats: without this every pixel would become NaN.
+        raise ValueError(f"window centre {c} / width {w} is not a finite number")
     func = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
     if func == "SIGMOID":
         if w <= 0:

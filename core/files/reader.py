@@ -27,7 +27,14 @@ from core.errors import (
     NotARadiographError,
     TruncatedFileError,
 )
-from core.files.xray import MAX_DECODE_BYTES, MAX_PIXELS, ImageInfo, XRay, check_budget
+from core.files.xray import (
+    MAX_DECODE_BYTES,
+    MAX_PIXELS,
+    ImageInfo,
+    XRay,
+    all_finite,
+    check_budget,
+)
 
 # Kept importable from here, where the decode pipelines have always found it.
 from core.files.xray import decode_threads as decode_threads
@@ -99,8 +106,9 @@ def read_xray(path: str | os.PathLike[str], min_side: int | None = None) -> XRay
         if is_dicom(path):
             from core.files.dicom import read_dicom
 
-            return read_dicom(path, size)
-        return _read_raster(path, size, min_side)
+            xray = read_dicom(path, size)
+        else:
+            xray = _read_raster(path, size, min_side)
     except (CovidCXRError, MemoryError):
         raise
     except PermissionError:
@@ -110,6 +118,14 @@ def read_xray(path: str | os.PathLike[str], min_side: int | None = None) -> XRay
         # Last resort: a third-party decoder failing in a way no check above foresaw. The
         # file is still one bad file, never a crash of the run that reads many.
         raise ImageReadError(f"cannot decode this file: {type(exc).__name__}: {exc}") from exc
+    if not all_finite(xray.pixels):
+        # Whatever the cause (a float TIFF holding NaN, a header's scaling): a NaN pixel
+        # must never reach the network, which would give it a score like any film's.
+        raise ImageReadError(
+            f"{xray.info.format} image holds pixel values that are not numbers (NaN or "
+            "infinite) once decoded: the file is corrupt"
+        )
+    return xray
 
 
 def _not_found(path: Path) -> str:
@@ -309,6 +325,8 @@ def _refuse_colour(rgb: Image.Image) -> None:
 
 def _minmax(arr: np.ndarray) -> np.ndarray:
     lo, hi = float(arr.min()), float(arr.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return np.full(arr.shape, np.nan, np.float32)  # refused by read_xray, with its reason
     if hi <= lo:
         return np.zeros(arr.shape, dtype=np.float32)
     return ((arr - lo) / (hi - lo)).astype(np.float32)

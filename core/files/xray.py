@@ -70,3 +70,8 @@ def check_budget(size: tuple[int, int]) -> None:
     if w < 32 or h < 32:
         raise NotARadiographError(f"image is too small to assess ({w}x{h} pixels)")
 
+
+def all_finite(pixels: np.ndarray) -> bool:
+    """True when no pixel is NaN or infinite. One pass, no temporary array: the sum of
+    the pixels (each at most 1 once read, so no overflow) is finite exactly then."""
+    return bool(np.isfinite(np.sum(pixels, dtype=np.float64)))
