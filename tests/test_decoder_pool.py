@@ -127,6 +127,42 @@ def test_a_decoder_refusal_keeps_its_own_message(tmp_path):
     assert len(decoder_pool.worker_pids()) == 1  # a refusal is not a crash: worker kept
 
 
+def half_jpeg_ls(good: Path, out: Path) -> Path:
+    """``good`` (a JPEG-LS film) with its codestream cut in half and the item length
+    rewritten to match, as a tool that re-wraps a cut transfer would."""
+    import pydicom
+    from pydicom.encaps import encapsulate, generate_fragments
+
+    ds = pydicom.dcmread(good)
+    frame = b"".join(generate_fragments(ds.PixelData))
+    ds.PixelData = encapsulate([frame[: len(frame) // 2]])
+    ds.save_as(out)
+    return out
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["worker", "in process"])
+def test_a_file_gdcm_refused_goes_to_no_slower_decoder(tmp_path, monkeypatch, isolated):
+    """Issue 33: GDCM refused a damaged JPEG-LS film at once; pydicom then handed it to
+    pyjpegls, which took 4-7 s to refuse it too (3.8 s for this one, 2.5 KB)."""
+    from aborting_dicoms import plain_8bit, transcode
+
+    good = transcode(plain_8bit(tmp_path / "plain.dcm", crop=64), "JPEGLSLossless",
+                     tmp_path / "good.dcm")
+    if not isolated:
+        monkeypatch.setenv(decoder_pool.IN_PROCESS_ENV, "1")
+    assert read_xray(good).pixels.shape == (64, 64)  # a worker started, if any: not timed
+    damaged = half_jpeg_ls(good, tmp_path / "half.dcm")
+    start = time.perf_counter()
+    with pytest.raises(DicomError, match=(
+            r"^DICOM compressed \(JPEG-LS Lossless Image Compression, 1\.2\.840\.10008\.1\.2"
+            r"\.4\.80\) pixel data cannot be decoded by the installed decoders \(damaged, or an "
+            r"unsupported variant\): GDCM refused it \(no image came out of its compressed "
+            r"data\)$")):
+        read_xray(damaged)
+    assert time.perf_counter() - start < 1.0
+    assert len(decoder_pool.worker_pids()) == (1 if isolated else 0)
+
+
 def test_threads_decoding_at_once_each_get_their_own_outcome(dicoms):
     aborting, good = dicoms
     files = [good["jpeg-ls"], aborting["jpeg-ls"], good["jpeg-2000"], aborting["jpeg-2000"],

@@ -73,7 +73,7 @@ def isolation_enabled() -> bool:
 
 
 def decode_pixels(path: str | os.PathLike[str]) -> np.ndarray:
-    """``pydicom.dcmread(path).pixel_array``, computed in a worker process.
+    """``pixel_array(pydicom.dcmread(path))``, computed in a worker process.
 
     Raises :class:`DecoderCrashed` when the worker dies on this file, :class:`DecodeFailed`
     with the decoder's message when it refuses the file, ``MemoryError`` when the worker ran
@@ -98,6 +98,57 @@ def worker_pids() -> list[int]:
     return pool.pids() if pool is not None else []
 
 
+# --- which decoder ------------------------------------------------------------------------
+
+
+def pixel_array(ds: pydicom.Dataset) -> np.ndarray:
+    """``ds.pixel_array``, decoded by GDCM alone wherever pydicom would try GDCM first.
+
+    pydicom tries each installed decoder in turn. After GDCM had refused a damaged
+    JPEG-LS file at once, pyjpegls (installed with highdicom) spent 4-7 s refusing it too,
+    on 2.7 KB (issue 33); no file in pydicom's own test set decodes with a second decoder
+    after GDCM refused it. The variants GDCM declines by design (:func:`_gdcm_declines`)
+    still go to the others, as before.
+    """
+    from pydicom.pixels import get_decoder
+
+    tsyntax = ds.file_meta.TransferSyntaxUID
+    try:
+        plugins = get_decoder(tsyntax).available_plugins if tsyntax.is_compressed else ()
+    except NotImplementedError:  # no decoder at all: pydicom says so itself
+        plugins = ()
+    if not plugins or plugins[0] != "gdcm" or _gdcm_declines(ds, tsyntax):
+        return ds.pixel_array
+    ds.pixel_array_options(decoding_plugin="gdcm")
+    try:
+        return ds.pixel_array
+    except RuntimeError as exc:
+        # pydicom's "exceptions were raised by all available plugins:\n  gdcm: ...". GDCM
+        # returns no buffer at all for data it cannot decode, which pydicom's plugin
+        # reports as "'NoneType' object has no attribute 'encode'".
+        reason = str(exc).rpartition("gdcm: ")[2] or str(exc)
+        if "'NoneType'" in reason:
+            reason = "no image came out of its compressed data"
+        raise ValueError(f"GDCM refused it ({reason})") from None
+
+
+def _gdcm_declines(ds: pydicom.Dataset, tsyntax: Any) -> bool:
+    """The variants pydicom's GDCM plugin refuses before it decodes anything (its own
+    checks, ``pydicom.pixels.decoders.gdcm``): another decoder may read them."""
+    from pydicom import uid
+
+    try:
+        bits = int(ds.get("BitsStored", 0) or 0)
+        signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    except (TypeError, ValueError):
+        return True  # a damaged header: leave the choice to pydicom, as before
+    if tsyntax == uid.JPEGExtended12Bit:
+        return bits != 8
+    if tsyntax in uid.JPEGLSTransferSyntaxes:
+        return bits in (6, 7) or (tsyntax == uid.JPEGLSNearLossless and signed and bits < 8)
+    return False
+
+
 # --- the worker side -----------------------------------------------------------------------
 
 
@@ -119,7 +170,7 @@ def _serve(conn: Connection) -> None:
         if path is None:
             return
         try:
-            pixels = np.ascontiguousarray(pydicom.dcmread(path).pixel_array)
+            pixels = np.ascontiguousarray(pixel_array(pydicom.dcmread(path)))
         except MemoryError:
             reply: tuple[Any, ...] = ("memory", "")
         except Exception as exc:

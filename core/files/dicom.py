@@ -197,7 +197,7 @@ def _decode(ds: pydicom.Dataset, tsyntax: UID, path: Path) -> np.ndarray:
     worker process, so that a decoder that aborts costs this file, not the process."""
     syntax = _ISOLATED.get(str(tsyntax))
     if syntax is None or not decoder_pool.isolation_enabled():
-        return ds.pixel_array
+        return decoder_pool.pixel_array(ds)
     try:
         return decoder_pool.decode_pixels(path)
     except decoder_pool.DecoderCrashed:
