@@ -168,3 +168,31 @@ def test_a_file_listed_twice_keeps_both_rows_when_a_kill_falls_between_them(
     assert classify("--files-from", str(listing), "-o", str(out), "--model",
                     str(tiny_model_path), "--resume") == 0
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_resume_drops_a_row_torn_inside_a_character_of_several_bytes(
+        sample_images, tiny_model_path, tmp_path, capsys):
+    """Issue 33: a kill while writing the row of ``tórax.png`` cut its "ó" (two bytes in
+    UTF-8) in half; the journal was decoded as a whole and --resume said "cannot resume"."""
+    folder = tmp_path / "films"
+    folder.mkdir()
+    for name, src in zip(("a.png", "tórax.png", "z.png"), sample_images, strict=True):
+        shutil.copyfile(src, folder / name)
+    reference = tmp_path / "reference.csv"
+    assert classify(str(folder), "-o", str(reference), "--model", str(tiny_model_path)) == 0
+    assert [r["filename"] for r in rows(reference)] == ["a.png", "tórax.png", "z.png"]
+
+    out = tmp_path / "predicted.csv"
+    journal = out.with_name(out.name + JOURNAL_SUFFIX)
+    data = reference.read_bytes()
+    torn = data.index("tórax".encode()) + 2  # after "t" and the first byte of "ó"
+    journal.write_bytes(data[:torn])
+    with pytest.raises(UnicodeDecodeError):
+        journal.read_bytes().decode("utf-8")
+    capsys.readouterr()
+    assert classify(str(folder), "-o", str(out), "--model", str(tiny_model_path),
+                    "--resume") == 0
+    assert "resuming: 1 files already classified in predicted.csv.partial" in (
+        capsys.readouterr().err)
+    assert out.read_bytes() == reference.read_bytes()
+    assert not journal.exists()

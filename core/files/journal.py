@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -82,23 +83,30 @@ def read_list(list_path: str | os.PathLike[str]) -> Iterator[str]:
             fh.close()
 
 
+_QUOTE_OR_CRLF = re.compile(rb'"|\r\n')
+
+
 def _complete_lines(path: Path) -> tuple[list[str], int]:
     """The CSV's complete records (a record ends with CRLF outside quotes) and the byte
-    length they take: a kill can tear the last one, which is dropped and redone."""
+    length they take: a kill can tear the last one, which is dropped and redone.
+
+    Records are found in the bytes, before any decoding: a kill can also cut a row inside
+    a character of several bytes (``tórax.png``), and only the complete records must be
+    valid UTF-8. Quotes, CR and LF are single bytes that never occur inside another
+    character's bytes in UTF-8, so the split is exact."""
     data = path.read_bytes()
-    text = data.decode("utf-8", errors="strict")
-    records, start, quoted = [], 0, False
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
+    ends, quoted = [], False
+    for m in _QUOTE_OR_CRLF.finditer(data):
+        if m.group() == b'"':
             quoted = not quoted
-        elif ch == "\r" and not quoted and text.startswith("\r\n", i):
-            records.append(text[start : i + 2])
-            start = i + 2
-            i += 1
-        i += 1
-    return records, len(text[:start].encode("utf-8"))
+        elif not quoted:
+            ends.append(m.end())
+    good = ends[-1] if ends else 0
+    records, start = [], 0
+    for end in ends:
+        records.append(data[start:end].decode("utf-8", errors="strict"))
+        start = end
+    return records, good
 
 
 class Journal:
