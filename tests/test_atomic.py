@@ -109,6 +109,37 @@ def test_a_folder_that_cannot_be_written_is_refused(tmp_path, monkeypatch):
         atomic.check_writable(locked / "new" / "deeper" / "predicted.csv")
 
 
+def test_a_read_only_file_is_refused_by_its_mode_as_root_too(tmp_path):
+    """Issue 33: os.access is always true for root, who then overwrote a 0444 file. The
+    real permission check, whoever runs the tests."""
+    target = tmp_path / "predicted.csv"
+    target.write_text("kept\n")
+    target.chmod(0o444)
+    with pytest.raises(CovidCXRError, match=r"^--output .*predicted\.csv is read-only "
+                       r"\(mode 444\): make it writable or choose another file$"):
+        atomic.check_writable(target, "--output")
+    assert target.read_text() == "kept\n"
+
+
+def test_a_read_only_folder_is_refused_by_its_mode_as_root_too(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(CovidCXRError, match=r"^cannot write .*predicted\.csv: no "
+                           r"permission to write in .*locked \(mode 555\)$"):
+            atomic.check_writable(locked / "new" / "predicted.csv")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_a_file_only_its_owner_may_write_passes(tmp_path):
+    target = tmp_path / "mine.csv"
+    target.write_text("x")
+    target.chmod(0o600)
+    atomic.check_writable(target)
+
+
 def test_writable_targets_pass(tmp_path):
     atomic.check_writable(tmp_path / "new.csv")
     atomic.check_writable(tmp_path / "a" / "b" / "new.csv")  # folders made later

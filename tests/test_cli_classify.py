@@ -297,8 +297,29 @@ def test_output_onto_a_read_only_file_is_refused(folder, tiny_model_path, tmp_pa
     assert main(["classify", str(folder), "--output", str(out),
                  "--model", str(tiny_model_path)]) == 1
     assert capsys.readouterr().err == (
-        f"covidcxr: error: --output {out} is read-only: make it writable or choose "
-        "another file\n"
+        f"covidcxr: error: --output {out} is read-only (mode 444): make it writable or "
+        "choose another file\n"
+    )
+    assert out.read_text() == "the user's own results\n"
+    assert not loaded and not out.with_name("kept.csv.partial").exists()
+
+
+def test_output_onto_a_read_only_file_is_refused_as_root_too(folder, tiny_model_path,
+                                                             tmp_path, monkeypatch, capsys):
+    """Issue 33: as root (containers, CI) os.access allows every write, and a read-only
+    predicted.csv was overwritten. Its mode says its owner meant it to stay."""
+    from core.cli.main import main
+
+    out = tmp_path / "kept.csv"
+    out.write_text("the user's own results\n")
+    out.chmod(0o444)
+    loaded = []
+    monkeypatch.setattr("core.model.loading.load_model", lambda *a, **k: loaded.append(a))
+    assert main(["classify", str(folder), "--output", str(out),
+                 "--model", str(tiny_model_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"covidcxr: error: --output {out} is read-only (mode 444): make it writable or "
+        "choose another file\n"
     )
     assert out.read_text() == "the user's own results\n"
     assert not loaded and not out.with_name("kept.csv.partial").exists()

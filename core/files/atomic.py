@@ -25,15 +25,41 @@ def check_writable(target: str | os.PathLike[str], what: str = "") -> None:
     if target.is_dir():
         raise CovidCXRError(f"{name} is a folder: name a file to write (e.g. "
                             f"{target / 'predicted.csv'})")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise CovidCXRError(f"{name} is read-only: make it writable or choose another file")
+    if target.exists() and _read_only(target, os.W_OK):
+        raise CovidCXRError(f"{name} is read-only{_mode(target)}: make it writable or choose "
+                            "another file")
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the folders still to be made go in the first that exists
     if not folder.is_dir():
         raise CovidCXRError(f"cannot write {name}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CovidCXRError(f"cannot write {name}: no permission to write in {folder}")
+    if _read_only(folder, os.W_OK | os.X_OK):
+        raise CovidCXRError(f"cannot write {name}: no permission to write in {folder}"
+                            f"{_mode(folder)}")
+
+
+#: Write permission for the owner, the group or anyone else.
+_ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def _read_only(path: Path, mode: int) -> bool:
+    """Whether we may not, or should not, write ``path``: refused by the system, or (for
+    root, whom ``os.access`` always allows, as in containers and CI) a file or folder whose
+    mode grants write to nobody: its owner made it read-only."""
+    if not os.access(path, mode):
+        return True
+    try:
+        return not path.stat().st_mode & _ANY_WRITE
+    except OSError:
+        return False
+
+
+def _mode(path: Path) -> str:
+    """`` (mode 444)``, the permissions in the form ``chmod`` takes, or nothing."""
+    try:
+        return f" (mode {stat.S_IMODE(path.stat().st_mode):03o})"
+    except OSError:
+        return ""
 
 
 def _read_umask() -> int:
