@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,8 @@ from core.errors import ModelError
 from core.files.atomic import atomic_path, write_text_atomic
 from core.model.card import INTENDED_USE, ModelCard
 from core.model.disk import card_path, ood_path, read_card, sha256_file
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -94,20 +99,58 @@ def test_damaged_model_file_whose_card_matches_says_damaged(model_copy, damage):
     """Issue 22: a cut .keras gave Keras's "File not found: filepath=..." though it exists."""
     from core.model.loading import load_model
 
-    data = bytearray(model_copy.read_bytes())
+    _damage(model_copy, damage)
+    with pytest.raises(ModelError) as err:
+        load_model(model_copy)
+    assert str(err.value).startswith("model file tiny.keras is damaged or truncated")
+    assert "not found" not in str(err.value)
+
+
+def _damage(model: Path, damage: str) -> None:
+    data = bytearray(model.read_bytes())
     if damage == "cut in half":
         data = data[: len(data) // 2]
     elif damage == "cut by 10 bytes":
         data = data[:-10]
     else:
-        # Inside the weights member's data: a CRC error, found when Keras reads it.
-        data[len(data) // 2] ^= 0xFF
-    model_copy.write_bytes(bytes(data))
-    _rewrite_card_for(model_copy)
-    with pytest.raises(ModelError) as err:
-        load_model(model_copy)
-    assert str(err.value).startswith("model file tiny.keras is damaged or truncated")
-    assert "not found" not in str(err.value)
+        data[len(data) // 2] ^= 0xFF  # inside the weights member's data: a CRC error
+    model.write_bytes(bytes(data))
+    _rewrite_card_for(model)
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "cut by 10 bytes", "one byte flipped"])
+def test_damaged_model_file_whose_card_matches_is_refused_without_tensorflow(
+        model_copy, damage):
+    """Issue 33: the check every reader makes first (open_set, no TensorFlow) let such a
+    file through; Keras refused it only after TensorFlow's start-up lines."""
+    from core.model.disk import open_set
+
+    _damage(model_copy, damage)
+    with pytest.raises(ModelError, match=r"^model file tiny\.keras is damaged or truncated "
+                       r"\(not a complete \.keras archive\): copy it again, or restore it "
+                       r"from where it came$"):
+        open_set(model_copy)
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+def test_a_damaged_model_is_refused_in_one_line_before_tensorflow_starts(
+        model_copy, sample_images, tmp_path, command):
+    _damage(model_copy, "cut by 10 bytes")
+    args = ([str(sample_images[0]), "-o", str(tmp_path / "p.csv")] if command == "classify"
+            else [str(sample_images[0].parent)])
+    code = ("import sys\n"
+            "from core.cli.main import main\n"
+            "code = main(sys.argv[1:])\n"
+            "print('tensorflow imported' if 'tensorflow' in sys.modules else 'no tensorflow')\n"
+            "sys.exit(code)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-c", code, command, *args, "--model", str(model_copy)],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1
+    assert r.stdout == "no tensorflow\n"
+    assert r.stderr == ("covidcxr: error: model file tiny.keras is damaged or truncated (not "
+                        "a complete .keras archive): copy it again, or restore it from where "
+                        "it came\n")
 
 
 def test_card_that_is_not_json(model_copy):

@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import replace
 
-from core.cli.common import resolve_model
+from core.cli.common import check_model, resolve_model
 from core.cli.report import format_report
 from core.errors import DatasetError
 from core.evaluation.evaluate import evaluate_decoded
@@ -30,13 +30,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.files.atomic import check_writable, write_text_atomic
+
+    if args.json:
+        check_writable(args.json, "--json")  # before the dataset is decoded
+    model_path = resolve_model(getattr(args, "model", None))
+    check_model(model_path)  # a damaged model is one line, before TensorFlow starts
+
     from core.files.dataset import scan
     from core.model.cache import DecodedSplit, decode
     from core.model.loading import device_name, load_model
 
-    if args.json:
-        check_writable(args.json, "--json")  # before the dataset is decoded
-    model = load_model(resolve_model(getattr(args, "model", None)))
+    model = load_model(model_path)
     if args.threshold is not None:  # this run's threshold; the card on disk is untouched
         model = replace(model, card=replace(model.card, threshold=float(args.threshold)))
     index = scan(args.dataset, positive=args.positive)

@@ -40,6 +40,7 @@ import shutil
 import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -165,11 +166,34 @@ def verify(model_path: str | Path, card: ModelCard) -> None:
             f"model file {model_path.name} does not match its card (sha256 {actual[:12]}… "
             f"expected {card.weights_sha256[:12]}…): refusing to load a modified model"
         )
+    check_archive(model_path)
     ood_file = card.ood.get("file")
     if ood_file:
         op = model_path.with_name(ood_file)
         if not op.is_file() or sha256_file(op) != card.ood.get("sha256"):
             raise ModelError(f"OOD statistics {ood_file} are missing or do not match the card")
+
+
+def check_archive(weights: Path) -> None:
+    """Refuse a ``.keras`` file that is not a whole zip archive: cut short, or a member's
+    data damaged (its CRC). A copy tool may rewrite the card to match such a file, and
+    Keras would then fail only after TensorFlow had started (and say "File not found");
+    here it is one line, before any heavy import. Reads the archive once, ~25 ms for the
+    bundled model."""
+    damaged = ModelError(
+        f"model file {weights.name} is damaged or truncated (not a complete .keras archive): "
+        "copy it again, or restore it from where it came"
+    )
+    try:
+        with zipfile.ZipFile(weights) as archive:
+            bad_member = archive.testzip()
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {weights.name}: {exc.strerror or exc}"
+                         ) from None
+    except Exception:  # BadZipFile, EOFError, zlib.error, NotImplementedError (a method)...
+        raise damaged from None
+    if bad_member is not None:
+        raise damaged
 
 
 def read_profile(path: str | os.PathLike[str]) -> ModelCard:
