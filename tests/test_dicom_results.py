@@ -179,6 +179,55 @@ def test_a_film_without_a_study_uid_is_listed_and_the_others_go_on(
                                   "1 non-DICOM input gets none; 1 failed")
 
 
+#: 83 characters, one byte each in the film's character set (ISO_IR 100).
+LONG_NAME = ("Pérez-Rodríguez de la Fuente y Montenegro^María Guadalupe de los Ángeles "
+             "del Carmen")
+
+
+def test_header_values_that_break_their_vr_are_fitted_and_the_report_says_so(
+        films, tiny_model, tmp_path, data_dir):
+    """Issue 33: a film whose Patient Name is 83 characters (64 per component group is the
+    limit) gave an SR and an SC that dciodvfy refused; so would a date written 2020-03-01
+    or a lower-case code string. What is copied is made valid, and the report says what
+    changed."""
+    assert len(LONG_NAME) == 83
+    grey = np.asarray(Image.open(data_dir / "covid-2782.png").convert("L"))
+    film = film_dicom(tmp_path / "in" / "long.dcm", grey, PatientName=LONG_NAME,
+                      StudyDate="2020-03-01", BodyPartExamined="chest",
+                      StudyDescription="Tórax PA " * 10)
+    preds = list(classify([film, films["chest"]], tiny_model))
+    summary = export_results(preds, tiny_model, tmp_path / "out")
+    assert len(summary.written) == 2 and not summary.failed
+    fitted, plain = (pydicom.dcmread(w.report) for w in summary.written)
+    capture = pydicom.dcmread(summary.written[0].capture)
+    for ds in (fitted, capture):
+        assert str(ds.PatientName) == LONG_NAME[:64]
+        assert ds.StudyDate == "20200301"
+    assert fitted.StudyDescription == ("Tórax PA " * 10)[:64]
+    assert capture.BodyPartExamined == "CHEST"
+    from core.model.dicom_results import FITTED_NOTE
+
+    note = items(fitted)["Source header values changed to fit DICOM"]
+    assert note.TextValue == (
+        f"{FITTED_NOTE} StudyDate: rewritten as YYYYMMDD (DA). StudyDescription: shortened "
+        "from 89 to 64 characters (limit 64 for LO). PatientName: shortened from 83 to at "
+        "most 64 characters (limit 64 per component group for PN). BodyPartExamined: "
+        "written in capitals, digits, space and underscore (CS).")
+    # A film whose header is valid is copied as it is, without a note.
+    assert "Source header values changed to fit DICOM" not in items(plain)
+    assert str(plain.PatientName) == "Pérez^María"
+
+
+def test_a_film_whose_study_uid_is_not_a_uid_gets_no_result(films, tiny_model, tmp_path,
+                                                              data_dir):
+    """A UID is never shortened: it would name another study."""
+    grey = np.asarray(Image.open(data_dir / "covid-2782.png").convert("L"))
+    film = film_dicom(tmp_path / "in" / "bad_uid.dcm", grey, StudyInstanceUID="1.2." * 20)
+    summary = export_results(list(classify([film], tiny_model)), tiny_model, tmp_path / "out")
+    assert summary.failed == [(str(film), "its DICOM header's StudyInstanceUID is not a valid "
+                               "UID (digits and dots, at most 64), so a result cannot name it")]
+
+
 def test_threshold_origin_names_the_profile_or_the_override(tiny_model):
     card = tiny_model.card
     assert threshold_origin(card).startswith("model card: ")
@@ -203,10 +252,16 @@ def test_capture_overlays_the_heat_map_only_inside_the_models_crop():
 @pytest.mark.skipif(shutil.which("dciodvfy") is None,
                     reason="dciodvfy (Debian package dicom3tools) is not installed")
 def test_dciodvfy_finds_no_error_in_the_results(films, tiny_model, tmp_path, data_dir):
-    preds = list(classify([films["chest"], films["blank"], data_dir / "jpeg-lossless.dcm"],
-                          tiny_model))
+    grey = np.asarray(Image.open(data_dir / "covid-2782.png").convert("L"))
+    # Issue 33: a header that is not valid DICOM gives valid results all the same.
+    invalid = film_dicom(tmp_path / "in" / "long.dcm", grey, PatientName=LONG_NAME,
+                         StudyDate="2020-03-01", BodyPartExamined="chest", PatientSex="MALE",
+                         StudyTime="10:11:12", AccessionNumber="ACC" * 10, PatientAge="45Y",
+                         Manufacturer="M" * 80)
+    preds = list(classify([films["chest"], films["blank"], data_dir / "jpeg-lossless.dcm",
+                           invalid], tiny_model))
     summary = export_results(preds, tiny_model, tmp_path / "out")
-    assert len(summary.written) == 3, summary.failed
+    assert len(summary.written) == 4, summary.failed
     # The committed JPEG Lossless film: its report is in its study and names it.
     source = pydicom.dcmread(data_dir / "jpeg-lossless.dcm", stop_before_pixels=True)
     report = pydicom.dcmread(summary.written[2].report)
@@ -214,7 +269,7 @@ def test_dciodvfy_finds_no_error_in_the_results(films, tiny_model, tmp_path, dat
     image = items(report)["Source image"].ReferencedSOPSequence[0]
     assert image.ReferencedSOPInstanceUID == source.SOPInstanceUID
     files = sorted((tmp_path / "out").iterdir())
-    assert len(files) == 6
+    assert len(files) == 8
     for f in files:
         r = subprocess.run(["dciodvfy", str(f)], capture_output=True, text=True, timeout=60)
         report = r.stdout + r.stderr

@@ -23,6 +23,7 @@ model's card; ``core.files`` below it cannot.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import numpy as np
 from core import __version__
 from core.errors import CovidCXRError, DicomError
 from core.files.atomic import atomic_path
+from core.files.dicom_fit import fit_header
 from core.model.capture import CAPTION, caption_lines, render_capture
 from core.model.card import (
     INDETERMINATE,
@@ -58,6 +60,10 @@ MANUFACTURER = "CovidCXR"
 #: A private coding scheme for what no standard code names (DICOM PS3.16 8.2: "99" prefix).
 SCHEME = "99COVIDCXR"
 SCHEME_NAME = "CovidCXR research result codes"
+
+#: Opens the report's note on the source's header values it had to change.
+FITTED_NOTE = ("The source film's header holds values that are not valid DICOM; where this "
+               "report and its capture copy them, they were changed to fit:")
 
 ProgressFn = Callable[[int, int, str], None]
 StopFn = Callable[[], bool]
@@ -137,12 +143,16 @@ def threshold_origin(card: ModelCard, override: float | None = None) -> str:
 
 
 # ------------------------------------------------------------------------- the objects
+_UID_TEXT = re.compile(r"[0-9.]+")
 _TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
                  "AccessionNumber", "StudyID", "StudyDate", "StudyTime",
                  "ReferringPhysicianName")
 
 
-def _source_header(path: str | os.PathLike[str]) -> pydicom.Dataset:
+def _source_header(path: str | os.PathLike[str]) -> tuple[pydicom.Dataset, list[str]]:
+    """The film's header, ready to be copied, and what had to change in it for that
+    (:func:`core.files.dicom_fit.fit_header`): the results must be valid DICOM even when
+    the film's header is not."""
     import pydicom
 
     try:
@@ -150,15 +160,21 @@ def _source_header(path: str | os.PathLike[str]) -> pydicom.Dataset:
     except Exception as exc:
         raise DicomError(f"cannot read the DICOM header again: {exc}") from None
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID"):
-        if not str(ds.get(keyword, "") or "").strip():
+        value = str(ds.get(keyword, "") or "").strip()
+        if not value:
             raise DicomResultError(
                 f"its DICOM header has no {keyword}, so a result cannot join its study")
+        if len(value) > 64 or not _UID_TEXT.fullmatch(value):
+            # Not shortened: a shortened UID would name another study or film.
+            raise DicomResultError(
+                f"its DICOM header's {keyword} is not a valid UID (digits and dots, at most "
+                "64), so a result cannot name it")
     # The patient and study modules' Type 2 elements must be present, empty when unknown;
     # films in the wild often omit them, and highdicom copies them one by one.
     for keyword in _TYPE2_COPIED:
         if keyword not in ds:
             setattr(ds, keyword, None)
-    return ds
+    return ds, fit_header(ds)
 
 
 def _identity(series_number: int, description: str) -> dict[str, Any]:
@@ -222,8 +238,12 @@ def build_report(
     pred: Prediction,
     card: ModelCard,
     origin: str,
+    fitted: Iterable[str] = (),
 ) -> pydicom.Dataset:
-    """A Comprehensive SR of one film's result (see the module docstring for what it holds)."""
+    """A Comprehensive SR of one film's result (see the module docstring for what it holds).
+
+    ``fitted``: what was changed in the source's header values to copy them (one line per
+    element); the report says so, as a reader comparing it with the film would wonder."""
     from highdicom.coding_schemes import CodingSchemeIdentificationItem
     from highdicom.sr import (
         CodeContentItem,
@@ -310,6 +330,10 @@ def build_report(
     items.append(text(codes.DCM.AlgorithmName, card.name))
     items.append(text(codes.DCM.AlgorithmVersion, f"CovidCXR {__version__}"))
     items.append(text(_code("MODEL-SHA256", "Model weights SHA-256"), card.weights_sha256))
+    fitted = list(fitted)
+    if fitted:
+        items.append(text(_code("HEADER-FITTED", "Source header values changed to fit DICOM"),
+                          f"{FITTED_NOTE} {'. '.join(fitted)}."))
     if capture is not None:
         items.append(ImageContentItem(
             name=codes.DCM.BestIllustrationOfFinding,
@@ -355,13 +379,19 @@ def write_results(
     if not is_candidate(pred):
         raise DicomResultError("only a DICOM film the model read gets a DICOM result")
     folder = Path(folder)
-    source = _source_header(pred.path)
+    source, fitted = _source_header(pred.path)
     pixels = read_xray(pred.path).pixels
     heat = explain(model, pixels) if pred.label != NOT_ASSESSED else None
     rgb = render_capture(pixels, heat, caption_lines(pred, model.card, heat))
-    capture = build_capture(source, rgb)
-    report = build_report(source, capture, pred, model.card,
-                          origin or threshold_origin(model.card, pred.threshold))
+    try:
+        capture = build_capture(source, rgb)
+        report = build_report(source, capture, pred, model.card,
+                              origin or threshold_origin(model.card, pred.threshold), fitted)
+    except (ValueError, TypeError, AttributeError) as exc:
+        # highdicom checks what it copies; a header value that fit_header does not mend
+        # costs this film its result, never the run.
+        raise DicomResultError(f"its DICOM header cannot be copied into a result: {exc}"
+                               ) from None
     folder.mkdir(parents=True, exist_ok=True)
     sc_path = _save(capture, folder)
     sr_path = _save(report, folder)
