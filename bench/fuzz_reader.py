@@ -19,12 +19,19 @@ crashed") are counted apart, as outcomes. Also reported: the slowest input and t
 peak RSS of a worker (``ru_maxrss``, a high-water mark, attributed to the input that raised
 it; the decoder processes' own memory is not in it).
 
+Two more kinds of failure since issue 33: a "good" read whose pixels are not all finite
+(NaN or infinite: the network would score them as a film), and an input over the per-input
+time limit (``--limit``, 2 s), each counted and saved. An input still running after
+``--hard-limit`` is interrupted where Python regains control (a signal in the worker; the
+reader's decoder process is then killed like any interrupted one) and counted as timed out;
+native code that never returns is left to the chunk's own deadline.
+
 The workers are ``concurrent.futures`` processes, not a ``multiprocessing.Pool``'s: a
 pool's workers are daemonic and may not start the reader's decoder processes.
 
-Targets (issues 10 and 22): at least 100,000 inputs, 0 uncaught, 0 worker deaths, no input
-over 2 s or 1 GB. Exit status 1 when an input escapes or kills its worker, or a target is
-missed.
+Targets (issues 10, 22 and 33): at least 100,000 inputs, 0 uncaught, 0 worker deaths, 0
+non-finite good reads, no input over 2 s or 1 GB. Exit status 1 when an input escapes or
+kills its worker, or a target is missed.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -56,6 +64,8 @@ from core.errors import CovidCXRError, ImageReadError  # noqa: E402
 from core.files.reader import read_xray  # noqa: E402
 
 MAX_SECONDS = 2.0
+#: An input still running after this long is interrupted (where Python regains control).
+HARD_SECONDS = 30.0
 MAX_RSS_BYTES = 1024**3
 CHUNK = 250  # inputs per task sent to a worker
 
@@ -77,6 +87,9 @@ class Escape:
     message: str
     data: bytes
 
+    def outcome_text(self) -> str:
+        return f"{self.kind}, {self.message}"
+
 
 @dataclass
 class ChunkResult:
@@ -88,6 +101,10 @@ class ChunkResult:
     # The reader's last-resort wrapper ("cannot decode this file: ..."): ours, so not a
     # failure, but a cause no specific check foresaw; kept to be given its own message.
     generic: list[Escape] = field(default_factory=list)
+    #: Read as "ok" with a NaN or infinite pixel: a failure (issue 33).
+    nonfinite: list[Escape] = field(default_factory=list)
+    #: Over the per-input time limit (each a failure), or interrupted at the hard limit.
+    overtime: list[Escape] = field(default_factory=list)
     slowest: tuple[float, int, str] = (0.0, -1, "")
     rss_peak: tuple[int, int, str] = (0, -1, "")  # bytes, input index, seed name
     rss_jump: tuple[int, int, str] = (0, -1, "")  # biggest single rise of the high-water mark
@@ -109,8 +126,23 @@ def all_seeds() -> dict[str, bytes]:
     return {**_seeds(), **_compressed_seeds()}
 
 
-def _init_worker(tmp_dir: str) -> None:
-    global _PATH, _MARK
+class _TimedOut(BaseException):
+    """Raised in a worker when one input runs past the hard limit. A BaseException, so that
+    the reader's own ``except Exception`` cannot turn it into one file's error."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _TimedOut()
+
+
+_LIMITS = (MAX_SECONDS, HARD_SECONDS)
+
+
+def _init_worker(tmp_dir: str, limits: tuple[float, float] = (MAX_SECONDS, HARD_SECONDS)
+                 ) -> None:
+    global _PATH, _MARK, _LIMITS
+    _LIMITS = limits
+    signal.signal(signal.SIGALRM, _interrupt)
     _SEEDS.update(all_seeds())
     _NAMES[:] = sorted(_SEEDS)
     _PATH = Path(tmp_dir) / f"input-{os.getpid()}"
@@ -132,9 +164,17 @@ def _run_chunk(args: tuple[int, list[int]]) -> ChunkResult:
         _PATH.write_bytes(data)
         _MARK.write_text(str(index))
         t0 = time.perf_counter()
+        signal.setitimer(signal.ITIMER_REAL, _LIMITS[1])
         try:
-            read_xray(_PATH)
+            xray = read_xray(_PATH)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             outcome = "ok"
+            if not np.isfinite(xray.pixels).all():
+                outcome = "NON-FINITE OK"
+                result.nonfinite.append(Escape(index, name, outcome, "pixels not all finite",
+                                               data))
+        except _TimedOut:
+            outcome = "TIMED OUT"
         except CovidCXRError as exc:
             outcome = type(exc).__name__
             if str(exc).startswith(_DECODER_CRASHED):
@@ -148,7 +188,11 @@ def _run_chunk(args: tuple[int, list[int]]) -> ChunkResult:
             where = traceback.extract_tb(exc.__traceback__)[-1]
             message = f"{exc} [{Path(where.filename).name}:{where.lineno}]"
             result.escapes.append(Escape(index, name, type(exc).__name__, message, data))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         seconds = time.perf_counter() - t0
+        if seconds > _LIMITS[0]:
+            result.overtime.append(Escape(index, name, outcome, f"{seconds:.2f} s", data))
         result.done += 1
         result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
         if seconds > result.slowest[0]:
@@ -169,6 +213,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=20261126, help="campaign seed (20261126)")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (0: no limit)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--limit", type=float, default=MAX_SECONDS,
+                   help=f"seconds one input may take; longer is a failure ({MAX_SECONDS:g})")
+    p.add_argument("--hard-limit", type=float, default=HARD_SECONDS,
+                   help=f"seconds after which an input is interrupted ({HARD_SECONDS:g})")
     p.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"), help="reproducers")
     p.add_argument("--replay", type=Path, help="read one saved input in this process and exit")
     return p.parse_args(argv)
@@ -180,14 +228,15 @@ def _replay(path: Path) -> int:
     except (CovidCXRError, MemoryError) as exc:
         print(f"{path}: {type(exc).__name__}: {exc}")
         return 0
-    print(f"{path}: ok {xray.pixels.shape}")
+    finite = bool(np.isfinite(xray.pixels).all())
+    print(f"{path}: ok {xray.pixels.shape}" + ("" if finite else ", NaN or infinite pixels"))
     return 0  # anything else raises with its traceback
 
 
-def _executor(workers: int, tmp: str) -> ProcessPoolExecutor:
+def _executor(workers: int, tmp: str, limits: tuple[float, float]) -> ProcessPoolExecutor:
     ctx = mp.get_context("spawn")  # a fresh interpreter per worker, as a user's process
     return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(tmp,))
+                               initargs=(tmp, limits))
 
 
 def _read_alone(tmp: str, seed: int, index: int) -> None:
@@ -230,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     reported = 0
     with tempfile.TemporaryDirectory(prefix="covidcxr-fuzz-") as tmp:
         while todo and not stopped_early:
-            pool = _executor(args.workers, tmp)
+            pool = _executor(args.workers, tmp, (args.limit, args.hard_limit))
             running: dict[Future[ChunkResult], list[int]] = {}
             try:
                 while (todo or running) and not stopped_early:
@@ -242,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                             todo.appendleft(chunk)
                             raise
                     # A chunk that does not come back in time means an input hangs.
-                    finished, _ = wait(running, timeout=max(60.0, CHUNK * MAX_SECONDS),
+                    finished, _ = wait(running, timeout=max(60.0, CHUNK * args.limit,
+                                                            2 * args.hard_limit),
                                        return_when=FIRST_COMPLETED)
                     if not finished:
                         print("a chunk never came back: an input hangs")
@@ -288,6 +338,8 @@ def _merge(total: ChunkResult, part: ChunkResult) -> None:
         total.outcomes[key] = total.outcomes.get(key, 0) + count
     total.escapes.extend(part.escapes)
     total.generic.extend(part.generic)
+    total.nonfinite.extend(part.nonfinite)
+    total.overtime.extend(part.overtime)
     total.slowest = max(total.slowest, part.slowest)
     total.rss_peak = max(total.rss_peak, part.rss_peak)
     total.rss_jump = max(total.rss_jump, part.rss_jump)
@@ -329,6 +381,11 @@ def _report(args: argparse.Namespace, total: ChunkResult, elapsed: float, early:
         keep = args.crashes / f"generic-{generic.seed_name}-{generic.index}.bin"
         keep.write_bytes(generic.data)
         print(f"  input {generic.index} ({generic.seed_name}): {generic.message[:160]}  -> {keep}")
+    print(f"non-finite 'ok'  : {len(total.nonfinite)} (read as good with NaN or infinite pixels)")
+    _list(args, total.nonfinite, "nonfinite")
+    print(f"over time limit  : {len(total.overtime)} (> {args.limit:g} s each; "
+          f"{total.outcomes.get('TIMED OUT', 0)} interrupted at {args.hard_limit:g} s)")
+    _list(args, sorted(total.overtime, key=lambda e: -float(e.message.split()[0])), "slow")
     seconds, index, name = total.slowest
     print(f"slowest input    : {seconds:.3f} s (input {index}, {name})")
     rss, index, name = total.rss_peak
@@ -336,13 +393,24 @@ def _report(args: argparse.Namespace, total: ChunkResult, elapsed: float, early:
     print(f"peak worker RSS  : {rss / 2**20:.1f} MiB ({where})")
     jump, index, name = total.rss_jump
     print(f"largest RSS rise : {jump / 2**20:.1f} MiB (input {index}, {name})")
-    missed = total.escapes or deaths or seconds > MAX_SECONDS or rss > MAX_RSS_BYTES
+    missed = (total.escapes or deaths or total.nonfinite or total.overtime
+              or seconds > args.limit or rss > MAX_RSS_BYTES)
     print(
         "targets          : "
         + ("MISSED" if missed else "met")
-        + f" (0 uncaught, 0 worker deaths, <= {MAX_SECONDS:.0f} s and <= 1 GiB per input)"
+        + f" (0 uncaught, 0 worker deaths, 0 non-finite good reads, <= {args.limit:g} s and"
+        " <= 1 GiB per input)"
     )
     return 1 if missed else 0
+
+
+def _list(args: argparse.Namespace, found: list[Escape], kind: str) -> None:
+    """The first five of ``found``, each saved under ``--crashes``."""
+    for item in found[:5]:
+        args.crashes.mkdir(parents=True, exist_ok=True)
+        keep = args.crashes / f"{kind}-{item.seed_name}-{item.index}.bin"
+        keep.write_bytes(item.data)
+        print(f"  input {item.index} ({item.seed_name}): {item.outcome_text()}  -> {keep}")
 
 
 if __name__ == "__main__":
