@@ -381,7 +381,8 @@ def test_the_summary_carries_one_site_check_line(labelled_folder, tiny_model_pat
                    str(with_ref), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("site check:")]
-    assert len(lines) == 1 and lines[0].startswith("site check: familiar (distance ")
+    assert len(lines) == 1 and lines[0].startswith("site check: familiar (")
+    assert f" of {len(files)} films unlike the reference, at most " in lines[0]
     proc = run_cli("classify", str(files[0]), "--output", str(out), "--model", str(with_ref),
                    cwd=tmp_path)
     assert "site check: too few films (1; it needs 20 assessed)" in proc.stdout

@@ -67,7 +67,28 @@ def test_half_new_films_make_a_new_site(world):
     acc = SiteAccumulator(ref)
     acc.add(near, np.zeros(25, bool))
     acc.add(far, np.zeros(25, bool))
-    assert acc.result().verdict == NEW_SITE
+    res = acc.result()
+    assert res.verdict == NEW_SITE and res.unlike > res.unlike_cut
+
+
+def test_a_mixed_folder_is_new_by_its_count_and_says_how_many(world):
+    """Issue 31: a few films far apart among familiar ones move the mean distance too little
+    for its cut, but the films unlike the reference, counted one by one, are too many; the
+    line says how many."""
+    _, ref, centres = world
+    rng = np.random.default_rng(1)  # its own draws: the world's are shared by the tests
+    d = len(centres[0])
+    shift = rng.normal(0, 1, d)
+    shift *= 10.0 / np.linalg.norm(shift)
+    near = centres[0] + rng.normal(0, 1, (42, d))
+    far = centres[0] + shift + rng.normal(0, 1, (8, d))  # a few films far apart
+    res = check_site(ref, np.concatenate([near, far]), np.zeros(50, bool))
+    assert res.statistic <= res.cut, "the mean alone must not see it, or this tests nothing"
+    assert res.verdict == NEW_SITE and res.unlike > res.unlike_cut
+    assert res.line().startswith(f"site check: new site ({res.unlike} of 50 films unlike the "
+                                 f"reference, at most {res.unlike_cut} expected; distance ")
+    familiar = check_site(ref, centres[0] + rng.normal(0, 1, (50, d)), np.zeros(50, bool))
+    assert familiar.verdict == FAMILIAR and familiar.unlike <= familiar.unlike_cut
 
 
 def test_too_few_films_and_a_round_trip(world, tmp_path):

@@ -15,6 +15,13 @@ reference itself (each film's distance taken without itself, leave-one-out), dra
 collection and mixed, at the batch size checked. The p-value reported is the share of
 those reference batches at least as far as the folder.
 
+A folder that is only partly new (25 familiar films and 25 from elsewhere) moves the mean
+half as far, so the films are also counted one by one (issue #31): a film is *unlike the
+reference* when its distance exceeds the 95th percentile of the reference films' own
+(leave-one-out), and the folder is a new site too when more films are unlike it than in
+99 % of the same reference batches. Either test suffices; the count is in the answer
+("19 of 50 films unlike the reference").
+
 The reference travels with the model (``NAME.site.npz`` beside it, its sha256 in the card,
 rebuilt by ``scripts/fit_site_reference.py`` whenever the model changes); a site profile
 carries its own (the features of the films it was validated on).
@@ -22,6 +29,7 @@ carries its own (the features of the films it was validated on).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass
@@ -38,6 +46,9 @@ NEIGHBOURS = 5
 PERCENTILE = 99.0
 #: Batches drawn from the reference for the cut, per batch size.
 DRAWS = 400
+#: A film is unlike the reference beyond this percentile of the reference films' own
+#: (leave-one-out) distances; the count's cut is PERCENTILE of the reference batches'.
+FILM_PERCENTILE = 95.0
 
 FAMILIAR = "familiar"
 NEW_SITE = "new site"
@@ -88,20 +99,39 @@ class SiteReference:
             out[i:i + 512] = part[:, 1:].mean(1) if leave_one_out else part.mean(1)
         return out
 
+    @functools.cached_property
+    def own_distances(self) -> np.ndarray:
+        """Each reference film's distance to the others (leave-one-out), computed once."""
+        return self.distances(self.points, leave_one_out=True)
+
+    @property
+    def film_cut(self) -> float:
+        """Beyond this distance a single film is unlike the reference (FILM_PERCENTILE)."""
+        return float(np.percentile(self.own_distances, FILM_PERCENTILE))
+
     def null(self, batch: int, draws: int = DRAWS, seed: int = 0) -> np.ndarray:
         """The statistic of reference batches of ``batch`` films: half drawn within one
         collection, half across all (leave-one-out distances)."""
+        return self.null_batches(batch, draws, seed)[0]
+
+    def null_batches(self, batch: int, draws: int = DRAWS, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """(mean distance, films unlike the reference) of the same reference batches as
+        :meth:`null`."""
         rng = np.random.default_rng(seed)
-        loo = self.distances(self.points, leave_one_out=True)
+        loo = self.own_distances
+        over = loo > self.film_cut
         names = [g for g in np.unique(self.groups) if (self.groups == g).sum() >= batch]
-        out = []
+        means, counts = [], []
         for t in range(draws):
             if names and t % 2 == 0:
                 pool = np.flatnonzero(self.groups == names[(t // 2) % len(names)])
             else:
                 pool = np.arange(len(loo))
-            out.append(loo[rng.choice(pool, min(batch, len(pool)), replace=False)].mean())
-        return np.array(out)
+            pick = rng.choice(pool, min(batch, len(pool)), replace=False)
+            means.append(loo[pick].mean())
+            counts.append(int(over[pick].sum()))
+        return np.array(means), np.array(counts)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -165,6 +195,10 @@ class SiteCheck:
     covid_share: float = float("nan")
     expected_covid_share: float = float("nan")
     source: str = ""
+    #: Films unlike the reference one by one, and the most a reference batch shows (the
+    #: PERCENTILE of them): more is a new site whatever the mean distance says.
+    unlike: int = 0
+    unlike_cut: int = 0
 
     @property
     def is_new(self) -> bool:
@@ -177,8 +211,9 @@ class SiteCheck:
         head = f"site check: {self.verdict}"
         if self.verdict == FAMILIAR and self.source.startswith("site profile "):
             head += f": matches {self.source}"
-        stats = (f"distance {self.statistic:.2f} against a cut of {self.cut:.2f} "
-                 f"(p = {self.p_value:.3f}, {self.n} films); called COVID "
+        stats = (f"{self.unlike} of {self.n} films unlike the reference, at most "
+                 f"{self.unlike_cut} expected; distance {self.statistic:.2f} against a cut "
+                 f"of {self.cut:.2f}, p = {self.p_value:.3f}; called COVID "
                  f"{self.covid_share:.0%} (the reference: {self.expected_covid_share:.0%})")
         advice = ADVICE_NEW if self.is_new else ADVICE_FAMILIAR
         return f"{head} ({stats}): {advice}"
@@ -228,10 +263,13 @@ class SiteAccumulator:
         n = len(coords)
         if n < MIN_FILMS:
             return SiteCheck(TOO_FEW, n, source=ref.source)
-        stat = float(ref.distances(coords).mean())
-        null = ref.null(n)
+        dist = ref.distances(coords)
+        stat = float(dist.mean())
+        null, null_counts = ref.null_batches(n)
         cut = float(np.percentile(null, PERCENTILE))
         p = float((np.sum(null >= stat) + 1) / (len(null) + 1))
-        verdict = NEW_SITE if stat > cut else FAMILIAR
+        unlike = int(np.sum(dist > ref.film_cut))
+        unlike_cut = int(np.ceil(np.percentile(null_counts, PERCENTILE)))
+        verdict = NEW_SITE if stat > cut or unlike > unlike_cut else FAMILIAR
         return SiteCheck(verdict, n, stat, cut, p, float(called.mean()), ref.covid_share,
-                         ref.source)
+                         ref.source, unlike, unlike_cut)
