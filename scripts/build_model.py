@@ -17,8 +17,12 @@ film, not its collection (issue #19; the recipe is :mod:`core.training.head`).
 ``ieee8023/test`` is never read here. Measure the result with
 ``scripts/measure_model.py OUT --write-card``.
 
+With ``--backbone W.weights.h5`` the backbone is not ImageNet's as it is but the one
+tuned on within-collection labels by ``scripts/chest_features.py`` (issue #29,
+:mod:`core.training.chest`), whose record ``W.json`` goes into the card.
+
 Run: ``.venv/bin/python scripts/build_model.py --output models/covidcxr.keras
-[--data ../shared/data] [--size 224]``.
+[--backbone runs/chest/tasks.weights.h5] [--data ../shared/data] [--size 224]``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from fit_interval import fit_interval  # noqa: E402
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 SENSITIVITY = 0.90
 NAME = "covidcxr-lite0-v2"
+NAME_CHEST = "covidcxr-lite0-v3"
 
 
 def _read(paths: list[Path], spec, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +70,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--output", required=True)
     ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--backbone", help="tuned backbone weights (scripts/chest_features.py)")
     args = ap.parse_args()
     data = Path(args.data)
     t0 = time.monotonic()
@@ -110,6 +116,12 @@ def main() -> int:
 
     net = build("lite0", spec.size)
     load_backbone_weights(net, IMAGENET_WEIGHTS)
+    chest = None
+    if args.backbone:
+        import json
+
+        net.load_weights(args.backbone)
+        chest = json.loads(Path(args.backbone.replace(".weights.h5", ".json")).read_text())
     f_tr, f_ie = pooled_features(net, tr.images), pooled_features(net, ie_u8)
     marked = None
     if recipe.marker_copies or recipe.marker_directions:
@@ -143,7 +155,7 @@ def main() -> int:
     threshold = choose_threshold(ie_y, ie_p, SENSITIVITY)
     card = replace(
         card,
-        name=NAME,
+        name=NAME if chest is None else NAME_CHEST,
         threshold=float(threshold),
         threshold_rule=(
             f"lowest false-positive rate with sensitivity >= {SENSITIVITY} on ieee8023/train "
@@ -153,8 +165,16 @@ def main() -> int:
         calibration={"method": "platt", "a": a, "b": b,
                      "fitted_on": "cxr validation split + ieee8023/train out of fold"},
     )
+    backbone_record = {"recipe": "frozen ImageNet Lite0 backbone, linear head (core.training.head)"}
+    if chest is not None:
+        backbone_record = {
+            "recipe": "Lite0 backbone tuned from block6a up on within-collection labels "
+                      "(core.training.chest), linear head (core.training.head)",
+            "chest_features": {"variant": chest["variant"], "recipe": chest["recipe"],
+                               "fit": chest["fit"], "measures": chest["measures"]},
+        }
     card.training.update({
-        "recipe": "frozen ImageNet Lite0 backbone, linear head (core.training.head)",
+        **backbone_record,
         "head": {**recipe.to_dict(), "l2": l2, "ieee8023_train_out_of_fold_auc": cv_auc},
         "extra_training_data": "ieee8023/train (176 films: 135 COVID-19, 41 other; by patient)",
         "history": {},

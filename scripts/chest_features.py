@@ -52,6 +52,12 @@ VARIANTS: dict[str, dict] = {
     "tasks": {"tasks": {"rsna": 1.0, "nih": 1.0}},
     "tasks_covid": {"tasks": {"rsna": 1.0, "nih": 1.0, "covid": 0.5}},
     "tasks_noinv": {"tasks": {"rsna": 1.0, "nih": 1.0}, "invariance": 0.0},
+    # COVID-19 against the rest with ieee8023/train inside the backbone's own task: the
+    # one collection holding both classes. Its selection figure is cross-fitted (the
+    # backbone retrained without each fold's patients), see ``crossfit``.
+    "tasks_covid_ieee": {"tasks": {"rsna": 1.0, "nih": 1.0, "covid": 1.0}, "covid_ieee": True,
+                         "steps_per_epoch": 103},
+    "covid_ieee": {"tasks": {"covid": 1.0}, "covid_ieee": True, "steps_per_epoch": 103},
 }
 
 
@@ -143,7 +149,10 @@ def _col(meta: list[dict], key: str) -> np.ndarray:
     return np.array([m[key] for m in meta])
 
 
-def tasks_for(meta: list[dict], weights: dict[str, float]):
+def tasks_for(meta: list[dict], weights: dict[str, float], covid_ieee: bool = False,
+              leave_out: np.ndarray | None = None):
+    """The tasks of a variant; with ``covid_ieee`` the COVID-19 task also holds
+    ``ieee8023/train``, but for the rows in ``leave_out``."""
     from core.training.chest import Task, balanced_weights
     from core.training.head import sample_weights
 
@@ -163,7 +172,12 @@ def tasks_for(meta: list[dict], weights: dict[str, float]):
     if "covid" in weights:
         # cxr/train only: ieee8023/train stays out of the backbone, so that the head's
         # out-of-fold AUC on it (the selection) is not read from films the features saw
-        rows = np.flatnonzero((sets == "cxr") & (splits == "train"))
+        keep = (sets == "cxr") & (splits == "train")
+        if covid_ieee:
+            keep |= (sets == "ieee8023") & (splits == "train")
+        if leave_out is not None:
+            keep[leave_out] = False
+        rows = np.flatnonzero(keep)
         y = (_col(meta, "label")[rows] == "COVID").astype(np.float32)[:, None]
         w = sample_weights(y[:, 0], _col(meta, "collection")[rows], "collection")
         tasks.append(Task("covid", "binary", ("COVID",), rows, y,
@@ -176,6 +190,43 @@ def _probe(x_tr, y_tr, x_te, y_te, l2: float = 10.0) -> float:
     mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
     w, b = fit_logistic((x_tr - mu) / sd, y_tr, l2=l2)
     return roc_auc(y_te, ((x_te - mu) / sd) @ w + b)
+
+
+def crossfit(meta: list[dict], act: np.ndarray, altered: np.ndarray, recipe, covid_ieee: bool,
+             folds: int = 3, l2: float = 10.0) -> dict:
+    """Out-of-fold AUC on ``ieee8023/train`` when its films also train the backbone: for
+    each of ``folds`` folds by patient, backbone and head are trained without that fold's
+    patients and score them."""
+    from core.evaluation.metrics import roc_auc
+    from core.model.lite0 import IMAGENET_WEIGHTS, load_backbone_weights
+    from core.model.networks import build
+    from core.training.chest import pooled_from_cache, split_network, train_chest
+    from core.training.head import HeadRecipe, fit_linear_head
+
+    sets, splits, labels = _col(meta, "set"), _col(meta, "split"), _col(meta, "label")
+    colls, groups = _col(meta, "collection"), _col(meta, "group")
+    ie = np.flatnonzero((sets == "ieee8023") & (splits == "train"))
+    pats = np.unique(groups[ie])
+    rng = np.random.default_rng(0)
+    fold_of = {p: k % folds for k, p in enumerate(rng.permutation(pats))}
+    fold = np.array([fold_of[g] for g in groups[ie]])
+    oof = np.zeros(len(ie))
+    tr_all = np.flatnonzero(((sets == "cxr") | (sets == "ieee8023")) & (splits == "train"))
+    for k in range(folds):
+        out_rows = ie[fold == k]
+        net = build("lite0", 224)
+        load_backbone_weights(net, IMAGENET_WEIGHTS)
+        _, upper = split_network(net, SPLIT_AT)
+        train_chest(upper, act, altered,
+                    tasks_for(meta, recipe.task_weights, covid_ieee, leave_out=out_rows), recipe)
+        tr = np.setdiff1d(tr_all, out_rows)
+        feats_tr = pooled_from_cache(upper, act[tr])
+        head = fit_linear_head(feats_tr, (labels[tr] == "COVID").astype(int), colls[tr], None,
+                               l2, HeadRecipe())
+        oof[fold == k] = head.logit(pooled_from_cache(upper, act[out_rows]))
+        print(f"crossfit fold {k}: {len(out_rows)} films", flush=True)
+    return {"selection_ieee8023_train_crossfit_auc": roc_auc(labels[ie] == "COVID", oof),
+            "crossfit_folds": folds, "crossfit_l2": l2}
 
 
 def measure(meta: list[dict], feats: np.ndarray, marked: np.ndarray, marked_rows: np.ndarray
@@ -270,13 +321,15 @@ def main() -> int:
         l2sp=args.l2sp if args.l2sp is not None else v.get("l2sp", ChestRecipe.l2sp),
         learning_rate=args.lr or ChestRecipe.learning_rate,
         task_weights=v.get("tasks", {}),
+        steps_per_epoch=v.get("steps_per_epoch"),
     )
+    covid_ieee = bool(v.get("covid_ieee"))
     net = build("lite0", 224)
     load_backbone_weights(net, IMAGENET_WEIGHTS)
     _, upper = split_network(net, SPLIT_AT)
     fit = None
     if recipe.epochs:
-        tasks = tasks_for(meta, recipe.task_weights)
+        tasks = tasks_for(meta, recipe.task_weights, covid_ieee)
         print("tasks: " + ", ".join(f"{t.name} {len(t.rows)}" for t in tasks), flush=True)
         fit = train_chest(upper, act, altered, tasks, recipe,
                           on_progress=lambda d, n, m: print(f"  {d}/{n} {m} "
@@ -284,9 +337,15 @@ def main() -> int:
                                                             flush=True))
     feats = pooled_from_cache(upper, act)
     marked = pooled_from_cache(upper, act_other[~is_alt])
+    measures = measure(meta, feats, marked, marked_rows)
+    if covid_ieee:
+        # the backbone saw ieee8023/train: the head's out-of-fold figure above is not a
+        # selection figure any more; the cross-fitted one is
+        measures["leaky_ieee8023_train_oof_auc"] = measures.pop("selection_ieee8023_train_oof_auc")
+        measures.update(crossfit(meta, act, altered, recipe, covid_ieee))
     result = {"variant": args.variant, "recipe": recipe.to_dict(),
               "fit": fit.to_dict() if fit else None,
-              "measures": measure(meta, feats, marked, marked_rows),
+              "measures": measures,
               "seconds": round(time.monotonic() - t0)}
     name = args.variant + args.tag
     OUT.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,12 @@ marker test (mean |change of P| when burned-in annotations are drawn on test neg
 and the ``cxr/test`` AUC with the lungs blanked and with only the lungs shown.
 ``--only-shortcuts`` measures just those (minutes instead of a quarter of an hour).
 
+Issue #29 adds two: ``rsna_probe`` (a linear probe on the model's pooled features, fitted on
+``rsna-lungs`` train + val, AUC on its test split: does the network see lung opacity, and
+tell it from other findings, where all three classes share a collection?) and, with
+``--site-adaptation``, the AUC on ``ieee8023/test`` after the product's own "Fine-tune on
+this site" recipe has run on ``ieee8023/train`` as if it were a hospital's labelled films.
+
 ``--write-card`` stores the results in the model card (``metrics.external``), atomically;
 the weights and their sha256 are untouched.
 
@@ -240,7 +246,94 @@ def shortcut_measures(model, data: Path, per_collection: int = 150) -> dict:
     iy = np.array([r["label"] == "COVID" for r, _x in ieee_px["test"]], int)
     imasks = seg.masks(ipx)
     out["lung_region_ieee8023_test"] = lung_region_test(net, card, ipx, iy, imasks).to_dict()
+    out["rsna_probe"] = rsna_probe(model, data)
     return out
+
+
+RSNA_PAIRS = (("opacity", "normal"), ("opacity", "not-normal"), ("not-normal", "normal"))
+
+
+def rsna_probe(model, data: Path, l2: float = 10.0) -> dict:
+    """Linear probes on the pooled features (standardised logistic regression, fitted on
+    ``rsna-lungs`` train + val): AUC on ``rsna-lungs/test`` for each pair of its classes,
+    and how far the model's own P(COVID) orders opacity above normal."""
+    from core.evaluation.metrics import fit_logistic, roc_auc
+    from core.evaluation.probes import forward_pixels
+
+    root = data / "rsna-lungs"
+    rows = manifest_rows(root)
+    px, kept = _films([root / r["file"] for r in rows])
+    rows = [rows[k] for k in kept]
+    p, feats = [], []
+    for i in range(0, len(px), 64):
+        pp, ff = forward_pixels(model.keras_model, model.card, px[i:i + 64])
+        p.append(pp)
+        feats.append(ff)
+    prob, f = np.concatenate(p), np.concatenate(feats)
+    label = np.array([r["label"] for r in rows])
+    train = np.array([r["split"] in ("train", "val") for r in rows])
+    out: dict = {"films": len(rows)}
+    for a, b in RSNA_PAIRS:
+        fit_rows = train & np.isin(label, [a, b])
+        test_rows = ~train & np.isin(label, [a, b])
+        mu, sd = f[fit_rows].mean(0), f[fit_rows].std(0) + 1e-6
+        w, bias = fit_logistic((f[fit_rows] - mu) / sd, label[fit_rows] == a, l2=l2)
+        out[f"{a}_vs_{b}"] = roc_auc(label[test_rows] == a, ((f[test_rows] - mu) / sd) @ w + bias)
+    rows_on = ~train & np.isin(label, ["opacity", "normal"])
+    out["p_covid_opacity_vs_normal"] = roc_auc(label[rows_on] == "opacity", prob[rows_on])
+    return out
+
+
+def site_adaptation(model_path: str, data: Path, work: Path) -> dict:
+    """What a hospital gets from "Fine-tune on this site" with its own labelled films:
+    ``ieee8023/train`` (split train/val by patient, seeded) plays the hospital's films, the
+    product's recipe for fine-tuning the bundled model runs on it, and ``ieee8023/test`` is
+    the kept-apart part both models are measured on."""
+    import csv
+
+    from core.evaluation.evaluate import evaluate_decoded
+    from core.files.dataset import scan
+    from core.model.cache import decode
+    from core.model.loading import load_model
+    from core.training.fit import train
+    from core.training.recipe import transfer_recipe
+
+    root = data / "ieee8023"
+    rows = manifest_rows(root)
+    patients = sorted({r["patient"] for r in rows if r["split"] == "train"})
+    rng = np.random.default_rng(29)
+    val_patients = set(rng.choice(patients, max(1, len(patients) // 5), replace=False))
+    site = work / "site"
+    with open(work / "manifest.tmp", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", "split", "group"])
+        for r in rows:
+            cls = "COVID" if r["label"] == "COVID" else "Other"
+            dest = site / cls / Path(r["file"]).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not dest.exists():
+                dest.symlink_to((root / r["file"]).resolve())
+            split = "test" if r["split"] == "test" else (
+                "val" if r["patient"] in val_patients else "train")
+            writer.writerow([f"{cls}/{dest.name}", split, r["patient"]])
+    (work / "manifest.tmp").replace(site / "manifest.csv")
+    start = load_model(model_path)
+    cfg = transfer_recipe().starting_from(start.card, model_path)
+    index = scan(site, positive="COVID", seed=cfg.seed)
+    decoded = decode(index, start.card.spec)
+    before = evaluate_decoded(start, decoded.splits["test"], index)
+    result = train(index, cfg, decoded=decoded)
+    after = result.test
+    return {
+        "films": {s: int(len(decoded.splits[s].labels)) for s in ("train", "val", "test")},
+        "recipe": "transfer_recipe().starting_from(bundled card): the window's "
+                  "'Fine-tune on this site'",
+        "auc_before": before.auc,
+        "auc_after": after.auc if after is not None else float("nan"),
+        "specificity_after": after.specificity if after is not None else float("nan"),
+        "sensitivity_after": after.sensitivity if after is not None else float("nan"),
+        "epochs_run": len(result.history.get("loss", [])),
+    }
 
 
 def shortcut_lines(m: dict) -> list[str]:
@@ -258,6 +351,15 @@ def shortcut_lines(m: dict) -> list[str]:
         c = m[f"collection_probe_{cls}"]
         lines.append(f"collection probe among {cls} films: {c['mean_auc']:.3f} ("
                      + ", ".join(f"{k} {v:.2f}" for k, v in c["pairs"].items()) + ")")
+    if "rsna_probe" in m:
+        r = m["rsna_probe"]
+        lines.append("rsna-lungs/test linear probe on the pooled features: " + ", ".join(
+            f"{a} vs {b} {r[f'{a}_vs_{b}']:.3f}" for a, b in RSNA_PAIRS)
+            + f"; P(COVID) opacity vs normal {r['p_covid_opacity_vs_normal']:.3f}")
+    if "site_adaptation" in m:
+        r = m["site_adaptation"]
+        lines.append(f"site adaptation on ieee8023/train: ieee8023/test AUC {r['auc_before']:.3f}"
+                     f" -> {r['auc_after']:.3f}")
     lines.append(f"marker test: mean |change of P| {m['marker_shift']:.3f} "
                  f"over {m['marker_films']} negative films")
     for where in ("cxr_test", "ieee8023_test"):
@@ -294,12 +396,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the numbers here")
     ap.add_argument("--write-card", action="store_true", help="store them in the model card")
     ap.add_argument("--only-shortcuts", action="store_true",
-                    help="measure only the shortcut measures of issue #19")
+                    help="measure only the shortcut measures of issues #19 and #29")
+    ap.add_argument("--site-adaptation", action="store_true",
+                    help="also fine-tune on ieee8023/train as a site would (minutes)")
     args = ap.parse_args(argv)
     data = Path(args.data)
     model = load_model(args.model)
     t0 = time.monotonic()
     shortcuts = shortcut_measures(model, data)
+    if args.site_adaptation:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as work:
+            shortcuts["site_adaptation"] = site_adaptation(args.model, data, Path(work))
     print(f"model {model.display_name}, threshold {model.threshold:.4f}")
     print("\n".join(shortcut_lines(shortcuts)), flush=True)
     if args.only_shortcuts:

@@ -66,6 +66,8 @@ class ChestRecipe:
     invariance: float = 1.0
     #: Weight of each task's loss, by task name; a task not named weighs 1.
     task_weights: dict[str, float] = field(default_factory=dict)
+    #: Steps in an epoch; None: as many as the largest task needs to be seen once.
+    steps_per_epoch: int | None = None
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -338,7 +340,7 @@ def train_chest(
         opt.apply_gradients(zip(grads, variables, strict=True))
         return terms
 
-    steps_per_epoch = max(math.ceil(len(t.rows) / bpt) for t in tasks)
+    steps_per_epoch = recipe.steps_per_epoch or max(math.ceil(len(t.rows) / bpt) for t in tasks)
     total_steps = recipe.epochs * steps_per_epoch
     history: dict[str, list[float]] = {}
     done = 0
@@ -352,7 +354,7 @@ def train_chest(
                 break
             picks = []
             for order in orders:
-                start = (s * bpt) % len(order)
+                start = (s * bpt) % len(order) if len(order) >= bpt else 0
                 idx = order[start : start + bpt]
                 if len(idx) < bpt:
                     idx = np.r_[idx, order[: bpt - len(idx)]]
