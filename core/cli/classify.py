@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     threshold = resolve_threshold(model, args.threshold)
     device = device_name()
     print(f"model {model.display_name} (threshold {threshold:.4f}) on {device}", file=sys.stderr)
+    if model.frontal is None and model.frontal_note:
+        print(f"frontal-film check: {model.frontal_note}", file=sys.stderr)
     journal = Journal(args.output, model.display_name, threshold, device, resume=args.resume)
     if journal.resumed_from is not None:
         print(f"resuming: {journal.kept} files already classified in "

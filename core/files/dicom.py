@@ -176,6 +176,10 @@ def read_dicom(path: Path, size: int) -> XRay:
         pixels = 1.0 - pixels
 
     dicom_facts = {label: str(ds.get(tag, "")) for tag, label in _SHOWN if tag in ds}
+    if "ImageType" in ds:  # multi-valued (ORIGINAL\PRIMARY\LOCALIZER): its DICOM spelling
+        value = ds.get("ImageType")
+        dicom_facts["Image type"] = ("\\".join(str(v) for v in value)
+                                     if isinstance(value, MultiValue) else str(value or ""))
     dicom_facts["Transfer syntax"] = tsyntax.name
     identifying = {label: str(ds.get(tag, "")) for tag, label in _IDENTIFYING if tag in ds}
     info = ImageInfo(

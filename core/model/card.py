@@ -57,6 +57,10 @@ class ModelCard:
     #: The site check's reference (core.model.site): {"file": NAME.site.npz, "sha256": ..,
     #: "films": n, "source": ..}; empty: no check.
     site_check: dict[str, Any] = field(default_factory=dict)
+    #: The frontal-film classifier on the pooled features (core.model.frontal): {"file":
+    #: NAME.frontal.npz, "sha256": .., "weights_digest": .., "cut": .., ...}; empty: the
+    #: lung anatomy check alone decides (a model finalised before #31, a user-trained one).
+    frontal_check: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw P(COVID) through the card's recalibration (identity if none)."""

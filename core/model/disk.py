@@ -1,7 +1,7 @@
 """A model on disk: which files make one, how they are checked, how they are replaced.
 
-A model is named by its weights, ``NAME.keras``, with ``NAME.card.json``, ``NAME.ood.npz``
-and ``NAME.site.npz`` beside it (the layout every reader has always used, and the bundled
+A model is named by its weights, ``NAME.keras``, with ``NAME.card.json``, ``NAME.ood.npz``,
+``NAME.site.npz`` and ``NAME.frontal.npz`` beside it (the layout every reader has always used, and the bundled
 model's). The card (:mod:`core.model.card`) holds the sha256 of the others, so a mixed set
 (new weights beside the old card) is refused, and renames alone cannot swap several files
 at once. A save therefore goes:
@@ -85,6 +85,12 @@ def site_path(weights: str | Path) -> Path:
     """``NAME.keras`` -> ``NAME.site.npz``: the site check's reference."""
     p = Path(weights)
     return p.with_name(p.stem + ".site.npz")
+
+
+def frontal_path(weights: str | Path) -> Path:
+    """``NAME.keras`` -> ``NAME.frontal.npz``: the frontal-film classifier (issue #31)."""
+    p = Path(weights)
+    return p.with_name(p.stem + ".frontal.npz")
 
 
 def is_profile(path: str | os.PathLike[str]) -> bool:
@@ -261,6 +267,29 @@ def site_file(files: Path, card: ModelCard, path: Path | None = None) -> Path | 
     return ref
 
 
+def frontal_file(files: Path, card: ModelCard) -> Path | None:
+    """The frontal-film classifier named by the card (beside the weights), refused when its
+    sha256 differs; None when the card names none (the anatomy check alone then decides)."""
+    info = card.frontal_check
+    if not info.get("file"):
+        return None
+    path = files.parent / info["file"]
+    if not path.is_file() or sha256_file(path) != info.get("sha256"):
+        raise ModelError(f"frontal-film check {info['file']} is missing or does not match the "
+                         "card")
+    return path
+
+
+def weights_digest(arrays: list[Any]) -> str:
+    """sha256 of a network's weight arrays in order: what its features depend on, the same
+    whatever zip the ``.keras`` file was written as (a re-save changes the file's sha256,
+    not this)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
+    return h.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------
 # How they are replaced
 
@@ -326,6 +355,25 @@ def _remove_leftovers(weights: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
+def add_to_set(weights: str | Path, card: ModelCard, extra: dict[str, bytes]) -> Path:
+    """Add (or replace) files beside the model ``weights`` and rewrite its card, as one
+    change like :func:`save_model`, copying the weights and the other files the card names
+    unchanged (byte for byte: their sha256 in the card stays true)."""
+    weights = Path(weights)
+    files = current_weights(weights)
+    keep = [files.name, *(d.get("file") for d in (card.ood, card.site_check))]
+
+    def fill(folder: Path) -> None:
+        for name in keep:
+            if name and name not in extra and (files.parent / name).is_file():
+                shutil.copyfile(files.parent / name, folder / name)
+        for name, data in extra.items():
+            (folder / name).write_bytes(data)
+        _write_card(card, folder / weights.name)
+
+    return replace_set(weights, fill)
+
+
 def save_model(
     net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None,
     site: SiteReference | None = None,
@@ -358,6 +406,11 @@ def save_model(
             sp = site_path(weights)
             card.site_check = {**card.site_check, "file": sp.name, "sha256": site.save(sp),
                                "films": int(len(site.points)), "source": site.source}
+        # The frontal-film check stays (untouched, live beside) only where it already is;
+        # whether it still fits these weights is checked when the model loads.
+        named = card.frontal_check.get("file")
+        if named and not (current_weights(path).parent / named).is_file():
+            card.frontal_check = {}
         if not card.created:
             card.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         _write_card(card, weights)
@@ -382,6 +435,10 @@ def copy_model(src: str | Path, dst: str | Path) -> Path:
         if card.site_check.get("file"):
             shutil.copyfile(src_files.with_name(card.site_check["file"]), site_path(weights))
             card.site_check["file"] = site_path(dst).name
+        if card.frontal_check.get("file"):
+            shutil.copyfile(src_files.with_name(card.frontal_check["file"]),
+                            frontal_path(weights))
+            card.frontal_check["file"] = frontal_path(dst).name
         _write_card(card, weights)
 
     return replace_set(dst, fill)

@@ -324,6 +324,19 @@ def network_pass(model: LoadedModel, items: list[Prepared], want_heat: bool
     return model.card.calibrate(raw).astype(np.float32), feats, heat
 
 
+def frontal_refusals(model: LoadedModel, items: list[Prepared], feats: np.ndarray,
+                     refusals: list[str | None]) -> list[str | None]:
+    """``refusals`` with the frontal-film classifier's (core.model.frontal) on top: where it
+    refuses, its reason ("CT slice", "lateral view", ...) replaces the anatomy check's,
+    being the more specific; a film it accepts keeps the anatomy check's verdict. A model
+    without the classifier: ``refusals`` unchanged."""
+    if model.frontal is None:
+        return refusals
+    headers = [item.info.dicom if item.info is not None else None for item in items]
+    kinds = model.frontal.judge(feats, headers)
+    return [kind or r for kind, r in zip(kinds, refusals, strict=True)]
+
+
 def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[Assessment]:
     """One network call for a batch: probability, refusal, unusual flag and, near the
     threshold, the interval over test-time views per image. The one place these rules are
@@ -344,6 +357,8 @@ def assess(model: LoadedModel, items: list[Prepared], threshold: float) -> list[
     want_heat = any(ok and item.lungs is not None for ok, item in zip(assessed, items,
                                                                       strict=True))
     probs, feats, heat = network_pass(model, items, want_heat)
+    refusals = frontal_refusals(model, items, feats, refusals)
+    assessed = [r is None for r in refusals]
     scores = model.ood.score(feats, thumbs) if model.ood is not None else None
     spans = view_intervals(model, items, probs, threshold, [not ok for ok in assessed])
     shares = evidence_shares(model, items, assessed, heat)

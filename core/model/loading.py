@@ -18,7 +18,14 @@ import tensorflow as tf  # noqa: E402
 
 from core.errors import ModelError  # noqa: E402
 from core.model.card import ModelCard  # noqa: E402
-from core.model.disk import current_weights, open_set, site_file  # noqa: E402
+from core.model.disk import (  # noqa: E402
+    current_weights,
+    frontal_file,
+    open_set,
+    site_file,
+    weights_digest,
+)
+from core.model.frontal import FrontalModel
 from core.model.networks import FEATURES
 from core.model.ood import OODModel  # noqa: E402
 from core.model.preprocess import to_network
@@ -82,6 +89,10 @@ class LoadedModel:
     anatomy: Callable[[np.ndarray], Any] | None = None
     #: What the site check compares a folder with (core.model.site); None: no check.
     site: SiteReference | None = None
+    #: The frontal-film classifier on the pooled features (core.model.frontal); None: the
+    #: anatomy check alone decides, and ``frontal_note`` says why.
+    frontal: FrontalModel | None = None
+    frontal_note: str = ""
 
     @property
     def input_size(self) -> int:
@@ -151,4 +162,32 @@ def _load_set(path: Path, files: Path, card: ModelCard) -> LoadedModel:
     ood = OODModel.load(files.with_name(card.ood["file"])) if card.ood.get("file") else None
     ref = site_file(files, card, path)
     site = SiteReference.load(ref) if ref is not None else None
-    return LoadedModel(net, card, ood, path, bundled_anatomy(), site)
+    frontal, note = load_frontal(files, card, net)
+    return LoadedModel(net, card, ood, path, bundled_anatomy(), site, frontal, note)
+
+
+#: Where a model has no frontal-film classifier, the words that say so (CLI, window).
+NO_FRONTAL = ("the lung anatomy check alone decides what is a frontal chest film (this model "
+              "has no frontal-film classifier: scripts/fit_frontal.py MODEL fits one)")
+STALE_FRONTAL = ("the lung anatomy check alone decides what is a frontal chest film (the "
+                 "frontal-film classifier beside this model was fitted for other weights: "
+                 "refit it with scripts/fit_frontal.py MODEL)")
+
+
+def network_digest(net: keras.Model) -> str:
+    """The digest of a network's weights (core.model.disk.weights_digest) that a frontal-film
+    classifier names: the weights whose features it was fitted on."""
+    return weights_digest([np.asarray(v.numpy()) for v in net.weights])
+
+
+def load_frontal(files: Path, card: ModelCard, net: keras.Model
+                 ) -> tuple[FrontalModel | None, str]:
+    """The model's frontal-film classifier (core.model.frontal) and "", or None and why not:
+    the card names none, or it was fitted on other weights' features (a re-trained model
+    saved over the old name). A file that does not match its card's sha256 is refused."""
+    path = frontal_file(files, card)
+    if path is None:
+        return None, NO_FRONTAL
+    if card.frontal_check.get("weights_digest") != network_digest(net):
+        return None, STALE_FRONTAL
+    return FrontalModel.load(path), ""
