@@ -74,6 +74,13 @@ SENTENCES = (
     QT_TRANSLATE_NOOP("core", "the lungs are air-dark holes with white walls (a CT slice?)"),
     QT_TRANSLATE_NOOP(
         "core", "nothing denser than the lungs lies between them (no mediastinum)"),
+    # What the frontal-film classifier says a picture is instead (core.model.frontal).
+    QT_TRANSLATE_NOOP("core", "lateral view"),
+    QT_TRANSLATE_NOOP("core", "CT slice"),
+    QT_TRANSLATE_NOOP("core", "a photograph, not a radiograph"),
+    QT_TRANSLATE_NOOP("core", "a page or a screenshot, not a radiograph"),
+    QT_TRANSLATE_NOOP("core", "another modality or body part, not a chest radiograph"),
+    QT_TRANSLATE_NOOP("core", "not a radiograph"),
     # The reader's fixed refusals (core.files).
     QT_TRANSLATE_NOOP("core", "file not found"),
     QT_TRANSLATE_NOOP("core", "empty file (0 bytes)"),
@@ -104,6 +111,7 @@ FIELDS = (
     QT_TRANSLATE_NOOP("core", "View position"),
     QT_TRANSLATE_NOOP("core", "Photometric interpretation"),
     QT_TRANSLATE_NOOP("core", "Body part"),
+    QT_TRANSLATE_NOOP("core", "Image type"),
     QT_TRANSLATE_NOOP("core", "Bits stored"),
     QT_TRANSLATE_NOOP("core", "Manufacturer"),
     QT_TRANSLATE_NOOP("core", "Study date"),
@@ -127,6 +135,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"image is too small to assess \((.+) pixels\)"),
      QT_TRANSLATE_NOOP("core", "image is too small to assess ({0} pixels)")),
     (re.compile(r"labels file (.+)"), QT_TRANSLATE_NOOP("core", "labels file {0}")),
+    # What a film's DICOM header said against it (core.model.frontal).
+    (re.compile(r"DICOM header: (.+)"), QT_TRANSLATE_NOOP("core", "DICOM header: {0}")),
     # Why a validation's intervals are not to be relied on (core.evaluation.validation).
     (re.compile(r"only (\d+) positive images: the intervals are too wide to rely on "
                 r"\(at least (\d+) per class are needed\)"),

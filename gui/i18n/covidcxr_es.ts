@@ -393,8 +393,8 @@
         <translation>Abrir una carpeta de radiografías</translation>
     </message>
     <message>
-        <source>Site check: these films differ from those the model was checked on; its threshold is not valid here: validate it on your own labelled films ({0} films; distance {1} against {2}; called COVID {3})</source>
-        <translation>Control del centro: estas radiografías difieren de aquellas con las que se comprobó el modelo; su umbral no es válido aquí: valídelo con sus propias radiografías etiquetadas ({0} radiografías; distancia {1} frente a {2}; clasificadas como COVID {3})</translation>
+        <source>Site check: new site, {0} of {1} films unlike the reference: these films differ from those the model was checked on; its threshold is not valid here: validate it on your own labelled films (distance {2} against {3}; called COVID {4})</source>
+        <translation>Control del centro: centro nuevo, {0} de {1} radiografías distintas de la referencia: estas radiografías difieren de aquellas con las que se comprobó el modelo; su umbral no es válido aquí: valídelo con sus propias radiografías etiquetadas (distancia {2} frente a {3}; clasificadas como COVID {4})</translation>
     </message>
     <message>
         <source>Site check: familiar, matches site profile {0} ({1} films)</source>
@@ -411,6 +411,10 @@
     <message>
         <source> · threshold from public collections, not validated at this site</source>
         <translation> · umbral procedente de colecciones públicas, no validado en este centro</translation>
+    </message>
+    <message>
+        <source> · frontal-film check: lung anatomy only (no classifier fitted for this model)</source>
+        <translation> · control de radiografía frontal: solo la anatomía pulmonar (no hay clasificador ajustado para este modelo)</translation>
     </message>
     <message>
         <source>Device: {0}</source>
@@ -1751,7 +1755,7 @@
     <name>TrainingTab</name>
     <message>
         <source>Train</source>
-        <extracomment>The user chose to classify with this model (path of its ``.keras`` file). The dataset was scanned and its images checked (or that failed: see ``problems``). One epoch ended: the ``core.training.fit`` epoch report. A run ended: its ``core.training.finalise.TrainResult``, or None (failed or cancelled). A trained model was written (its path). After &quot;Fine-tune on this site&quot;: [before, after] ``core.evaluation.validation.Compared``.</extracomment>
+        <extracomment>The user chose to classify with this model (path of its ``.keras`` file). The dataset was scanned and its images checked (or that failed: see ``problems``). One epoch ended: the ``core.training.fit`` epoch report. A run ended: its ``core.training.finalise.TrainResult``, or None (failed or cancelled). A trained model was written (its path). After &quot;Fine-tune on this site&quot;: {&quot;before&quot;: ..., &quot;after&quot;: ...}, each a ``core.evaluation.validation.SiteMetrics``.</extracomment>
         <translation>Entrenar</translation>
     </message>
 </context>
@@ -2292,6 +2296,30 @@ Seleccione una fila para ver la imagen.</translation>
         <translation>no hay nada más denso que los pulmones entre ellos (sin mediastino)</translation>
     </message>
     <message>
+        <source>lateral view</source>
+        <translation>proyección lateral</translation>
+    </message>
+    <message>
+        <source>CT slice</source>
+        <translation>corte de TC</translation>
+    </message>
+    <message>
+        <source>a photograph, not a radiograph</source>
+        <translation>una fotografía, no una radiografía</translation>
+    </message>
+    <message>
+        <source>a page or a screenshot, not a radiograph</source>
+        <translation>una página o una captura de pantalla, no una radiografía</translation>
+    </message>
+    <message>
+        <source>another modality or body part, not a chest radiograph</source>
+        <translation>otra modalidad u otra región anatómica, no una radiografía de tórax</translation>
+    </message>
+    <message>
+        <source>not a radiograph</source>
+        <translation>no es una radiografía</translation>
+    </message>
+    <message>
         <source>file not found</source>
         <translation>archivo no encontrado</translation>
     </message>
@@ -2384,6 +2412,10 @@ Seleccione una fila para ver la imagen.</translation>
         <translation>Región anatómica</translation>
     </message>
     <message>
+        <source>Image type</source>
+        <translation>Tipo de imagen</translation>
+    </message>
+    <message>
         <source>Bits stored</source>
         <translation>Bits almacenados</translation>
     </message>
@@ -2434,6 +2466,10 @@ Seleccione una fila para ver la imagen.</translation>
     <message>
         <source>labels file {0}</source>
         <translation>archivo de etiquetas {0}</translation>
+    </message>
+    <message>
+        <source>DICOM header: {0}</source>
+        <translation>cabecera DICOM: {0}</translation>
     </message>
     <message>
         <source>only {0} positive images: the intervals are too wide to rely on (at least {1} per class are needed)</source>

@@ -533,12 +533,13 @@ def test_site_check_banner_offers_to_validate_the_folder(window, qtbot, tmp_path
     from core.model.site import FAMILIAR, NEW_SITE, SiteCheck
 
     page = window.classify.table_panel
-    new = SiteCheck(NEW_SITE, 50, 2.4, 1.8, 0.002, 0.9, 0.4, "public films")
+    new = SiteCheck(NEW_SITE, 50, 2.4, 1.8, 0.002, 0.9, 0.4, "public films", 19, 6)
     with qtbot.waitSignal(window.classify.siteShown, timeout=TIMEOUT):
         window.classify.session.siteChecked.emit(new, tmp_path)
     assert page.site_box.isVisibleTo(window) and page.site_button.isVisibleTo(window)
     assert page.site_banner.property("level") == "warning"
     assert "validate it on your own labelled films" in page.site_banner.text()
+    assert "new site, 19 of 50 films unlike the reference" in page.site_banner.text()
     with qtbot.waitSignal(window.classify.validateRequested, timeout=TIMEOUT) as got:
         page.site_button.click()
     assert got.args == [str(tmp_path)]

@@ -95,6 +95,10 @@ def test_core_words_the_window_translates_are_still_cores():
     for sentence in (INTENDED_USE, HEATMAP_NOTE, FEATURELESS, INDETERMINATE_MESSAGE,
                      OOD_MESSAGE, UNUSUAL_MESSAGE, LOW_EVIDENCE_MESSAGE):
         assert sentence in SENTENCES, f"core's wording changed: update core_text: {sentence}"
+    from core.model.frontal import REASONS
+
+    for reason in REASONS.values():
+        assert reason in SENTENCES, f"core's wording changed: update core_text: {reason}"
     from core.files.reader import describe
     from core.files.xray import ImageInfo
 

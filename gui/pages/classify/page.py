@@ -277,11 +277,12 @@ class ClassifyPage(QWidget):
         elif result.is_new:
             set_banner(self.table_panel.site_banner, translate(
                 "ClassifyPage",
-                "Site check: these films differ from those the model was checked on; its "
-                "threshold is not valid here: validate it on your own labelled films "
-                "({0} films; distance {1} against {2}; called COVID {3})").format(
-                    integer(result.n), number(result.statistic, 2), number(result.cut, 2),
-                    percent(result.covid_share)), "warning")
+                "Site check: new site, {0} of {1} films unlike the reference: these films "
+                "differ from those the model was checked on; its threshold is not valid here: "
+                "validate it on your own labelled films (distance {2} against {3}; called "
+                "COVID {4})").format(
+                    integer(result.unlike), integer(result.n), number(result.statistic, 2),
+                    number(result.cut, 2), percent(result.covid_share)), "warning")
             self.table_panel.site_button.setVisible(True)
             self.table_panel.site_box.setVisible(True)
         else:
@@ -305,6 +306,9 @@ class ClassifyPage(QWidget):
             if not m.card.site:
                 text += translate("ClassifyPage", " · threshold from public collections, not "
                                   "validated at this site")
+            if m.frontal is None:
+                text += translate("ClassifyPage", " · frontal-film check: lung anatomy only "
+                                  "(no classifier fitted for this model)")
             self.model_label.setText(text)
             self.model_label.setToolTip(str(s.model_path))
             self.device_label.setText(translate("ClassifyPage", "Device: {0}").format(s.device))
