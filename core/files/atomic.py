@@ -168,3 +168,11 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
 
+
+def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> str:
+    """Replace ``target`` with ``data`` as a whole; returns its sha256 (for a model card)."""
+    import hashlib
+
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()

@@ -18,7 +18,6 @@ anatomy check only, and says so. numpy only.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -170,12 +169,9 @@ class FrontalModel:
 
     def save(self, path: str | Path) -> str:
         """Write atomically; returns the file's sha256 (for the card)."""
-        from core.files.atomic import atomic_path
+        from core.files.atomic import write_bytes_atomic
 
-        data = self.to_bytes()
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        return hashlib.sha256(data).hexdigest()
+        return write_bytes_atomic(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> FrontalModel:

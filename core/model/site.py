@@ -30,7 +30,6 @@ carries its own (the features of the films it was validated on).
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,12 +149,9 @@ class SiteReference:
 
     def save(self, path: str | Path) -> str:
         """Write atomically; returns the file's sha256 (for the card)."""
-        from core.files.atomic import atomic_path
+        from core.files.atomic import write_bytes_atomic
 
-        data = self.to_bytes()
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        return hashlib.sha256(data).hexdigest()
+        return write_bytes_atomic(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> SiteReference:
