@@ -188,11 +188,9 @@ def tasks_for(meta: list[dict], weights: dict[str, float], covid_ieee: bool = Fa
     return tasks
 
 
-def _probe(x_tr, y_tr, x_te, y_te, l2: float = 10.0) -> float:
-    from core.evaluation.metrics import fit_logistic, roc_auc
-    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
-    w, b = fit_logistic((x_tr - mu) / sd, y_tr, l2=l2)
-    return roc_auc(y_te, ((x_te - mu) / sd) @ w + b)
+def _probe(x_tr, y_tr, x_te, y_te) -> float:
+    from core.evaluation.metrics import held_out_auc
+    return held_out_auc(x_tr, y_tr, x_te, y_te, l2=10.0)
 
 
 def crossfit(meta: list[dict], act: np.ndarray, altered: np.ndarray, recipe, covid_ieee: bool,

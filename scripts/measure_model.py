@@ -257,7 +257,7 @@ def rsna_probe(model, data: Path, l2: float = 10.0) -> dict:
     """Linear probes on the pooled features (standardised logistic regression, fitted on
     ``rsna-lungs`` train + val): AUC on ``rsna-lungs/test`` for each pair of its classes,
     and how far the model's own P(COVID) orders opacity above normal."""
-    from core.evaluation.metrics import fit_logistic, roc_auc
+    from core.evaluation.metrics import held_out_auc, roc_auc
     from core.evaluation.probes import forward_pixels
 
     root = data / "rsna-lungs"
@@ -276,9 +276,8 @@ def rsna_probe(model, data: Path, l2: float = 10.0) -> dict:
     for a, b in RSNA_PAIRS:
         fit_rows = train & np.isin(label, [a, b])
         test_rows = ~train & np.isin(label, [a, b])
-        mu, sd = f[fit_rows].mean(0), f[fit_rows].std(0) + 1e-6
-        w, bias = fit_logistic((f[fit_rows] - mu) / sd, label[fit_rows] == a, l2=l2)
-        out[f"{a}_vs_{b}"] = roc_auc(label[test_rows] == a, ((f[test_rows] - mu) / sd) @ w + bias)
+        out[f"{a}_vs_{b}"] = held_out_auc(f[fit_rows], label[fit_rows] == a,
+                                          f[test_rows], label[test_rows] == a, l2=l2)
     rows_on = ~train & np.isin(label, ["opacity", "normal"])
     out["p_covid_opacity_vs_normal"] = roc_auc(label[rows_on] == "opacity", prob[rows_on])
     return out

@@ -150,3 +150,16 @@ def test_source_probe_uses_negatives_of_the_two_sources_only():
         "COVID"
     ] * n
     assert source_probe(feats, sources, labels, findings).n == n + n // 2
+
+
+def test_held_out_auc_scores_films_the_probe_was_not_fitted_on():
+    from core.evaluation.metrics import held_out_auc
+
+    rng = np.random.default_rng(3)
+    y = np.r_[np.zeros(60), np.ones(60)].astype(int)
+    x = rng.normal(size=(120, 4)) + y[:, None] * np.array([2.0, 0, 0, 0])
+    # fitted on even rows, scored on odd ones: one informative column gives a high AUC
+    auc = held_out_auc(x[::2], y[::2], x[1::2], y[1::2])
+    assert 0.85 < auc <= 1.0
+    # scoring the other class as positive turns the ranking round
+    assert held_out_auc(x[::2], y[::2], x[1::2], 1 - y[1::2]) == pytest.approx(1 - auc)

@@ -299,6 +299,16 @@ def predict_logistic(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndar
     return sigmoid(np.asarray(x, dtype=np.float64) @ weights + bias)
 
 
+def held_out_auc(x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                 l2: float = 1.0) -> float:
+    """AUC on ``x_test`` of a logistic regression fitted on ``x_fit`` (both standardised by
+    ``x_fit``'s statistics): a linear probe of a feature space on films it was not fitted on."""
+    x_fit = np.asarray(x_fit, dtype=np.float64)
+    mu, sd = x_fit.mean(0), x_fit.std(0) + 1e-6
+    w, b = fit_logistic((x_fit - mu) / sd, np.asarray(y_fit).astype(int), l2=l2)
+    return roc_auc(y_test, predict_logistic((np.asarray(x_test, np.float64) - mu) / sd, w, b))
+
+
 def cross_validated_auc(
     x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 1.0, seed: int = 0
 ) -> float:

@@ -123,8 +123,10 @@ class FrontalModel:
 
     def frontal_log_odds(self, feats: np.ndarray) -> np.ndarray:
         """log P(frontal) - log P(any other kind), per film."""
-        p = np.clip(self.probabilities(feats), 1e-12, 1.0)
-        f = p[:, self.kinds.index(FRONTAL)]
+        return self._log_odds(self.probabilities(feats))
+
+    def _log_odds(self, probs: np.ndarray) -> np.ndarray:
+        f = np.clip(probs[:, self.kinds.index(FRONTAL)], 1e-12, 1.0)
         return np.log(f) - np.log(np.clip(1.0 - f, 1e-12, 1.0))
 
     def judge(self, feats: np.ndarray,
@@ -135,7 +137,7 @@ class FrontalModel:
         if not len(feats):
             return []
         probs = self.probabilities(feats)
-        odds = self.frontal_log_odds(feats)
+        odds = self._log_odds(probs)
         heads = list(headers) if headers is not None else [None] * len(odds)
         out: list[str | None] = []
         fi = self.kinds.index(FRONTAL)
