@@ -4,4 +4,4 @@
 #: ``core.cli.main`` and names them when a mistyped word or a missing display stops the
 #: window. Here, not in ``main``, so the launcher knows them without importing the commands
 #: (a quarter of a second before the window could paint).
-COMMANDS = ("classify", "train", "evaluate", "validate")
+COMMANDS = ("classify", "train", "evaluate", "validate", "listen", "pacs")

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dicom-out", metavar="DIR",
                    help="also write, for each DICOM film, a Structured Report and a heat-map "
                    "Secondary Capture in its study into DIR (named by SOP Instance UID)")
+    p.add_argument("--send", metavar="AE@HOST:PORT",
+                   help="with --dicom-out: send the results written to this PACS (C-STORE, "
+                   "our AE title from the PACS settings); what it does not take stays in DIR")
     p.add_argument(
         "--batch-size",
         type=positive_int,
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise CovidCXRError(f"no image files found{shard_note} in "
                             + ", ".join(map(str, sources[:3])) + left_out)
     dicom_out = _dicom_folder(args.dicom_out) if args.dicom_out else None
+    send_to = _send_target(args)
     model_path = resolve_model(args.model)
     check_model(model_path)
 
@@ -156,7 +160,35 @@ def run(args: argparse.Namespace) -> int:
         for path, why in results.summary.failed:
             print(f"no DICOM result for {path}: {why}", file=sys.stderr)
         print(f"{results.summary.describe()} in {dicom_out}")
+        if send_to is not None:
+            return _send_results(results.summary.written, *send_to)
     return 0
+
+
+def _send_target(args: argparse.Namespace) -> tuple | None:
+    """(peer, settings) for ``--send``, checked before the model loads; None without it."""
+    if not getattr(args, "send", None):
+        return None
+    if not args.dicom_out:
+        raise CovidCXRError("--send needs --dicom-out DIR: the results are written there "
+                            "first, and stay there if the PACS does not take them")
+    from core.pacs.settings import load_settings, parse_peer
+
+    return parse_peer(args.send, "--send"), load_settings()
+
+
+def _send_results(written: list, peer, settings) -> int:
+    """C-STORE every SR and SC written; 1 when any object was not taken."""
+    from core.cli.pacs import print_send_report
+    from core.pacs.scu import send
+
+    files = [f for w in written for f in (w.capture, w.report)]
+    if not files:
+        print(f"nothing to send to {peer}")
+        return 0
+    report = send(files, peer, settings)
+    print_send_report(report)
+    return 1 if report.failed else 0
 
 
 def _dicom_folder(name: str) -> Path:

@@ -1,4 +1,5 @@
-"""Headless command line: ``covidcxr classify | train | evaluate | validate | --self-test``.
+"""Headless command line: ``covidcxr classify | train | evaluate | validate | listen | pacs |
+--self-test``.
 
 One module per sub-command (``add_arguments`` and ``run``), and here the one map from the
 project's errors to exit codes: a user error is one line and a non-zero exit, never a
@@ -12,7 +13,7 @@ import os
 import sys
 
 from core import __version__
-from core.cli import COMMANDS, classify, evaluate, selftest, train, validate
+from core.cli import COMMANDS, classify, evaluate, listen, pacs, selftest, train, validate
 from core.cli.validate import ReportWriter
 from core.errors import Cancelled, CovidCXRError, is_out_of_memory, user_message
 
@@ -22,6 +23,9 @@ _HELP = {
     "evaluate": "metrics of a model on a labelled folder",
     "validate": "measure the model on your own labelled films: intervals, operating point, "
     "site profile, PDF report",
+    "listen": "a DICOM node: classify the films a PACS or modality sends, send the results "
+    "back",
+    "pacs": "talk to a PACS: echo, find studies, retrieve their films, send results",
 }
 
 #: Exit codes, first match wins: 130 for an interruption (as a shell reports Ctrl-C),
@@ -57,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="model .keras file (default: the bundled model)")
     sub = parser.add_subparsers(dest="command")
-    for name, module in zip(COMMANDS, (classify, train, evaluate, validate), strict=True):
+    for name, module in zip(COMMANDS, (classify, train, evaluate, validate, listen, pacs),
+                            strict=True):
         module.add_arguments(sub.add_parser(name, help=_HELP[name]))
     return parser
 
@@ -76,8 +81,8 @@ def main(argv: list[str] | None = None, write_report: ReportWriter | None = None
             return 2
         if args.command == "validate":
             return validate.run(args, write_report)
-        return {"classify": classify.run, "train": train.run, "evaluate": evaluate.run}[
-            args.command](args)
+        return {"classify": classify.run, "train": train.run, "evaluate": evaluate.run,
+                "listen": listen.run, "pacs": pacs.run}[args.command](args)
     except BaseException as exc:
         code = exit_code(exc)
         if code is None:
