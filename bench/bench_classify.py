@@ -4,16 +4,16 @@ Classifies the full-resolution files of the data folder (NIH 1024x1024 PNGs and
 COVID-CXNet JPEG/PNG of assorted sizes), repeated through symlinks to a few hundred files,
 and prints in one run:
 
-- the decode stage alone on one thread (``core.model.inference.load_one``: reading, reduced
+- the decode stage alone on one thread (``core.answers.inference.load_one``: reading, reduced
   where the format allows, the network's input, the thumbnail and the film at the
   segmenter's size), img/s;
 - the inference stage alone on those prepared films, in batches
-  (``core.model.inference.assess``: the frontal-film check's segmenter pass and anatomy
+  (``core.answers.inference.assess``: the frontal-film check's segmenter pass and anatomy
   measures, the network with its evidence pass, the test-time views of the films near the
   threshold, the OOD scores), img/s, and the CPU time of each of its parts;
 - the pipeline bound 1 / (decode_time / cores + inference_time): what perfect overlap of
   decoding on every core with the inference stage would reach;
-- end to end, ``core.model.inference.classify``, img/s;
+- end to end, ``core.answers.inference.classify``, img/s;
 - a naive loop as tutorials write it: per file PIL open, convert("L"), resize to the
   network's size, ``model.predict`` on a batch of one (no check, no views, no evidence);
 - the ratios end-to-end / bound and end-to-end / naive, and the CPU time per file;
@@ -142,7 +142,7 @@ def child_rss(
 def rss_child(listing: Path, model_path: Path, batch: int) -> None:
     import numpy as np
 
-    from core.model.inference import classify
+    from core.answers.inference import classify
     from core.model.loading import load_model
 
     files = listing.read_text(encoding="utf-8").split()
@@ -162,7 +162,7 @@ def stage_parts(model, loaded: list, batch: int, thr: float) -> dict[str, float]
     """CPU ms per film of each part of the inference stage, run apart on the same films:
     the frontal-film check (segmenter pass and anatomy measures), the network with its
     evidence pass, the test-time views (averaged over all films, viewed or not)."""
-    from core.model.inference import judge_pending, network_pass, view_intervals
+    from core.answers.inference import judge_pending, network_pass, view_intervals
 
     spent = {"lung check": 0.0, "network + evidence": 0.0, "views": 0.0}
     for i in range(0, len(loaded), batch):
@@ -183,25 +183,25 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--files", type=int, default=520, help="files to classify (>= 500)")
     parser.add_argument("--naive-files", type=int, default=80, help="files for the naive loop")
-    parser.add_argument("--batch-size", type=int, help="default: core.model.inference.DEFAULT_BATCH")
+    parser.add_argument("--batch-size", type=int, help="default: core.answers.inference.DEFAULT_BATCH")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=2, help="best of N interleaved rounds")
     parser.add_argument("--rss-counts", default="250,1000", help="file counts for peak RSS")
     parser.add_argument("--model")
     parser.add_argument("--oversample", type=int, default=None,
-                        help="decode films reduced (core.model.inference.DECODE_OVERSAMPLE)")
+                        help="decode films reduced (core.answers.inference.DECODE_OVERSAMPLE)")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     import numpy as np
 
-    from core.model.inference import DEFAULT_BATCH, assess, classify, load_one
+    from core.answers.inference import DEFAULT_BATCH, assess, classify, load_one
 
     batch = args.batch_size or DEFAULT_BATCH
     if args.oversample:
-        import core.model.inference
+        import core.answers.inference
 
-        core.model.inference.DECODE_OVERSAMPLE = args.oversample
+        core.answers.inference.DECODE_OVERSAMPLE = args.oversample
     if args.rss_child:
         rss_child(args.rss_child, Path(args.model), batch)
         return

@@ -1,7 +1,7 @@
 """Issue #31's targets: what the frontal-film check refuses, what the site check calls new,
 and what both cost, measured on the held-out parts only (scripts/frontal_sets.py).
 
-Every picture goes through the classification path itself (core.model.inference: the
+Every picture goes through the classification path itself (core.answers.inference: the
 frontal check judged per batch, then ``assess``); "before" is the same run's verdict of the
 lung anatomy check alone (and the blank-image check), i.e. what a model without
 ``NAME.frontal.npz`` answers. The site check draws folders of ``--batch`` films (seeded,
@@ -56,7 +56,7 @@ class Answer:
 
 def run(model, items: Iterable[Item]) -> list[Answer]:
     """Every picture through the classification path, BATCH at a time."""
-    from core.model.inference import FEATURELESS, assess, judge_pending, prepare_pixels
+    from core.answers.inference import FEATURELESS, assess, judge_pending, prepare_pixels
 
     spec = model.card.spec
     out: list[Answer] = []
@@ -105,7 +105,7 @@ def share(xs: list[bool]) -> float:
 def time_added(model, films: list[Item], reps: int = 9) -> dict[str, float]:
     """ms per film that the frontal classifier adds to ``assess`` (same batch, alternated;
     the fastest of ``reps`` each, as the machine is shared), and its own cost."""
-    from core.model.inference import assess, judge_pending, prepare_pixels
+    from core.answers.inference import assess, judge_pending, prepare_pixels
 
     spec = model.card.spec
     items = judge_pending(model, [prepare_pixels(px, spec, model.anatomy, info)

@@ -4,7 +4,7 @@ Prints, for each device the backend sees (the CPU always; the GPU when there is 
 
 - model only: the bundled ``.keras`` network on random inputs of its size, batches of
   ``--batch`` (after a warm-up call), img/s;
-- end to end: ``core.model.inference.classify`` over ``--files`` films of
+- end to end: ``core.answers.inference.classify`` over ``--files`` films of
   ``../shared/data/fullres`` (every check on: the lung check, the evidence pass, the views),
   in a fresh process per device (``CUDA_VISIBLE_DEVICES=`` hides the GPU for the CPU run),
   img/s; and the ratio GPU / CPU of each.
@@ -106,7 +106,7 @@ def model_only(model_path: Path, batch: int, rounds: int, steps: int) -> dict[st
 
 
 def end_to_end_child(listing: Path, model_path: Path) -> None:
-    from core.model.inference import classify
+    from core.answers.inference import classify
     from core.model.loading import device_name, load_model
 
     files = listing.read_text(encoding="utf-8").split()

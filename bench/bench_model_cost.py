@@ -1,7 +1,7 @@
 """What a model costs to run, end to end, against another model in the same run.
 
 Classifies the same files (``--files`` of ``../shared/data/fullres`` repeated through the
-list) with ``core.model.inference.classify`` under model A and model B, interleaved for
+list) with ``core.answers.inference.classify`` under model A and model B, interleaved for
 ``--rounds`` rounds, and prints each one's best img/s and the ratio B / A, with how many
 films got test-time views and INDETERMINATE answers (issue #21) under each.
 
@@ -35,8 +35,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
 
+    from core.answers.inference import classify
     from core.model.card import INDETERMINATE
-    from core.model.inference import classify
     from core.model.loading import load_model
 
     pool = sorted(p for p in args.data.rglob("*") if p.is_file() and p.suffix.lower() in

@@ -4,7 +4,7 @@ the same files alone, and the bootstrap on its own.
 Builds a labelled folder of N distinct real films (symlinks to the first N/2 COVID and N/2
 Normal films of ``cxr/train``), then in one run times:
 
-- ``core.model.inference.classify`` over the files (the classify engine alone);
+- ``core.answers.inference.classify`` over the files (the classify engine alone);
 - ``covidcxr validate``'s work: reading the labels (with the duplicate check),
   ``run_validation`` (the same engine), ``analyse`` (2,000 resamples) and the metrics;
 - the bootstrap alone on N synthetic scores: drawing the weights, the AUC and the rates
@@ -66,9 +66,9 @@ def main() -> int:
           f"{t_boot * 1000:.0f} ms (weights + AUC + rates); moving the point: "
           f"{t_point * 1000:.0f} ms")
 
+    from core.answers.inference import classify
     from core.evaluation.validation import analyse, run_validation
     from core.files.labelled import open_labelled
-    from core.model.inference import classify
     from core.model.loading import device_name, load_model
 
     with tempfile.TemporaryDirectory() as tmp:

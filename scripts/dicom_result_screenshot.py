@@ -31,7 +31,7 @@ def as_dicom(image: Path, out: Path) -> Path:
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian
 
-    from core.model.dicom_results import new_uid
+    from core.output.dicom_results import new_uid
 
     grey = np.asarray(Image.open(image).convert("L"), np.uint16) * 16
     meta = FileMetaDataset()
@@ -63,10 +63,10 @@ def main() -> int:
     import pydicom
     from PIL import Image
 
+    from core.answers.inference import classify
     from core.files.reader import is_dicom
-    from core.model.dicom_results import export_results
-    from core.model.inference import classify
     from core.model.loading import load_model
+    from core.output.dicom_results import export_results
     from core.resources import default_model_path
 
     work = Path(tempfile.mkdtemp(prefix="covidcxr-dicom-"))

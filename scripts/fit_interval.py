@@ -1,7 +1,7 @@
 """Refit the test-time-view margin of a model (issue #21) on its validation films.
 
 The margin (``card.interval.margin_logit``) is the 95th percentile of how far a film's
-views moved its calibrated logit (:func:`core.model.views.fit_margin`), over the films the
+views moved its calibrated logit (:func:`core.answers.views.fit_margin`), over the films the
 threshold was checked on: ``cxr/val`` and ``ieee8023/train``. Run it whenever the model
 or the views change; the weights, the OOD statistics and the site reference are kept and
 the set is replaced as a whole.
@@ -31,8 +31,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 
 def fit_interval(model, images: np.ndarray) -> dict:
     """The card's ``interval`` section from network inputs (uint8 (N, S, S))."""
+    from core.answers.views import MARGIN_QUANTILE, VIEWS, fit_margin, views
     from core.model.loading import predict_u8
-    from core.model.views import MARGIN_QUANTILE, VIEWS, fit_margin, views
 
     net, card = model.keras_model, model.card
     p_single = card.calibrate(predict_u8(net, images)[0])

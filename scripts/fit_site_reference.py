@@ -40,7 +40,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 def features_of(model, paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """Pooled features and calibrated P(COVID) of the readable frontal films of ``paths``
     (as classification sees them: refused films are not part of a site check)."""
-    from core.model.inference import NOT_ASSESSED, assess, load_one
+    from core.answers.inference import NOT_ASSESSED, assess, load_one
 
     feats, probs, chunk = [], [], []
 

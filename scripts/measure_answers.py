@@ -58,8 +58,8 @@ def rates(y: np.ndarray, called: np.ndarray) -> dict[str, float]:
 
 
 def main() -> int:
+    from core.answers.inference import assess, load_one
     from core.model.card import INDETERMINATE, NOT_ASSESSED
-    from core.model.inference import assess, load_one
     from core.model.loading import load_model
     from core.resources import default_model_path
 
@@ -125,8 +125,8 @@ def contact_sheet(model, rows: list, out: Path, k: int = 10, tile: int = 192) ->
     outline, in two rows."""
     from PIL import Image, ImageDraw
 
+    from core.answers.gradcam import explain
     from core.files.reader import read_xray
-    from core.model.gradcam import explain
 
     have = [r for r in rows if r[4] is not None]
     have.sort(key=lambda r: r[4])

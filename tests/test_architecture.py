@@ -158,8 +158,8 @@ def test_every_core_module_imports_with_qt_blocked():
 
 def test_core_modules_listed():
     names = core_modules()
-    for required in ("core.files.reader", "core.files.dicom", "core.model.inference",
-                     "core.files.export", "core.cli.main", "core.training.fit"):
+    for required in ("core.files.reader", "core.files.dicom", "core.answers.inference",
+                     "core.output.export", "core.cli.main", "core.training.fit"):
         assert required in names
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.files.journal import JOURNAL_SUFFIX, in_shard, parse_shard
+from core.output.journal import JOURNAL_SUFFIX, in_shard, parse_shard
 from tests.test_kill import _finish, _launch
 
 COPIES = 20  # of each of the three radiographs: 60 files

@@ -14,8 +14,8 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
+from core.answers.evidence import LOW_EVIDENCE_MESSAGE
 from core.model.disk import card_path, ood_path
-from core.model.evidence import LOW_EVIDENCE_MESSAGE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -355,16 +355,16 @@ def test_links_named_on_the_command_line_get_their_own_rows(tmp_path, sample_ima
 def test_the_summary_carries_one_site_check_line(labelled_folder, tiny_model_path, tmp_path):
     """Issue 20: a folder of at least 20 assessed films gets "site check: familiar" or
     "site check: new site"; fewer get "too few films"; a model without a reference says so."""
+    from core.answers.inference import classify
     from core.files.discovery import iter_inputs
     from core.model.disk import save_model
-    from core.model.inference import classify
     from core.model.loading import load_model
     from core.model.site import fit_reference
 
     model = load_model(tiny_model_path)
     files = list(iter_inputs([labelled_folder]))
     feats = []
-    from core.model.inference import assess, load_one
+    from core.answers.inference import assess, load_one
 
     for f in files:
         a = assess(model, [load_one(f, model.card.spec, model.anatomy)], 0.5)[0]

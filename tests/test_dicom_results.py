@@ -1,4 +1,4 @@
-"""DICOM results (core.model.dicom_results, ``classify --dicom-out``): an SR and a heat-map
+"""DICOM results (core.output.dicom_results, ``classify --dicom-out``): an SR and a heat-map
 SC per DICOM film, in the film's study, read back with pydicom and checked with dciodvfy
 (dicom3tools) where it is installed."""
 
@@ -23,12 +23,12 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from core.model.capture import CAPTION, render_capture
+from core.answers.gradcam import HeatMap
+from core.answers.inference import classify
 from core.model.card import NOT_ASSESSED
-from core.model.dicom_results import SCHEME, export_results, threshold_origin
 from core.model.disk import read_card
-from core.model.gradcam import HeatMap
-from core.model.inference import classify
+from core.output.capture import CAPTION, render_capture
+from core.output.dicom_results import SCHEME, export_results, threshold_origin
 from tests.test_dicom import write_dicom
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ def test_header_values_that_break_their_vr_are_fitted_and_the_report_says_so(
         assert ds.StudyDate == "20200301"
     assert fitted.StudyDescription == ("Tórax PA " * 10)[:64]
     assert capture.BodyPartExamined == "CHEST"
-    from core.model.dicom_results import FITTED_NOTE
+    from core.output.dicom_results import FITTED_NOTE
 
     note = items(fitted)["Source header values changed to fit DICOM"]
     assert note.TextValue == (
@@ -281,9 +281,9 @@ def test_dciodvfy_finds_no_error_in_the_results(films, tiny_model, tmp_path, dat
 def test_indeterminate_film_reports_its_interval(films, tiny_model, tmp_path):
     from dataclasses import replace
 
+    from core.answers.inference import INDETERMINATE_MESSAGE
     from core.model.card import INDETERMINATE
-    from core.model.dicom_results import write_results
-    from core.model.inference import INDETERMINATE_MESSAGE
+    from core.output.dicom_results import write_results
 
     pred = next(iter(classify([films["chest"]], tiny_model)))
     pred = replace(pred, label=INDETERMINATE, message=INDETERMINATE_MESSAGE, p_low=0.31,

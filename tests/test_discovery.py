@@ -94,7 +94,7 @@ def test_fifos_in_a_folder_are_skipped_counted_and_never_opened(tmp_path):
 
 @needs_fifo
 def test_a_fifo_given_by_name_is_refused_without_opening_it(tmp_path):
-    from core.model.inference import load_one
+    from core.answers.inference import load_one
     from core.model.preprocess import PreprocessSpec
 
     fifo = tmp_path / "scan0001"

@@ -25,7 +25,7 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from core.model.inference import classify
+from core.answers.inference import classify
 from core.model.loading import load_model
 from core.model.disk import save_model
 from core.training.recipe import TrainConfig
@@ -115,8 +115,8 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path, sample_i
     assert sorted(p.name for p in out.parent.iterdir()) == [
         "m.card.json", "m.keras", "m.ood.npz"]
 
+    from core.answers.inference import classify
     from core.model.disk import read_card
-    from core.model.inference import classify
     from core.model.loading import load_model
 
     assert read_card(out).training["replicas"] == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model.evidence import (
+from core.answers.evidence import (
     LOW_EVIDENCE,
     evidence_layer,
     heat_maps,
@@ -70,7 +70,7 @@ def test_no_lungs_or_no_map_gives_no_figure():
 def test_one_pass_gives_the_score_the_features_and_the_same_maps(brightness_net):
     """forward_with_heat (#23): the gradient pass's own output is the network's score, so
     classification runs the network once for both."""
-    from core.model.evidence import forward_with_heat
+    from core.answers.evidence import forward_with_heat
 
     films = np.concatenate([_film((slice(30, 40), slice(15, 25))),
                             _film((slice(2, 8), slice(2, 14)))])

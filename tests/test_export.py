@@ -1,4 +1,4 @@
-"""core.files.export: predicted.csv, column by column."""
+"""core.output.export: predicted.csv, column by column."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.files.export import COLUMNS, neutralise, to_csv_text, write_csv
+from core.answers.inference import Prediction, error_record
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.inference import Prediction, error_record
 from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
+from core.output.export import COLUMNS, neutralise, to_csv_text, write_csv
 
 
 def ok(

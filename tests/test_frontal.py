@@ -119,7 +119,7 @@ def bundled():
 
 
 def _answers(model, names):
-    from core.model.inference import assess, load_one
+    from core.answers.inference import assess, load_one
 
     items = [load_one(DATA / n, model.card.spec, model.anatomy) for n in names]
     return assess(model, items, model.threshold)
@@ -133,9 +133,9 @@ def _grey(name: str) -> np.ndarray:
 
 @pytest.mark.slow
 def test_the_bundled_model_refuses_a_ct_slice_a_lateral_a_photograph_and_a_page(bundled):
+    from core.answers.inference import assess, load_one, prepare_pixels
     from core.errors import NotARadiographError
     from core.model.card import NOT_ASSESSED
-    from core.model.inference import assess, load_one, prepare_pixels
     from core.model.ood import OOD_MESSAGE
 
     names = ["ct-axial-16751_2_1.jpg", "lateral-pneumonia-15-L.jpg", "page-report.jpg"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model.gradcam import gradcam, heatmap_box
+from core.answers.gradcam import gradcam, heatmap_box
 from core.model.preprocess import crop_box
 
 
@@ -47,8 +47,8 @@ def test_explain_maps_a_film_as_read_to_its_crop_box(tiny_model, crop):
     the box (the model's central crop) where it belongs."""
     from dataclasses import replace
 
+    from core.answers.gradcam import explain
     from core.model.card import NEGATIVE, POSITIVE
-    from core.model.gradcam import explain
     from core.model.networks import last_conv_layer
     from core.model.preprocess import prepare, to_network
 
@@ -59,11 +59,11 @@ def test_explain_maps_a_film_as_read_to_its_crop_box(tiny_model, crop):
     assert heat.box == heatmap_box(100, 80, crop) == crop_box(100, 80, crop)
     assert heat.explains == POSITIVE and explain(model, pixels, 0).explains == NEGATIVE
     x = to_network(prepare(pixels, card.spec)[None])
-    # the evidence for COVID is the fine map of core.model.evidence (issue #21: at least
+    # the evidence for COVID is the fine map of core.answers.evidence (issue #21: at least
     # 16 cells across), brought to the input size; the other class stays Grad-CAM
     from PIL import Image
 
-    from core.model.evidence import MIN_GRID, heat_maps
+    from core.answers.evidence import MIN_GRID, heat_maps
 
     grid = heat_maps(model.keras_model, x)[0]
     assert grid.shape[0] >= MIN_GRID

@@ -1,4 +1,4 @@
-"""core.model.inference.classify: order, error records, cancel, progress, bounded memory."""
+"""core.answers.inference.classify: order, error records, cancel, progress, bounded memory."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.model import inference
+from core.answers import inference
+from core.answers.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
+from core.answers.inference import Prediction, classify, decide, error_record, load_one
 from core.model.card import NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
-from core.model.inference import Prediction, classify, decide, error_record, load_one
 from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 from core.model.preprocess import to_network
 
@@ -239,8 +239,8 @@ def test_error_record():
 def test_the_lung_check_waits_for_its_batch_and_answers_as_before(tiny_model, sample_images):
     """A LungCheck is judged with the batch in assess (#23), with the answers the film gets
     when its check runs alone while it is read."""
+    from core.answers.inference import assess, prepare_pixels
     from core.files.reader import read_xray
-    from core.model.inference import assess, prepare_pixels
 
     check = tiny_model.anatomy
     spec = tiny_model.card.spec
@@ -260,7 +260,7 @@ def test_the_lung_check_waits_for_its_batch_and_answers_as_before(tiny_model, sa
 def test_films_are_decoded_full_size_unless_reduced_decoding_is_on(monkeypatch):
     """Reduced decoding moves answers of the bundled model (#23): off by default; on, a
     film keeps at least twice what the network and the segmenter need."""
-    from core.model import inference
+    from core.answers import inference
     from core.model.preprocess import PreprocessSpec
 
     assert inference.decode_side(PreprocessSpec(224, 0.8, True)) is None

@@ -118,11 +118,11 @@ def test_a_profile_carries_the_films_it_was_validated_on(tiny_model_path, labell
                                                          tmp_path):
     """Issue 20: with a site profile active the check compares with the profile's own
     films: "familiar: matches site profile NAME"."""
+    from core.answers.inference import assess, classify, load_one
     from core.evaluation.validation import analyse, run_validation
     from core.files.discovery import iter_inputs
     from core.files.labelled import open_labelled
     from core.model.disk import make_profile, reference_path, save_model, save_profile
-    from core.model.inference import assess, classify, load_one
     from core.model.loading import load_model
 
     base = load_model(tiny_model_path)

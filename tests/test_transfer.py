@@ -107,8 +107,8 @@ def test_imagenet_start_fits_the_head_then_fine_tunes_only_the_top(tiny_ds):
 
 
 def test_lite0_model_round_trips_with_grad_cam(scratch, tmp_path):
+    from core.answers.gradcam import gradcam
     from core.model.disk import save_model
-    from core.model.gradcam import gradcam
     from core.model.loading import load_model
     from core.model.networks import last_conv_layer
 

@@ -9,10 +9,10 @@ import io
 import numpy as np
 import pytest
 
-from core.files.export import COLUMNS, to_csv_text
+from core.answers.inference import assess, load_one
+from core.answers.views import VIEWS, fit_margin, interval, logit, needs_views, views
 from core.model.card import INDETERMINATE
-from core.model.inference import assess, load_one
-from core.model.views import VIEWS, fit_margin, interval, logit, needs_views, views
+from core.output.export import COLUMNS, to_csv_text
 
 
 def test_views_are_distinct_and_keep_the_input_contract():
@@ -65,7 +65,7 @@ def test_a_film_whose_views_straddle_the_threshold_is_indeterminate(tiny_model, 
 
 def test_csv_appends_the_interval_and_leaves_prediction_empty(tiny_model, sample_images,
                                                                tmp_path):
-    from core.model.inference import classify
+    from core.answers.inference import classify
 
     item = load_one(sample_images[0], tiny_model.card.spec)
     p, _ = tiny_model.forward(np.stack([item.net_input])[..., None] / 255.0)

@@ -16,7 +16,7 @@ from core.model.site import SiteAccumulator
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from core.model.inference import DEFAULT_BATCH  # no TensorFlow behind it
+    from core.answers.inference import DEFAULT_BATCH  # no TensorFlow behind it
 
     p.add_argument("paths", nargs="*", help="image files and/or folders (searched recursively)")
     p.add_argument("--files-from", metavar="LIST",
@@ -59,7 +59,7 @@ def _absent(path: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from core.files.discovery import Skipped, iter_inputs
-    from core.files.journal import Journal, in_shard, parse_shard, read_list
+    from core.output.journal import Journal, in_shard, parse_shard, read_list
 
     # Every user error is found before TensorFlow is imported, so it is reported at once
     # and on one line (TensorFlow writes its own start-up lines to stderr).
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     model_path = resolve_model(args.model)
     check_model(model_path)
 
-    from core.model.inference import classify, resolve_threshold
+    from core.answers.inference import classify, resolve_threshold
     from core.model.loading import device_name, load_model
 
     model = load_model(model_path)
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
              if not journal.take_done(f))
     results = None
     if dicom_out is not None:
-        from core.model.dicom_results import ResultWriter, threshold_origin
+        from core.output.dicom_results import ResultWriter, threshold_origin
 
         results = ResultWriter(model, dicom_out, threshold_origin(model.card, args.threshold))
     bar = Progress()

@@ -10,8 +10,8 @@ from core.errors import CovidCXRError
 
 def run(args: argparse.Namespace) -> int:
     """Load the bundled model, verify its hash, classify the bundled samples."""
+    from core.answers.inference import classify
     from core.files.discovery import iter_inputs
-    from core.model.inference import classify
     from core.model.loading import device_name, load_model
     from core.resources import samples_dir
 

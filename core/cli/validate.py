@@ -17,7 +17,7 @@ ReportWriter = Callable[..., None]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from core.model.inference import DEFAULT_BATCH  # no TensorFlow behind it
+    from core.answers.inference import DEFAULT_BATCH  # no TensorFlow behind it
 
     p.add_argument("folder", help="labelled folder: one sub-folder per class, or any folder "
                    "with --labels")

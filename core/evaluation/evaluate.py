@@ -16,9 +16,9 @@ from core.files.reader import read_xray
 from core.model.card import INDETERMINATE, NOT_ASSESSED
 
 if TYPE_CHECKING:
+    from core.answers.inference import Assessment
     from core.files.dataset import DatasetIndex
     from core.model.cache import DecodedSplit
-    from core.model.inference import Assessment
     from core.model.loading import LoadedModel
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from core.answers.inference import called_covid
 from core.evaluation.nonxray import RefusalRates
 from core.model.calibration import sigmoid
-from core.model.inference import called_covid
 
 
 def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.answers.inference import Assessment, assess, prepare_pixels
 from core.model.card import NOT_ASSESSED, POSITIVE
-from core.model.inference import Assessment, assess, prepare_pixels
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core.answers.inference import called_covid
 from core.evaluation.bootstrap import Interval, resample_weights
 from core.evaluation.markers import draw_markers
 from core.evaluation.metrics import cross_validated_auc, roc_auc
 from core.evaluation.probes import forward_pixels
 from core.model.card import ModelCard
-from core.model.inference import called_covid
 from core.model.lungs import grow
 
 #: Pixels (of a 128 px mask) the lung fields are grown by before blanking: the segmenter's

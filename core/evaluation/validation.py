@@ -5,7 +5,7 @@ Metrics come with bootstrap intervals (patients resampled when the data names th
 the model's threshold or at an operating point the user picks; PPV and NPV at the
 prevalence the user expects; a breakdown per sub-group (scanner, site, view...) so a weak
 one shows. Files are classified by the same engine as ``covidcxr classify``
-(:func:`core.model.inference.classify`): a film it refuses is counted as *not assessed*, never
+(:func:`core.answers.inference.classify`): a film it refuses is counted as *not assessed*, never
 scored behind the user's back, and an unreadable file is counted as an error. The
 labelled folder itself is read by :mod:`core.files.labelled`.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.answers.inference import DEFAULT_BATCH, Prediction, called_covid, classify
 from core.errors import DatasetError
 from core.evaluation.bootstrap import (
     RESAMPLES,
@@ -32,7 +33,6 @@ from core.evaluation.bootstrap import (
 from core.evaluation.metrics import calibration, choose_threshold, roc_auc, roc_curve
 from core.files.labelled import MIN_RELIABLE, LabelledFile, LabelledSet
 from core.model.card import INDETERMINATE, NOT_ASSESSED
-from core.model.inference import DEFAULT_BATCH, Prediction, called_covid, classify
 from core.model.site import SiteAccumulator
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ def analyse(run: SiteRun, resamples: int = RESAMPLES, seed: int = 0) -> SiteAnal
 
 def indeterminate(run: SiteRun) -> list[tuple[LabelledFile, Prediction]]:
     """The assessed films with no hard call: their interval over test-time views straddles
-    the threshold (core.model.views). They stay in the metrics by their score; the page
+    the threshold (core.answers.views). They stay in the metrics by their score; the page
     and the report list them apart, with their interval."""
     return [
         (f, p) for f, p in zip(run.labelled.files, run.predictions, strict=True)

@@ -50,7 +50,7 @@ class ModelCard:
     notes: str = ""
     #: Set on a site profile (core.model.disk): the local operating point's provenance.
     site: dict[str, Any] = field(default_factory=dict)
-    #: Test-time views (core.model.views): {"margin_logit": m, ...}. Films whose logit lies
+    #: Test-time views (core.answers.views): {"margin_logit": m, ...}. Films whose logit lies
     #: within m of the threshold's get views (no "margin_logit": every film does); empty:
     #: a model finalised before views existed, and no film gets them.
     interval: dict[str, Any] = field(default_factory=dict)

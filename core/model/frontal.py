@@ -29,7 +29,7 @@ import numpy as np
 FRONTAL = "frontal"
 KINDS = ("frontal", "lateral", "ct", "photo", "page", "dicom", "synthetic")
 
-#: The reason a refusal gives, per kind (core.model.inference.decide puts it in brackets
+#: The reason a refusal gives, per kind (core.answers.inference.decide puts it in brackets
 #: after "does not look like a frontal chest X-ray").
 REASONS = {
     "lateral": "lateral view",

@@ -181,7 +181,7 @@ def anatomy_check(segmenter: LungSegmenter | None = None) -> Callable[[np.ndarra
 @dataclass(frozen=True)
 class AnatomyVerdict:
     """The frontal-film check's answer with the lung fields it found, so the same mask
-    serves the "evidence inside the lungs" measure (core.model.evidence) at no extra pass."""
+    serves the "evidence inside the lungs" measure (core.answers.evidence) at no extra pass."""
 
     reason: str | None
     #: Lung probability over the whole film, uint8 (128, 128), 255 = lung.

@@ -158,7 +158,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
      QT_TRANSLATE_NOOP("core", "seeded stratified split by patient group (seed {0})")),
 )
 
-# "<sentence> (<reason>)", as core.model.inference.decide words a refusal.
+# "<sentence> (<reason>)", as core.answers.inference.decide words a refusal.
 _WITH_REASON = re.compile(r"(?s)(.+?) \((.+)\)")
 
 
@@ -173,7 +173,7 @@ def core_text(message: str) -> str:
         m = pattern.fullmatch(message)
         if m:
             return translate(CONTEXT, template).format(*m.groups())
-    if "; " in message:  # several notes, as core.model.inference.decide joins them
+    if "; " in message:  # several notes, as core.answers.inference.decide joins them
         return "; ".join(core_text(part) for part in message.split("; "))
     m = _WITH_REASON.fullmatch(message)
     if m and m.group(1) in SENTENCES:

@@ -19,9 +19,9 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
+from core.answers.evidence import LOW_EVIDENCE
+from core.answers.inference import Prediction
 from core.model.card import NEGATIVE, POSITIVE
-from core.model.evidence import LOW_EVIDENCE
-from core.model.inference import Prediction
 from gui.i18n import number, translate
 from gui.i18n.core_text import core_text
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from guitest_helpers import write_images
 
+from core.answers.inference import classify
 from core.files.discovery import iter_inputs
 from core.model.card import NOT_ASSESSED
-from core.model.inference import classify
 from gui.pages.classify.results import CANCELLED, NO_MODEL, WAITING
 from gui.pages.classify.session import (
     COUNTING,

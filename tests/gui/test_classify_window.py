@@ -11,10 +11,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel
 
+from core.answers.inference import Prediction, classify
 from core.files.discovery import iter_inputs
-from core.files.export import to_csv_text
 from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.inference import Prediction, classify
+from core.output.export import to_csv_text
 from gui.pages.classify.results import CANCELLED, ERRORS, NO_MODEL, ResultsModel
 
 TIMEOUT = 60_000
@@ -303,7 +303,7 @@ def test_badge_shows_the_interval_as_a_band_and_flags_low_evidence(qtbot):
 
 
 def test_heat_map_sits_in_the_crop_box(window, qtbot, xray_folder):
-    from core.model.gradcam import heatmap_box
+    from core.answers.gradcam import heatmap_box
 
     wait_done(qtbot, window, lambda: window.open_paths([xray_folder]))
     with qtbot.waitSignal(window.classify.heatmapShown, timeout=TIMEOUT):

@@ -85,10 +85,10 @@ def test_committed_qm_is_the_compiled_ts(tmp_path):
 
 
 def test_core_words_the_window_translates_are_still_cores():
+    from core.answers.evidence import LOW_EVIDENCE_MESSAGE
+    from core.answers.gradcam import HEATMAP_NOTE
+    from core.answers.inference import FEATURELESS, INDETERMINATE_MESSAGE
     from core.model.card import INDETERMINATE, INTENDED_USE, NEGATIVE, NOT_ASSESSED, POSITIVE
-    from core.model.evidence import LOW_EVIDENCE_MESSAGE
-    from core.model.gradcam import HEATMAP_NOTE
-    from core.model.inference import FEATURELESS, INDETERMINATE_MESSAGE
     from core.model.ood import OOD_MESSAGE, UNUSUAL_MESSAGE
 
     assert set(LABELS) == {POSITIVE, NEGATIVE, NOT_ASSESSED, INDETERMINATE}

@@ -167,7 +167,7 @@ def test_train_stop_save_use_and_classify(qtbot, make_window, store, tiny_model_
     wait_done(qtbot, window, lambda: window.open_paths([str(image)]))
     pred = window.classify.results.row(0).prediction
     assert pred is not None and pred.ok
-    from core.model.inference import classify
+    from core.answers.inference import classify
     from core.model.loading import load_model
 
     expected = next(classify([image], load_model(path)))

@@ -1,6 +1,6 @@
 """The classify page's results, filed: ``predicted.csv`` (as the command line writes it)
 and, for DICOM films, a Structured Report and a heat-map Secondary Capture each
-(``core.model.dicom_results``), on a worker."""
+(``core.output.dicom_results``), on a worker."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ class Exports(QObject):
                                 .format(path, exc.strerror or exc))
 
     def export_csv(self, path: str | Path) -> int:
-        """Write predicted.csv (``core.files.export.write_csv``) for every finished file."""
-        from core.files.export import write_csv
+        """Write predicted.csv (``core.output.export.write_csv``) for every finished file."""
+        from core.output.export import write_csv
 
         model = self.session.model
         name = model.display_name if model is not None else ""
@@ -75,7 +75,7 @@ class Exports(QObject):
     @Slot()
     def choose_dicom(self) -> None:
         title = translate("ClassifyPage", "Export DICOM results")
-        from core.model.dicom_results import is_candidate
+        from core.output.dicom_results import is_candidate
 
         if not any(is_candidate(p) for p in self.results.predictions()):
             QMessageBox.information(self._parent, title, translate(

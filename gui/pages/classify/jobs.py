@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QImage
 
+from core.answers.gradcam import HeatMap, explain
 from core.files.discovery import Skipped, iter_inputs
-from core.model.gradcam import HeatMap, explain
 from core.model.site import SiteAccumulator
 from gui.services.native_libraries import preload_tensorflow
 from gui.services.workers import Control
@@ -79,10 +79,10 @@ def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skippe
 
 def classify_job(control: Control, paths: list[Path], model: Any,
                  batch_size: int = 8) -> Generator[Any, None, Any]:
-    """Stream ``core.model.inference.classify``: one Prediction per file, in order. Small batches
+    """Stream ``core.answers.inference.classify``: one Prediction per file, in order. Small batches
     keep rows arriving steadily; the network still sees several images per call."""
+    from core.answers.inference import classify
     from core.files.reader import decode_threads
-    from core.model.inference import classify
 
     total = len(paths)
     control.progress(0, total, "")
@@ -98,9 +98,9 @@ def classify_job(control: Control, paths: list[Path], model: Any,
 
 
 def dicom_export_job(control: Control, preds: list[Any], model: Any, folder: Path) -> Any:
-    """``core.model.dicom_results.export_results``: the SR and heat-map SC of every DICOM
+    """``core.output.dicom_results.export_results``: the SR and heat-map SC of every DICOM
     film among ``preds``, written into ``folder``; returns its ExportSummary."""
-    from core.model.dicom_results import export_results
+    from core.output.dicom_results import export_results
 
     return export_results(preds, model, folder, on_progress=control.progress,
                           should_stop=control.should_stop)
@@ -183,7 +183,7 @@ class LoadedImage:
 
 @dataclass(frozen=True)
 class ExplainedImage:
-    """The heat map of a viewed image (``core.model.gradcam.explain``), or why there is none."""
+    """The heat map of a viewed image (``core.answers.gradcam.explain``), or why there is none."""
 
     token: int
     path: str

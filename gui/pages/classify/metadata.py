@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.answers.inference import Prediction
 from core.files.reader import describe
 from core.files.xray import ImageInfo
-from core.model.inference import Prediction
 from gui.i18n import number, translate
 from gui.i18n.core_text import core_text
 

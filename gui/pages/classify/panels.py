@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model.gradcam import HEATMAP_NOTE
+from core.answers.gradcam import HEATMAP_NOTE
 from gui.i18n import integer, number, translate
 from gui.i18n.core_text import core_text
 from gui.pages.classify import jobs

@@ -24,9 +24,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
+from core.answers.evidence import LOW_EVIDENCE
+from core.answers.inference import Prediction
 from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.evidence import LOW_EVIDENCE
-from core.model.inference import Prediction
 from gui.i18n import number, translate
 from gui.i18n.core_text import core_text
 

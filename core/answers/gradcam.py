@@ -1,5 +1,5 @@
 """Heat maps: where the network's activations pushed the score (Grad-CAM at the last
-convolution; for P(COVID) the finer LayerCAM map of :mod:`core.model.evidence`).
+convolution; for P(COVID) the finer LayerCAM map of :mod:`core.answers.evidence`).
 
 Pure functions of a Keras model and one network input; they return arrays and know nothing
 of a screen. A heat map shows which regions moved *this* network's output; it is not a
@@ -106,16 +106,16 @@ class HeatMap:
     #: The segmenter's lung probability over the whole film (128 x 128), for the outline;
     #: None where the model has no segmenter beside it.
     lungs: np.ndarray | None = None
-    #: Share of the map's positive mass inside the lung fields (core.model.evidence).
+    #: Share of the map's positive mass inside the lung fields (core.answers.evidence).
     lung_evidence: float | None = None
 
 
 def explain(model: LoadedModel, pixels: np.ndarray, class_index: int = 1) -> HeatMap:
     """The heat map of an X-ray as read (float32 [0, 1], any size), through the model's
     own preprocessing: for P(COVID), the fine LayerCAM map the lung-evidence share is
-    measured on (:mod:`core.model.evidence`), with the lung fields; for the other class,
+    measured on (:mod:`core.answers.evidence`), with the lung fields; for the other class,
     Grad-CAM at the last convolution."""
-    from core.model.evidence import heat_maps, lung_evidence, lungs_on_grid
+    from core.answers.evidence import heat_maps, lung_evidence, lungs_on_grid
     from core.model.networks import last_conv_layer
 
     spec = model.card.spec

@@ -33,10 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core import __version__
+from core.answers.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
+from core.answers.gradcam import HEATMAP_NOTE
+from core.answers.inference import INDETERMINATE_MESSAGE
 from core.errors import CovidCXRError, DicomError
 from core.files.atomic import atomic_path
 from core.files.dicom_fit import fit_header
-from core.model.capture import CAPTION, caption_lines, render_capture
 from core.model.card import (
     INDETERMINATE,
     INTENDED_USE,
@@ -45,15 +47,13 @@ from core.model.card import (
     POSITIVE,
     ModelCard,
 )
-from core.model.evidence import LOW_EVIDENCE, LOW_EVIDENCE_MESSAGE
-from core.model.gradcam import HEATMAP_NOTE
-from core.model.inference import INDETERMINATE_MESSAGE
 from core.model.ood import UNUSUAL_MESSAGE
+from core.output.capture import CAPTION, caption_lines, render_capture
 
 if TYPE_CHECKING:
     import pydicom
 
-    from core.model.inference import Prediction
+    from core.answers.inference import Prediction
     from core.model.loading import LoadedModel
 
 MANUFACTURER = "CovidCXR"
@@ -373,8 +373,8 @@ def write_results(
 
     A refused film (not a frontal chest X-ray) gets its capture without a heat map: there
     is no finding for the colours to illustrate."""
+    from core.answers.gradcam import explain
     from core.files.reader import read_xray
-    from core.model.gradcam import explain
 
     if not is_candidate(pred):
         raise DicomResultError("only a DICOM film the model read gets a DICOM result")

@@ -27,7 +27,7 @@ from typing import TextIO
 
 from core.errors import CovidCXRError
 from core.files.atomic import final_mode
-from core.files.export import COLUMNS, FORMULA_START, csv_rows, header_row
+from core.output.export import COLUMNS, FORMULA_START, csv_rows, header_row
 
 JOURNAL_SUFFIX = ".partial"
 #: Rows between two fsyncs of the journal (a kill loses at most the unsynced rows' work

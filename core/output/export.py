@@ -12,7 +12,7 @@ from core.files.atomic import write_text_atomic
 
 
 class Prediction(Protocol):
-    """What a row needs from one file's outcome (:class:`core.model.inference.Prediction`).
+    """What a row needs from one file's outcome (:class:`core.answers.inference.Prediction`).
 
     Structural, so that writing files does not depend on the model layer above it."""
 

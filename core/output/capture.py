@@ -1,6 +1,6 @@
 """The picture of a DICOM result's Secondary Capture: the film with its Grad-CAM heat map as
 the viewer draws it, and a caption burned in below it (the research-use notice, the
-decision, the model). Pixels only; :mod:`core.model.dicom_results` wraps them as DICOM.
+decision, the model). Pixels only; :mod:`core.output.dicom_results` wraps them as DICOM.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core import __version__
+from core.answers.gradcam import HeatMap
 from core.model.card import INDETERMINATE, NOT_ASSESSED, POSITIVE, ModelCard
-from core.model.gradcam import HeatMap
 
 if TYPE_CHECKING:
-    from core.model.inference import Prediction
+    from core.answers.inference import Prediction
 
 #: Burned into every capture and written into every report.
 CAPTION = "RESEARCH USE ONLY - NOT FOR DIAGNOSIS"

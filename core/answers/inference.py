@@ -20,12 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import CovidCXRError, NotAnImageError
-from core.files.discovery import special_kind
-from core.files.reader import decode_threads, read_xray
-from core.files.xray import ImageInfo
-from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
-from core.model.evidence import (
+from core.answers.evidence import (
     LOW_EVIDENCE,
     LOW_EVIDENCE_MESSAGE,
     forward_with_heat,
@@ -33,11 +28,16 @@ from core.model.evidence import (
     lung_evidence,
     lungs_on_grid,
 )
+from core.answers.views import VIEWS, Interval, interval, needs_views, views
+from core.errors import CovidCXRError, NotAnImageError
+from core.files.discovery import special_kind
+from core.files.reader import decode_threads, read_xray
+from core.files.xray import ImageInfo
+from core.model.card import INDETERMINATE, NEGATIVE, NOT_ASSESSED, POSITIVE
 from core.model.lungs import LUNG_SIZE, LungCheck
 from core.model.ood import OOD_MESSAGE, UNUSUAL_ABOVE, UNUSUAL_MESSAGE
 from core.model.preprocess import PreprocessSpec, prepare, thumbnail, to_network
 from core.model.site import SiteAccumulator
-from core.model.views import VIEWS, Interval, interval, needs_views, views
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel
@@ -73,12 +73,12 @@ class Prediction:
     info: ImageInfo | None = None
     #: Assessed, but far from the training images (``ood_score`` > ``UNUSUAL_ABOVE``).
     unusual: bool = False
-    #: The 10th-90th percentile of P(COVID) over test-time views (core.model.views); None
+    #: The 10th-90th percentile of P(COVID) over test-time views (core.answers.views); None
     #: when the film was not given views (its score is too far from the threshold to move
     #: across it) or not assessed.
     p_low: float | None = None
     p_high: float | None = None
-    #: Share of the heat map's positive mass inside the lung fields (core.model.evidence);
+    #: Share of the heat map's positive mass inside the lung fields (core.answers.evidence);
     #: None when not measured.
     lung_evidence: float | None = None
 
@@ -260,7 +260,7 @@ def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bo
                     heat: np.ndarray | None = None) -> list[float | None]:
     """The share of each assessed film's heat map inside its lung fields, None where there
     is no lung mask or the film was refused. ``heat``: the maps of all ``items`` when the
-    caller has them (:func:`core.model.evidence.forward_with_heat`), else one gradient pass
+    caller has them (:func:`core.answers.evidence.forward_with_heat`), else one gradient pass
     for the films that need one."""
     out: list[float | None] = [None] * len(items)
     idx = [k for k, item in enumerate(items) if assessed[k] and item.lungs is not None]
