@@ -349,6 +349,30 @@
         <translation>Para cada radiografía DICOM: un informe estructurado (SR) y una captura secundaria (SC) con el mapa de calor en su estudio, para archivar en un PACS</translation>
     </message>
     <message>
+        <source>&amp;PACS…</source>
+        <translation>&amp;PACS…</translation>
+    </message>
+    <message>
+        <source>Find studies in the hospital&apos;s PACS and classify their films; the node&apos;s settings</source>
+        <translation>Buscar estudios en el PACS del hospital y clasificar sus placas; la configuración del nodo</translation>
+    </message>
+    <message>
+        <source>&amp;Send results to PACS…</source>
+        <translation>&amp;Enviar resultados al PACS…</translation>
+    </message>
+    <message>
+        <source>Write each DICOM film&apos;s Structured Report and heat-map capture and send them to the PACS (C-STORE)</source>
+        <translation>Escribir el informe estructurado y la captura con el mapa de calor de cada placa DICOM y enviarlos al PACS (C-STORE)</translation>
+    </message>
+    <message>
+        <source>&amp;Retry sending results</source>
+        <translation>&amp;Reintentar el envío de resultados</translation>
+    </message>
+    <message>
+        <source>Send again the results the PACS did not take</source>
+        <translation>Enviar de nuevo los resultados que el PACS no aceptó</translation>
+    </message>
+    <message>
         <source>&amp;Cancel classification</source>
         <translation>Ca&amp;ncelar la clasificación</translation>
     </message>
@@ -777,6 +801,220 @@
         <source>n/a</source>
         <extracomment>``translate(context, text, disambiguation=None, n=-1)``; named so that lupdate finds it. What View &gt; Language offers: &quot;&quot; follows the system. Languages with a translation of the window (English is the source text).</extracomment>
         <translation>n/d</translation>
+    </message>
+</context>
+<context>
+    <name>PacsDialog</name>
+    <message>
+        <source>Patient</source>
+        <translation>Paciente</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>ID del paciente</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Fecha</translation>
+    </message>
+    <message>
+        <source>Modalities</source>
+        <translation>Modalidades</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Descripción</translation>
+    </message>
+    <message>
+        <source>Films</source>
+        <translation>Placas</translation>
+    </message>
+    <message>
+        <source>PACS</source>
+        <translation>PACS</translation>
+    </message>
+    <message>
+        <source>&amp;Retrieve and classify</source>
+        <translation>&amp;Recuperar y clasificar</translation>
+    </message>
+    <message>
+        <source>Fetch the CR and DX films of the selected studies and classify them, as if they were dropped on the window</source>
+        <translation>Traer las placas CR y DX de los estudios seleccionados y clasificarlas, como si se hubieran soltado en la ventana</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Detener</translation>
+    </message>
+    <message>
+        <source>Connection (shared with covidcxr listen)</source>
+        <translation>Conexión (compartida con covidcxr listen)</translation>
+    </message>
+    <message>
+        <source>PACS (AE@host:port):</source>
+        <translation>PACS (AE@equipo:puerto):</translation>
+    </message>
+    <message>
+        <source>Our AE title:</source>
+        <translation>Nuestro título AE:</translation>
+    </message>
+    <message>
+        <source>C-GET (no port opened here)</source>
+        <translation>C-GET (no se abre ningún puerto aquí)</translation>
+    </message>
+    <message>
+        <source>C-MOVE (the PACS connects back to us)</source>
+        <translation>C-MOVE (el PACS se conecta de vuelta a nosotros)</translation>
+    </message>
+    <message>
+        <source>Retrieve with:</source>
+        <translation>Recuperar con:</translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation>puerto</translation>
+    </message>
+    <message>
+        <source>We listen on:</source>
+        <translation>Escuchamos en:</translation>
+    </message>
+    <message>
+        <source>Accepted calling AE titles:</source>
+        <translation>Títulos AE que pueden llamar:</translation>
+    </message>
+    <message>
+        <source>empty: the PACS above</source>
+        <translation>vacío: el PACS de arriba</translation>
+    </message>
+    <message>
+        <source>Send results to:</source>
+        <translation>Enviar resultados a:</translation>
+    </message>
+    <message>
+        <source>&amp;Save settings</source>
+        <translation>&amp;Guardar configuración</translation>
+    </message>
+    <message>
+        <source>&amp;Test connection</source>
+        <translation>&amp;Probar conexión</translation>
+    </message>
+    <message>
+        <source>Find studies</source>
+        <translation>Buscar estudios</translation>
+    </message>
+    <message>
+        <source>e.g. Doe* (wildcards * ?)</source>
+        <translation>p. ej. Pérez* (comodines * ?)</translation>
+    </message>
+    <message>
+        <source>Patient name:</source>
+        <translation>Nombre del paciente:</translation>
+    </message>
+    <message>
+        <source>Patient ID:</source>
+        <translation>ID del paciente:</translation>
+    </message>
+    <message>
+        <source>Any date</source>
+        <translation>Cualquier fecha</translation>
+    </message>
+    <message>
+        <source>Study date:</source>
+        <translation>Fecha del estudio:</translation>
+    </message>
+    <message>
+        <source>&amp;Find</source>
+        <translation>&amp;Buscar</translation>
+    </message>
+    <message>
+        <source>Modality:</source>
+        <translation>Modalidad:</translation>
+    </message>
+    <message>
+        <source>Could not save the settings: {0}</source>
+        <translation>No se pudo guardar la configuración: {0}</translation>
+    </message>
+    <message>
+        <source>Settings saved in {0}</source>
+        <translation>Configuración guardada en {0}</translation>
+    </message>
+    <message>
+        <source>Name the PACS first: its AE title, host and port, as AE@host:port.</source>
+        <translation>Indique primero el PACS: su título AE, equipo y puerto, como AE@equipo:puerto.</translation>
+    </message>
+    <message>
+        <source>Calling {0}…</source>
+        <translation>Llamando a {0}…</translation>
+    </message>
+    <message>
+        <source>{0} answers ({1} ms).</source>
+        <translation>{0} responde ({1} ms).</translation>
+    </message>
+    <message>
+        <source>Searching {0}…</source>
+        <translation>Buscando en {0}…</translation>
+    </message>
+    <message>
+        <source>{0} studies found.</source>
+        <translation>{0} estudios encontrados.</translation>
+    </message>
+    <message>
+        <source>Select one or more studies first.</source>
+        <translation>Seleccione primero uno o más estudios.</translation>
+    </message>
+    <message>
+        <source>Retrieving {0} studies from {1}…</source>
+        <translation>Recuperando {0} estudios de {1}…</translation>
+    </message>
+    <message>
+        <source>Retrieving: {0} films so far…</source>
+        <translation>Recuperando: {0} placas hasta ahora…</translation>
+    </message>
+    <message>
+        <source>{0} films retrieved and sent to the table.</source>
+        <translation>{0} placas recuperadas y enviadas a la tabla.</translation>
+    </message>
+    <message>
+        <source>{0} could not be fetched: {1}</source>
+        <translation>{0} no se pudieron traer: {1}</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Detenido.</translation>
+    </message>
+</context>
+<context>
+    <name>PacsLink</name>
+    <message>
+        <source>Send results to PACS</source>
+        <translation>Enviar resultados al PACS</translation>
+    </message>
+    <message>
+        <source>No PACS is set: open File ▸ PACS…, name the PACS (or where results go) and save the settings.</source>
+        <translation>No hay ningún PACS configurado: abra Archivo ▸ PACS…, indique el PACS (o adónde van los resultados) y guarde la configuración.</translation>
+    </message>
+    <message>
+        <source>There is no DICOM film with a result yet: only DICOM inputs get DICOM results.</source>
+        <translation>Todavía no hay ninguna placa DICOM con resultado: solo las entradas DICOM reciben resultados DICOM.</translation>
+    </message>
+    <message>
+        <source>sending results to {0}…</source>
+        <translation>enviando resultados a {0}…</translation>
+    </message>
+    <message>
+        <source>{0} of {1} result objects sent to {2}</source>
+        <translation>{0} de {1} objetos de resultado enviados a {2}</translation>
+    </message>
+    <message>
+        <source>; {0} not sent, kept in {1} (File ▸ Retry sending results)</source>
+        <translation>; {0} sin enviar, guardados en {1} (Archivo ▸ Reintentar el envío de resultados)</translation>
+    </message>
+    <message>
+        <source>; {0} films got no result</source>
+        <translation>; {0} placas sin resultado</translation>
+    </message>
+    <message>
+        <source>Nothing was sent: {0}</source>
+        <translation>No se envió nada: {0}</translation>
     </message>
 </context>
 <context>

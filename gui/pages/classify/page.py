@@ -21,6 +21,7 @@ from core.model.site import TOO_FEW
 from gui.i18n import integer, number, percent, translate
 from gui.i18n.core_text import core_text
 from gui.pages.classify.exports import Exports
+from gui.pages.classify.pacs import PacsLink
 from gui.pages.classify.panels import TablePanel, ViewerPanel
 from gui.pages.classify.results import ResultsProxy
 from gui.pages.classify.session import LOADING, READY, ClassifySession
@@ -85,6 +86,10 @@ class ClassifyPage(QWidget):
         self.exports = Exports(self.session, workers, settings, self)
         self.exports.status.connect(self.status)
         self.exports.dicomExported.connect(self.dicomExported)
+        # Films retrieved from a PACS are classified as if they were dropped on the window.
+        self.pacs = PacsLink(self.session, workers, self)
+        self.pacs.filesRetrieved.connect(self.add_files)
+        self.pacs.status.connect(self.status)
         self._build_actions()
         self._build_status()
         self._connect_session()
@@ -117,6 +122,19 @@ class ClassifyPage(QWidget):
             translate("ClassifyPage", "For each DICOM film: a Structured Report and a heat-map "
                       "Secondary Capture in its study, to file in a PACS"))
         self.exports.dicomReady.connect(self.export_dicom_action.setEnabled)
+        self.pacs_action = act(
+            translate("ClassifyPage", "&PACS…"), self.pacs.show_dialog, "Ctrl+P",
+            translate("ClassifyPage", "Find studies in the hospital's PACS and classify their "
+                      "films; the node's settings"))
+        self.send_pacs_action = act(
+            translate("ClassifyPage", "&Send results to PACS…"), self.pacs.choose_send, None,
+            translate("ClassifyPage", "Write each DICOM film's Structured Report and heat-map "
+                      "capture and send them to the PACS (C-STORE)"))
+        self.retry_pacs_action = act(
+            translate("ClassifyPage", "&Retry sending results"), self.pacs.retry, None,
+            translate("ClassifyPage", "Send again the results the PACS did not take"))
+        self.retry_pacs_action.setEnabled(False)
+        self.pacs.retryReady.connect(self.retry_pacs_action.setEnabled)
         self.cancel_action = act(translate("ClassifyPage", "&Cancel classification"),
                                  self.cancel, "Esc")
         # Esc belongs to the classify page only (other tabs may use it for their own work).
@@ -124,7 +142,8 @@ class ClassifyPage(QWidget):
         self.addAction(self.cancel_action)
         self.file_actions = [self.open_files_action, self.open_folder_action, None,
                              self.export_action, self.export_dicom_action, None,
-                             self.cancel_action]
+                             self.pacs_action, self.send_pacs_action, self.retry_pacs_action,
+                             None, self.cancel_action]
         self.table_panel.open_files_button.clicked.connect(self.choose_files)
         self.table_panel.open_folder_button.clicked.connect(self.choose_folder)
         self.table_panel.cancel_button.clicked.connect(self.cancel)
@@ -222,6 +241,12 @@ class ClassifyPage(QWidget):
         first = Path(paths[0])
         self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self.session.open_paths(paths)
+
+    @Slot(list)
+    def add_files(self, paths: list[str]) -> None:
+        """Classify these files as if they were dropped on the window (films retrieved from
+        a PACS, say)."""
+        self.open_paths(paths)
 
     @Slot()
     def cancel(self) -> None:
