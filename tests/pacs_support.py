@@ -26,11 +26,17 @@ from tests.test_dicom import write_dicom
 ORTHANC_AET = "ORTHANC"
 
 
+def which(program: str) -> str | None:
+    """``program`` on the PATH, or in /usr/sbin (Debian puts Orthanc there, outside a
+    user's PATH)."""
+    return shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+
+
 def missing(program: str) -> str | None:
     """Why a test needing ``program`` is skipped, or None when it must run. Skipped only
     where the program is absent and apt-get too (no way to install it); where apt-get
     exists the test runs and fails, saying to install it (``.ci/run`` does)."""
-    if shutil.which(program) or shutil.which("apt-get"):
+    if which(program) or shutil.which("apt-get"):
         return None
     return f"{program} is not installed and there is no apt-get to install it"
 
@@ -70,7 +76,8 @@ class Orthanc:
     (C-MOVE) and accept from, as {AE: port}."""
 
     def __init__(self, root: Path, peers: dict[str, int]) -> None:
-        if shutil.which("Orthanc") is None:
+        binary = which("Orthanc")
+        if binary is None:
             raise RuntimeError("Orthanc is not installed: apt-get install orthanc (.ci/run "
                                "does it in CI)")
         self.root = root
@@ -96,7 +103,7 @@ class Orthanc:
         }
         (root / "config.json").write_text(json.dumps(config, indent=1))
         self.log = open(root / "orthanc.log", "w")  # noqa: SIM115 (closed by stop)
-        self.proc = subprocess.Popen(["Orthanc", str(root / "config.json")],
+        self.proc = subprocess.Popen([binary, str(root / "config.json")],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
@@ -135,8 +142,12 @@ class Orthanc:
     def storescu(self, *files: Path, calling: str = "STORESCU", port: int | None = None,
                  aet: str = ORTHANC_AET, timeout: float = 120) -> subprocess.CompletedProcess:
         """DCMTK's storescu: send ``files`` to Orthanc (or to ``port``, another node)."""
+        storescu = which("storescu")
+        if storescu is None:
+            raise RuntimeError("storescu is not installed: apt-get install dcmtk (.ci/run does "
+                               "it in CI)")
         return subprocess.run(
-            ["storescu", "-aet", calling, "-aec", aet, "127.0.0.1",
+            [storescu, "-aet", calling, "-aec", aet, "127.0.0.1",
              str(port or self.dicom_port), *map(str, files)],
             capture_output=True, text=True, timeout=timeout)
 

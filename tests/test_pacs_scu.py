@@ -127,3 +127,33 @@ def test_cli_find_retrieve_and_send(orthanc, stored, move_port, tmp_path):
     assert r.returncode == 1
     assert "0 of 1 objects sent" in r.stdout
     assert "covidcxr pacs send" in r.stderr
+
+
+@pytest.mark.slow
+def test_classify_dicom_out_send_files_the_results_in_the_films_study(
+        orthanc, move_port, tmp_path, data_dir, tiny_model_path):
+    source_path = film(tmp_path / "in" / "c.dcm", data_dir / "covid-2782.png", patient_id="CLI-3")
+    source = pydicom.dcmread(source_path, stop_before_pixels=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2",
+           "COVIDCXR_PACS_SETTINGS": str(tmp_path / "pacs.json")}
+    r = subprocess.run(
+        [sys.executable, "-m", "gui.shell.launcher", "classify", str(source_path), "--model",
+         str(tiny_model_path), "--output", str(tmp_path / "p.csv"), "--dicom-out",
+         str(tmp_path / "out"), "--send", orthanc.peer],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"2 of 2 objects sent to {orthanc.peer}" in r.stdout
+    ours = [i for i in orthanc.instances() if i.get("PatientID") == "CLI-3"
+            and i.get("Modality") in ("SR", "OT")]
+    assert len(ours) == 2
+    assert {i["StudyInstanceUID"] for i in ours} == {source.StudyInstanceUID}
+    assert len(list((tmp_path / "out").glob("*.dcm"))) == 2  # still on disk
+
+
+def test_classify_send_without_dicom_out_is_refused_before_the_model_loads(tmp_path, data_dir):
+    r = subprocess.run(
+        [sys.executable, "-m", "gui.shell.launcher", "classify", str(data_dir / "covid-2782.png"),
+         "--send", "PACS@127.0.0.1:104"], capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 1
+    assert "--send needs --dicom-out DIR" in r.stderr
