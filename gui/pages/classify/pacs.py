@@ -52,6 +52,9 @@ class PacsLink(QObject):
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+        # With a PACS set, the search is what the user came for.
+        (self.dialog.name_edit if self.dialog.pacs_edit.text() else
+         self.dialog.pacs_edit).setFocus()
         return self.dialog
 
     # ---------------------------------------------------------------- send

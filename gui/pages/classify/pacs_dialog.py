@@ -135,6 +135,9 @@ class PacsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
+        # Enter in the search fields searches; no other button takes Enter.
+        for b in (self.save_button, self.echo_button, self.retrieve_button, self.stop_button):
+            b.setAutoDefault(False)
         self.resize(860, 640)
         self.load_settings()
 
