@@ -82,7 +82,7 @@ def main() -> int:
             for f in films:
                 (root / cls / f.name).symlink_to(f)
         model = load_model(args.model)
-        print(f"model {model.display_name} on {device_name()}; {2 * half} films of {args.data}")
+        print(f"model {model.display_name} on {device_name(model)}; {2 * half} films of {args.data}")
         paths = sorted(str(p) for p in root.rglob("*") if p.is_symlink())
         list(classify(paths[:32], model))  # warm-up: graph tracing, thread pools
 

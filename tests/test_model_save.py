@@ -72,7 +72,7 @@ def fast_load(monkeypatch):
     """Loading without the lung-field segmenter (not what these tests are about)."""
     import core.model.loading
 
-    monkeypatch.setattr(core.model.loading, "bundled_anatomy", lambda: None)
+    monkeypatch.setattr(core.model.loading, "bundled_anatomy", lambda lean=True: None)
 
 
 def _probe() -> np.ndarray:

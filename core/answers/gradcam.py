@@ -113,18 +113,20 @@ class HeatMap:
 def explain(model: LoadedModel, pixels: np.ndarray, class_index: int = 1) -> HeatMap:
     """The heat map of an X-ray as read (float32 [0, 1], any size), through the model's
     own preprocessing: for P(COVID), the fine LayerCAM map the lung-evidence share is
-    measured on (:mod:`core.answers.evidence`), with the lung fields; for the other class,
-    Grad-CAM at the last convolution."""
+    measured on (:mod:`core.answers.evidence`: on the lean runtime the linear head's
+    activation map from the forward pass, on Keras LayerCAM), with the lung fields; for the
+    other class, Grad-CAM at the last convolution (TensorFlow is imported for it)."""
     from core.answers.evidence import heat_maps, lung_evidence, lungs_on_grid
-    from core.model.networks import last_conv_layer
-
     spec = model.card.spec
-    net = model.keras_model
     x = to_network(prepare(pixels, spec)[None])
     box = heatmap_box(pixels.shape[0], pixels.shape[1], spec.crop)
     if class_index != 1:
+        from core.model.networks import last_conv_layer
+
+        net = model.keras_model
         return HeatMap(gradcam(net, x, last_conv_layer(net), class_index), box, NEGATIVE)
-    grid = heat_maps(net, x)[0]
+    maps = model.forward_with_map(x)[2] if model.runtime is not None else None
+    grid = maps[0] if maps is not None else heat_maps(model.keras_model, x)[0]
     lungs = share = None
     if model.anatomy is not None:
         verdict = model.anatomy(pixels)

@@ -267,8 +267,11 @@ def evidence_shares(model: LoadedModel, items: list[Prepared], assessed: list[bo
     if not idx:
         return out
     if heat is None:
-        maps = heat_maps(model.keras_model,
-                         to_network(np.stack([items[k].net_input for k in idx])))
+        x = to_network(np.stack([items[k].net_input for k in idx]))
+        maps = (model.forward_with_map(x)[2] if model.runtime is not None
+                else heat_maps(model.keras_model, x))
+        if maps is None:
+            return out
     else:
         maps = heat[idx]
     spec = model.card.spec
@@ -301,7 +304,7 @@ def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
     if idx.size == 0:
         return out
     stack = np.concatenate([views(items[k].net_input) for k in idx])
-    pv = np.concatenate([model.forward(to_network(stack[i:i + VIEW_BATCH]))[0]
+    pv = np.concatenate([model.view_probabilities(to_network(stack[i:i + VIEW_BATCH]))
                          for i in range(0, len(stack), VIEW_BATCH)])
     pv = pv.reshape(len(idx), len(VIEWS))
     for j, k in enumerate(idx):
@@ -313,9 +316,12 @@ def view_intervals(model: LoadedModel, items: list[Prepared], probs: np.ndarray,
 def network_pass(model: LoadedModel, items: list[Prepared], want_heat: bool
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Calibrated P(COVID), features and, when ``want_heat``, the heat maps of ``items``:
-    the network once, with its gradient pass when the maps are wanted (the calibration is
-    the card's, as :meth:`LoadedModel.forward` applies it)."""
+    the network once: on the lean runtime the map comes with the pass; on Keras, with its
+    gradient pass when the maps are wanted (the calibration is the card's, as
+    :meth:`LoadedModel.forward` applies it)."""
     x = to_network(np.stack([g.net_input for g in items]))
+    if model.runtime is not None:  # the map comes out of the forward pass itself
+        return model.forward_with_map(x, want_heat)
     both = forward_with_heat(model.keras_model, x, EVIDENCE_BATCH) if want_heat else None
     if both is None:
         probs, feats = model.forward(x)

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(model_path)
     threshold = resolve_threshold(model, args.threshold)
-    device = device_name()
+    device = device_name(model)
     print(f"model {model.display_name} (threshold {threshold:.4f}) on {device}", file=sys.stderr)
     if model.frontal is None and model.frontal_note:
         print(f"frontal-film check: {model.frontal_note}", file=sys.stderr)

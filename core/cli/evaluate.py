@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if len(set(part.labels.tolist())) < 2:
         raise DatasetError("the evaluated images must include both classes")
     print(
-        f"model {model.display_name} on {device_name()}; dataset {index.root} "
+        f"model {model.display_name} on {device_name(model)}; dataset {index.root} "
         f"({split or 'all images'}); unreadable skipped: {len(decoded.unreadable)}"
     )
     result = evaluate_decoded(model, part, index)

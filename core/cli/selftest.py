@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(
         f"OK model={model.display_name} sha256={model.card.weights_sha256[:12]} "
-        f"samples={len(preds)} device={device_name()}"
+        f"samples={len(preds)} device={device_name(model)}"
     )
     return 0
 

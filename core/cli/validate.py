@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, write_report: ReportWriter | None = None) -> i
     model = load_model(model_path)
     counts = ", ".join(f"{k} {v}" for k, v in labelled.counts().items())
     print(
-        f"model {model.display_name} on {device_name()}; {labelled.root} ({labelled.layout}): "
+        f"model {model.display_name} on {device_name(model)}; {labelled.root} ({labelled.layout}): "
         f"{counts}; positive class {labelled.positive}",
         file=sys.stderr,
     )

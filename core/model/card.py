@@ -61,6 +61,11 @@ class ModelCard:
     #: NAME.frontal.npz, "sha256": .., "weights_digest": .., "cut": .., ...}; empty: the
     #: lung anatomy check alone decides (a model finalised before #31, a user-trained one).
     frontal_check: dict[str, Any] = field(default_factory=dict)
+    #: The network converted for the lean runtime (core.model.runtime, written by
+    #: core.model.convert): {"file": NAME.tflite, "sha256": .., "views_file":
+    #: NAME.views.tflite, "views_sha256": .., "weights_digest": .., "max_abs_dp": ..,
+    #: "map_grid": g, ...}; empty: the Keras network answers (and TensorFlow is imported).
+    runtime: dict[str, Any] = field(default_factory=dict)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw P(COVID) through the card's recalibration (identity if none)."""

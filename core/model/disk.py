@@ -46,6 +46,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from core.errors import ModelError
 from core.files.atomic import atomic_path, fsync_dir, fsync_file, write_text_atomic
 from core.model.calibration import apply_platt
@@ -91,6 +93,13 @@ def frontal_path(weights: str | Path) -> Path:
     """``NAME.keras`` -> ``NAME.frontal.npz``: the frontal-film classifier (issue #31)."""
     p = Path(weights)
     return p.with_name(p.stem + ".frontal.npz")
+
+
+def runtime_paths(weights: str | Path) -> tuple[Path, Path]:
+    """``NAME.keras`` -> ``NAME.tflite`` and ``NAME.views.tflite``: the network converted
+    for the lean runtime (core.model.convert, issue #30)."""
+    p = Path(weights)
+    return p.with_name(p.stem + ".tflite"), p.with_name(p.stem + ".views.tflite")
 
 
 def is_profile(path: str | os.PathLike[str]) -> bool:
@@ -280,6 +289,63 @@ def frontal_file(files: Path, card: ModelCard) -> Path | None:
     return path
 
 
+def runtime_files(files: Path, card: ModelCard) -> tuple[Path, Path] | None:
+    """The converted networks named by the card (beside the weights), refused when a
+    sha256 differs; None when the card names none (the Keras network then answers)."""
+    info = card.runtime
+    if not info.get("file"):
+        return None
+    out = []
+    for key in ("", "views_"):
+        path = files.parent / info[f"{key}file"]
+        if not path.is_file() or sha256_file(path) != info.get(f"{key}sha256"):
+            raise ModelError(f"converted network {path.name} is missing or does not match the "
+                             "card")
+        out.append(path)
+    return out[0], out[1]
+
+
+def _write_runtime(net: keras.Model, card: ModelCard, weights: Path) -> None:
+    """Convert ``net`` beside ``weights`` (core.model.convert) and name the files in the
+    card; a network without a linear head on pooled features gets none."""
+    from core.model.convert import convert, convertible
+
+    card.runtime = {}
+    if not convertible(net):
+        return
+    data_main, data_views, info = convert(net)
+    main, views = runtime_paths(weights)
+    main.write_bytes(data_main)
+    views.write_bytes(data_views)
+    card.runtime = _runtime_entry(net, data_main, data_views, info, weights)
+
+
+def _runtime_entry(net: Any, data_main: bytes, data_views: bytes, info: dict[str, Any],
+                   weights: Path) -> dict[str, Any]:
+    main, views = runtime_paths(weights)
+    return {"file": main.name, "sha256": hashlib.sha256(data_main).hexdigest(),
+            "views_file": views.name, "views_sha256": hashlib.sha256(data_views).hexdigest(),
+            # What a frontal-film classifier fitted on these weights' features names.
+            "weights_digest": weights_digest([np.asarray(v.numpy()) for v in net.weights]),
+            **info}
+
+
+def add_runtime(weights: str | Path, net: Any) -> dict[str, Any]:
+    """Convert the model ``weights`` (whose Keras network is ``net``) in place: its set
+    gains, or replaces, its converted files and its card their names and sha256, as one
+    change (:func:`add_to_set`). For a model saved before the lean runtime; a model saved
+    now is converted as it is saved."""
+    from core.model.convert import convert
+
+    weights = Path(weights)
+    _, card = open_set(current_weights(weights))
+    data_main, data_views, info = convert(net)
+    card.runtime = _runtime_entry(net, data_main, data_views, info, weights)
+    main, views = runtime_paths(weights)
+    add_to_set(weights, card, {main.name: data_main, views.name: data_views})
+    return card.runtime
+
+
 def weights_digest(arrays: list[Any]) -> str:
     """sha256 of a network's weight arrays in order: what its features depend on, the same
     whatever zip the ``.keras`` file was written as (a re-save changes the file's sha256,
@@ -361,7 +427,9 @@ def add_to_set(weights: str | Path, card: ModelCard, extra: dict[str, bytes]) ->
     unchanged (byte for byte: their sha256 in the card stays true)."""
     weights = Path(weights)
     files = current_weights(weights)
-    keep = [files.name, *(d.get("file") for d in (card.ood, card.site_check))]
+    keep = [files.name, *(d.get("file") for d in (card.ood, card.site_check,
+                                                  card.frontal_check, card.runtime)),
+            card.runtime.get("views_file")]
 
     def fill(folder: Path) -> None:
         for name in keep:
@@ -376,11 +444,12 @@ def add_to_set(weights: str | Path, card: ModelCard, extra: dict[str, bytes]) ->
 
 def save_model(
     net: keras.Model, card: ModelCard, path: str | Path, ood: OODModel | None = None,
-    site: SiteReference | None = None,
+    site: SiteReference | None = None, convert: bool = True,
 ) -> Path:
-    """Write weights, OOD statistics, the site check's reference and card as one change: a
-    kill at any moment leaves the whole old model or the whole new one. The card names the
-    sha256 of the other files."""
+    """Write weights, OOD statistics, the site check's reference, the network converted for
+    the lean runtime (a Lite0 classifier; ``convert=False``: none, the Keras network
+    answers) and card as one change: a kill at any moment leaves the whole old model or the
+    whole new one. The card names the sha256 of the other files."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError("a model file must end in .keras")
@@ -406,6 +475,8 @@ def save_model(
             sp = site_path(weights)
             card.site_check = {**card.site_check, "file": sp.name, "sha256": site.save(sp),
                                "films": int(len(site.points)), "source": site.source}
+        if convert:
+            _write_runtime(net, card, weights)
         # The frontal-film check stays (untouched, live beside) only where it already is;
         # whether it still fits these weights is checked when the model loads.
         named = card.frontal_check.get("file")
@@ -439,6 +510,10 @@ def copy_model(src: str | Path, dst: str | Path) -> Path:
             shutil.copyfile(src_files.with_name(card.frontal_check["file"]),
                             frontal_path(weights))
             card.frontal_check["file"] = frontal_path(dst).name
+        if card.runtime.get("file"):
+            for key, new in zip(("file", "views_file"), runtime_paths(weights), strict=True):
+                shutil.copyfile(src_files.with_name(card.runtime[key]), new)
+                card.runtime[key] = new.name
         _write_card(card, weights)
 
     return replace_set(dst, fill)

@@ -115,15 +115,24 @@ def _conv_bn_relu(
     return x
 
 
-def lite0_features(x: keras.KerasTensor, name_prefix: str = "") -> keras.KerasTensor:
+def lite0_features(x: keras.KerasTensor, name_prefix: str = "", dense_from: str | None = None
+                   ) -> keras.KerasTensor:
     """Apply the Lite0 backbone to ``x`` (S x S x 3, already ``(rgb - 127) / 128``).
 
     Returns the top activation, ceil(S/32) x ceil(S/32) x 1280. Keras' ``padding="same"``
     is TensorFlow's SAME (the extra pixel of an even-sized stride-2 convolution goes right
     and bottom), which is what the weights were trained with. ``name_prefix`` goes in front
     of every layer name, for a model holding two backbones.
+
+    ``dense_from`` names a block whose stride is dropped: it and every later spatial
+    convolution run at the finer grid, dilated by the stride dropped ("atrous", as in
+    DeepLab), with the same weights. The top activation is then twice as fine, and its
+    odd positions (``[1::2, 1::2]``) are exactly the ordinary network's (TensorFlow's SAME
+    padding centres a stride-2 output on the odd input positions): one forward pass gives
+    the ordinary pooled features and a class activation map of twice the resolution.
     """
     p = name_prefix
+    dilation = 1
     x = _conv_bn_relu(x, STEM_FILTERS, 3, 2, f"{p}stem_conv", f"{p}stem_bn", f"{p}stem_relu")
     for block in BLOCK_SPECS:
         shortcut = x
@@ -138,9 +147,17 @@ def lite0_features(x: keras.KerasTensor, name_prefix: str = "") -> keras.KerasTe
                 f"{n}_expand_bn",
                 f"{n}_expand_relu",
             )
+        stride, rate = block.stride, dilation
+        if dilation > 1 and block.stride > 1:
+            raise ValueError(f"{block.name} strides after {dense_from}: not supported")
+        if block.name == dense_from:
+            if block.stride == 1:
+                raise ValueError(f"{dense_from} has no stride to drop")
+            stride, dilation = 1, dilation * block.stride
         x = layers.DepthwiseConv2D(
             block.kernel,
-            strides=block.stride,
+            strides=stride,
+            dilation_rate=rate,
             padding="same",
             use_bias=False,
             name=f"{n}_dwconv",

@@ -11,8 +11,8 @@ brings its film to the segmenter's size, and the inference thread segments a who
 in one pass and measures it. One pass for sixteen films costs about a third of sixteen
 passes of one.
 
-TensorFlow is imported inside :meth:`LungSegmenter.load` only: importing this module (for
-the thresholds) costs numpy and Pillow, nothing more.
+TensorFlow is imported inside :meth:`LungSegmenter.load` only, and only where the segmenter
+has no converted file: importing this module (for the thresholds) costs numpy and Pillow.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from core.model.anatomy import (  # noqa: F401  (FULL_IMAGE, grow, label_compone
 )
 from core.model.disk import sha256_file
 from core.model.preprocess import PreprocessSpec, finish_u8, prepare, resize_gray, to_network
+from core.model.runtime import LiteNetwork
 from core.resources import models_dir
 
 #: The segmenter's input: the whole image (no crop: the lungs reach the borders of a tight
@@ -70,24 +71,28 @@ def default_segmenter_path() -> Path:
 
 
 class LungSegmenter:
-    """The bundled U-Net behind a fixed-signature ``tf.function``: one batched forward pass
-    per call, no retracing whatever the batch size."""
+    """The bundled U-Net: on the lean runtime (``lungs.tflite``, named with its sha256 in
+    the card's ``runtime``) where it has been converted, else behind a fixed-signature
+    ``tf.function``: one batched forward pass per call, no retracing whatever the batch."""
 
     def __init__(self, net: Any, path: Path | None = None, card: dict | None = None) -> None:
-        import tensorflow as tf
-
         self.net = net
         self.path = path
         self.card = card or {}
+        if isinstance(net, LiteNetwork):
+            self._forward: Callable[[np.ndarray], np.ndarray] = lambda x: net.run(x)[4]
+            return
+        import tensorflow as tf
+
         spec = tf.TensorSpec([None, LUNG_SIZE, LUNG_SIZE, 1], tf.float32)
         self._forward = tf.function(lambda x: net(x, training=False), input_signature=[spec])
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> LungSegmenter:
-        """Load ``path`` (default: the bundled ``models/lungs.keras``) with ``safe_mode=True``;
-        refuse a file whose sha256 differs from its card, when the card is there."""
-        import keras
-
+    def load(cls, path: str | Path | None = None, lean: bool = True) -> LungSegmenter:
+        """Load ``path`` (default: the bundled ``models/lungs.keras``): its converted file
+        where its card names one and ``lean`` (TensorFlow is not imported), else the Keras
+        file with ``safe_mode=True``; refuse a file whose sha256 differs from its card,
+        when the card is there."""
         path = Path(path) if path is not None else default_segmenter_path()
         if not path.is_file():
             raise ModelError(f"lung segmenter {path.name} not found in {path.parent}")
@@ -95,11 +100,21 @@ class LungSegmenter:
         cp = card_path_for(path)
         if cp.is_file():
             card = json.loads(cp.read_text(encoding="utf-8"))
-            if card.get("sha256") and sha256_file(path) != card["sha256"]:
-                raise ModelError(
-                    f"lung segmenter {path.name} does not match its card {cp.name}: "
-                    "refusing to load a modified model"
-                )
+        lite = card.get("runtime", {}).get("file") if lean else None
+        target = path.with_name(lite) if lite else path
+        want = card.get("runtime", {}).get("sha256") if lite else card.get("sha256")
+        if not target.is_file() or (want and sha256_file(target) != want):
+            raise ModelError(
+                f"lung segmenter {target.name} is missing or does not match its card "
+                f"{cp.name}: refusing to load a modified model"
+            )
+        if lite:
+            net = LiteNetwork(target)
+            if net.input_shape != (LUNG_SIZE, LUNG_SIZE, 1):
+                raise ModelError(f"lung segmenter input {net.input_shape} is not 128 x 128 x 1")
+            return cls(net, target, card)
+        import keras
+
         try:
             net = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as exc:  # Keras raises many types for a bad archive
@@ -117,6 +132,38 @@ class LungSegmenter:
     def masks_u8(self, inputs: np.ndarray) -> np.ndarray:
         """Lung probability masks (N, 128, 128) for prepared uint8 inputs (N, 128, 128)."""
         return np.asarray(self._forward(to_network(inputs)))[..., 0]
+
+
+def convert_segmenter(path: str | Path | None = None) -> dict[str, Any]:
+    """Convert the lung segmenter (default: the bundled one) for the lean runtime beside
+    itself, check its masks against Keras's, and name the file with its sha256 in the
+    segmenter's card (``runtime``). TensorFlow is imported."""
+    import tempfile
+
+    from core.files.atomic import write_bytes_atomic, write_text_atomic
+    from core.model.convert import MAX_ABS_DP, check_inputs, to_tflite
+    from core.model.runtime import engine_version
+
+    seg = LungSegmenter.load(path, lean=False)
+    assert seg.path is not None
+    data = to_tflite(seg.net)
+    x = check_inputs(LUNG_SIZE)
+    want = np.asarray(seg.net(x, training=False))[..., 0]
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp, "lungs.tflite")
+        p.write_bytes(data)
+        got = LiteNetwork(p, 1).run(x)[4][..., 0]
+    diff = float(np.abs(got - want).max())
+    if not np.isfinite(diff) or diff > MAX_ABS_DP:
+        raise ModelError(f"the converted segmenter differs from Keras's by {diff:.2g}")
+    target = seg.path.with_suffix(".tflite")
+    digest = write_bytes_atomic(target, data)
+    cp = card_path_for(seg.path)
+    card = json.loads(cp.read_text(encoding="utf-8")) if cp.is_file() else {}
+    card["runtime"] = {"file": target.name, "sha256": digest, "engine": engine_version(),
+                       "converted_by": "core.model.lungs.convert_segmenter", "max_abs_diff": diff}
+    write_text_atomic(cp, json.dumps(card, indent=2) + "\n")
+    return dict(card["runtime"])
 
 
 @functools.cache

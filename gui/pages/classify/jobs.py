@@ -61,7 +61,7 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     finally:
         gc.freeze()
         gc.enable()
-    return ModelReady(path, model, device_name())
+    return ModelReady(path, model, device_name(model))
 
 
 def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skipped]:
