@@ -15,6 +15,7 @@ import functools
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
@@ -51,6 +52,25 @@ def controls_help() -> str:
 _WL_PER_PIXEL = 0.002
 _MIN_WIDTH = 0.01
 _BADGE_HEIGHT = 54
+
+
+#: A film is shown at most this many pixels along its longer side (a 4,000 px film is
+#: 16 screen pixels a pixel at 4x zoom on a 1,000 px viewer; 2,048 keeps 2x zoom sharp).
+DISPLAY_MAX_SIDE = 2048
+
+
+def display_pixels(pixels: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+    """A film (float32 [0, 1], any size) as the viewer keeps it: at most ``max_side`` along
+    its longer side (area-averaged), as uint16. Sixteen bits, not eight: window/level on a
+    12-bit film stays exact (a narrow window of 8-bit data shows bands); a quarter of the
+    float32 full-size array's memory, or less, and faster to re-level on every drag."""
+    h, w = pixels.shape[:2]
+    if max(h, w) > max_side:
+        k = max_side / max(h, w)
+        size = (max(1, round(w * k)), max(1, round(h * k)))
+        pixels = np.asarray(Image.fromarray(np.asarray(pixels, np.float32), mode="F")
+                            .resize(size, Image.Resampling.BOX), np.float32)
+    return np.clip(np.rint(np.asarray(pixels, np.float32) * 65535.0), 0, 65535).astype(np.uint16)
 
 
 def _gray_lut(inverted: bool) -> np.ndarray:
@@ -217,6 +237,7 @@ class XRayViewer(QWidget):
         self.lungs_visible = False
         self.opacity = 0.5
         self._shape: tuple[int, int] | None = None
+        self._scale = 1.0  # the shown array's value of white: 1.0 (float) or 65535 (uint16)
         self._has_heat = False
         self.view: Any = None  # pyqtgraph objects, built by ensure_view()
         self.vb: Any = None
@@ -290,17 +311,26 @@ class XRayViewer(QWidget):
         self.placeholder.setText(text)
         self._stack.setCurrentWidget(self.placeholder)
 
-    def set_image(self, pixels: np.ndarray) -> None:
-        """Show float32 (H, W) pixels in [0, 1]; keeps window/level and invert, fits a new
-        image size to the window."""
+    def set_image(self, pixels: np.ndarray, shape: tuple[int, int] | None = None) -> None:
+        """Show (H, W) pixels, float32 in [0, 1] or uint16 (0-65535: a film kept at display
+        size, :func:`display_pixels`), spanning ``shape``, the film's own size (default: the
+        array's): heat maps and outlines are placed in the film's pixels whatever size is
+        shown. Keeps window/level and invert, fits a new image size to the window."""
         self.ensure_view()
-        same_size = self._shape == pixels.shape
-        self._shape = pixels.shape
+        shape = tuple(shape or pixels.shape[:2])
+        same_size = self._shape == shape
+        self._shape = shape
+        self._scale = 65535.0 if pixels.dtype == np.uint16 else 1.0
         self.clear_heatmap()
-        self.image.setImage(pixels, levels=self.levels, autoLevels=False)
+        self.image.setImage(pixels, levels=self._scaled(self.levels), autoLevels=False)
+        h, w = shape
+        self.image.setRect(QRectF(0, 0, w, h))
         self._stack.setCurrentWidget(self.view)
         if not same_size:
             self.fit()
+
+    def _scaled(self, levels: tuple[float, float]) -> tuple[float, float]:
+        return levels[0] * self._scale, levels[1] * self._scale
 
     def set_heatmap(self, heat: np.ndarray, box: tuple[int, int, int, int]) -> None:
         """Place a (S, S) heat map in [0, 1] over the image's (top, left, bottom, right)."""
@@ -350,7 +380,7 @@ class XRayViewer(QWidget):
         centre = (low + high) / 2
         self.levels = (centre - width / 2, centre + width / 2)
         if self.image is not None:
-            self.image.setLevels(self.levels)
+            self.image.setLevels(self._scaled(self.levels))
 
     @Slot(float, float)
     def _on_window_level_drag(self, dx: float, dy: float) -> None:

@@ -23,6 +23,7 @@ from core.files.discovery import Skipped, iter_inputs
 from core.model.site import SiteAccumulator
 from gui.services.native_libraries import preload_tensorflow
 from gui.services.workers import Control
+from gui.widgets.viewer import display_pixels
 
 THUMB_PIXELS = 48
 
@@ -35,15 +36,16 @@ class ModelReady:
 
 
 def load_model_job(control: Control, path: Path) -> ModelReady:
-    """Import TensorFlow, load and verify the model, and trace its forward pass once so
-    the first batch does not pay for it.
+    """Load and verify the model (on the lean runtime, or importing TensorFlow where Keras
+    answers), and run its forward pass once so the first batch does not pay for it.
 
     With TensorFlow imported a full collection of Python's cyclic garbage collector walks
     some 290,000 objects for about 150 ms while holding the GIL, and each one froze the
     window for as long, during the load and then while classifying
     (bench/bench_gui_startup.py). So the collector is paused during the load, and what the
-    load allocated is then frozen (``gc.freeze``): later collections skip it. TensorFlow's
-    libraries are mapped first with the GIL released (``native_libraries``). A previous
+    load allocated is then frozen (``gc.freeze``): later collections skip it. Where Keras
+    answers, TensorFlow's libraries are mapped first with the GIL released
+    (``native_libraries``). A previous
     load's frozen objects are released first, so a model that was replaced can still be
     collected (that one collection happens here, on the worker, when models are switched).
     """
@@ -51,8 +53,10 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     gc.collect()
     gc.disable()
     try:
-        preload_tensorflow()  # the import below would map its libraries holding the GIL
         from core.model.loading import device_name, load_model
+
+        if _needs_tensorflow(path):
+            preload_tensorflow()  # the import below would map its libraries holding the GIL
 
         model = load_model(path)
         control.check()
@@ -62,6 +66,19 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
         gc.freeze()
         gc.enable()
     return ModelReady(path, model, device_name(model))
+
+
+def _needs_tensorflow(path: Path) -> bool:
+    """Whether loading ``path`` imports TensorFlow: a model without a converted network, or
+    where Keras answers (a GPU, or the setting); the lean runtime needs none of it."""
+    from core.model.disk import current_weights, read_card
+    from core.model.loading import lean_by_default
+
+    try:
+        converted = bool(read_card(current_weights(path)).runtime.get("file"))
+    except Exception:  # the load itself reports what is wrong with the file
+        return True
+    return not (converted and lean_by_default())
 
 
 def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skipped]:
@@ -176,9 +193,12 @@ class ViewRequest:
 class LoadedImage:
     token: int
     path: str
+    #: The film as the viewer keeps it (gui.widgets.viewer.display_pixels: uint16, at most
+    #: DISPLAY_MAX_SIDE across), made on this thread, not the GUI's.
     pixels: np.ndarray | None
     info: Any  # core.files.xray.ImageInfo | None
     error: str = ""
+    shape: tuple[int, int] | None = None  # the film's own size, which pixels span
 
 
 @dataclass(frozen=True)
@@ -205,7 +225,8 @@ def image_loop(control: Control, requests: Requests) -> Iterator[LoadedImage | E
         except MemoryError:
             yield LoadedImage(req.token, req.path, None, None, "not enough memory for this image")
             continue
-        yield LoadedImage(req.token, req.path, xray.pixels, xray.info)
+        yield LoadedImage(req.token, req.path, display_pixels(xray.pixels), xray.info,
+                          shape=xray.pixels.shape[:2])
         if req.model is None or requests.newer_waiting():
             continue
         yield _explain(req, xray.pixels)

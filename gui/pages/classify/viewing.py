@@ -120,7 +120,7 @@ class Viewing(QObject):
                 v.viewer.show_message(translate("ClassifyPage", "Cannot show {0}:\n{1}")
                                       .format(Path(item.path).name, core_text(item.error)))
             else:
-                v.viewer.set_image(item.pixels)
+                v.viewer.set_image(item.pixels, item.shape)
                 if self.current_row is not None:
                     row = self.results.row(self.current_row)
                     v.metadata.set_file(str(row.path), row.prediction, item.info)
