@@ -31,8 +31,8 @@ def test_a_mistyped_command_is_not_opened_as_files(tmp_path):
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "covidcxr: error: unknown command 'valdate' (and no such file or folder); "
-        "commands: classify, train, evaluate, validate, --self-test; with no command, or with files "
-        "and folders, the window opens (covidcxr --help)"
+        "commands: classify, train, evaluate, validate, listen, pacs, --self-test; with no "
+        "command, or with files and folders, the window opens (covidcxr --help)"
     ]
 
 
@@ -44,7 +44,7 @@ def test_no_display_gets_one_line_naming_the_headless_commands(tmp_path):
         assert proc.stderr.splitlines() == [
             "covidcxr: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY "
             "not set); without a screen use the headless commands: classify, train, "
-            "evaluate, validate, --self-test (covidcxr --help)"
+            "evaluate, validate, listen, pacs, --self-test (covidcxr --help)"
         ]
 
 

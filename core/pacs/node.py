@@ -145,7 +145,7 @@ class StorageNode:
         """Queue the films a kill left unclassified, start the threads, then listen."""
         from pynetdicom import AE, build_context, evt
 
-        backlog = sorted(p for p in self.films.glob("*.dcm") if str(p) not in self._done)
+        backlog = sorted(p for p in _objects(self.films) if str(p) not in self._done)
         for p in backlog:
             self._enqueue(p, time.monotonic(), "")
         if backlog:
@@ -365,7 +365,7 @@ class StorageNode:
 
     def send_outbox(self) -> None:
         peer = self.settings.send_to
-        files = sorted(self.outbox.glob("*.dcm"))
+        files = _objects(self.outbox)
         if peer is None or not files:
             return
         try:
@@ -403,3 +403,9 @@ class StorageNode:
         elapsed = now - arrived
         log.info("results of film %s in %s %.2f s after it arrived", uid, peer, elapsed)
         self._report(replace(outcome, filed_s=elapsed))
+
+
+def _objects(folder: Path) -> list[Path]:
+    """The DICOM objects in a spool folder, without the temporary files of a write in
+    progress (or one a kill left behind): those start with a dot."""
+    return sorted(p for p in folder.glob("*.dcm") if not p.name.startswith("."))

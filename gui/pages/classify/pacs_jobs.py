@@ -76,7 +76,8 @@ def send_results_job(control: Any, predictions: list, model: Any, folder: Path, 
 
 def resend_job(control: Any, folder: Path, peer: Any, settings: Any) -> SendResult:
     """Send again what an earlier send left in ``folder``."""
-    files = sorted(folder.glob("*.dcm"))
+    # a dot starts the temporary name of a file being written (core.files.atomic)
+    files = sorted(p for p in folder.glob("*.dcm") if not p.name.startswith("."))
     return SendResult(None, _send_and_file(control, files, peer, settings, folder), folder)
 
 
