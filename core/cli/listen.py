@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(model_path)
     node = StorageNode(settings, model, args.output, threshold=args.threshold,
-                       device=device_name())
+                       device=device_name(model))
 
     def stop_on_signal(_sig: int, _frame: Any) -> None:
         raise KeyboardInterrupt
