@@ -8,11 +8,11 @@ import pytest
 
 from core.answers.evidence import (
     LOW_EVIDENCE,
-    evidence_layer,
     heat_maps,
     lung_evidence,
     lungs_on_grid,
 )
+from core.model.networks import evidence_layer
 from core.model.preprocess import PreprocessSpec
 
 

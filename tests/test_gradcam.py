@@ -63,7 +63,8 @@ def test_explain_maps_a_film_as_read_to_its_crop_box(tiny_model, crop):
     # 16 cells across), brought to the input size; the other class stays Grad-CAM
     from PIL import Image
 
-    from core.answers.evidence import MIN_GRID, heat_maps
+    from core.answers.evidence import heat_maps
+    from core.model.networks import MIN_GRID
 
     grid = heat_maps(model.keras_model, x)[0]
     assert grid.shape[0] >= MIN_GRID

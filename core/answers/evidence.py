@@ -3,7 +3,7 @@ of it inside the lung fields.
 
 The last convolution of the network is 7 x 7 at 224 px: one cell covers a whole lung zone
 and a marker beside it alike. The map here is computed on the deepest layer whose grid is
-at least :data:`MIN_GRID` cells across (``block5c`` from 256 px up, ``block3b`` below),
+at least :data:`core.model.networks.MIN_GRID` cells across (``block5c`` from 256 px up, ``block3b`` below),
 with LayerCAM (Jiang et al., IEEE TIP 2021: each position weighted by its own positive
 gradient, which keeps earlier layers' maps sharp where Grad-CAM's channel average blurs
 them). :func:`lung_evidence` is the share of the map's positive mass inside the lung
@@ -24,10 +24,6 @@ import numpy as np
 from core.model.anatomy import grow
 from core.model.preprocess import PreprocessSpec, prepare
 
-#: The map must be at least this many cells across the network's input.
-MIN_GRID = 16
-#: Layers tried, deepest first: the first whose grid reaches MIN_GRID is used.
-CANDIDATES = ("block5c_add", "block4c_add", "block3b_add", "conv2", "conv1")
 #: Below this share the film is flagged for review.
 LOW_EVIDENCE = 0.5
 LOW_EVIDENCE_MESSAGE = (
@@ -39,19 +35,6 @@ LOW_EVIDENCE_MESSAGE = (
 GROW = 1
 
 _MODELS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def evidence_layer(keras_model: Any) -> str | None:
-    """The deepest candidate layer with a grid of at least MIN_GRID, else the largest."""
-    found: list[tuple[int, str]] = []
-    names = {layer.name for layer in keras_model.layers}
-    for name in CANDIDATES:
-        if name in names:
-            shape = keras_model.get_layer(name).output.shape
-            if shape[1] is not None and shape[1] >= MIN_GRID:
-                return name
-            found.append((int(shape[1] or 0), name))
-    return max(found)[1] if found else None
 
 
 def _grad_model(keras_model: Any, layer: str):
@@ -92,6 +75,8 @@ def heat_maps(keras_model: Any, inputs: np.ndarray, layer: str | None = None,
     contributed), for network inputs float32 (N, S, S, 1) in [0, 1]."""
     import tensorflow as tf
 
+    from core.model.networks import evidence_layer
+
     layer = layer or evidence_layer(keras_model)
     if layer is None or len(inputs) == 0:
         return np.zeros((len(inputs), 1, 1), np.float32)
@@ -117,6 +102,8 @@ def forward_with_heat(keras_model: Any, inputs: np.ndarray, batch_size: int = 16
     output anyway, so classification need not run the network a second time for the
     score. None when the network has no evidence layer."""
     import tensorflow as tf
+
+    from core.model.networks import evidence_layer
 
     layer = evidence_layer(keras_model)
     if layer is None:

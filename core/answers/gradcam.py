@@ -113,8 +113,8 @@ class HeatMap:
 def explain(model: LoadedModel, pixels: np.ndarray, class_index: int = 1) -> HeatMap:
     """The heat map of an X-ray as read (float32 [0, 1], any size), through the model's
     own preprocessing: for P(COVID), the fine LayerCAM map the lung-evidence share is
-    measured on (:mod:`core.answers.evidence`: on the lean runtime the linear head's
-    activation map from the forward pass, on Keras LayerCAM), with the lung fields; for the
+    measured on (:mod:`core.answers.evidence`: LayerCAM, from the converted network's one
+    invocation on the lean runtime, else a Keras gradient pass), with the lung fields; for the
     other class, Grad-CAM at the last convolution (TensorFlow is imported for it)."""
     from core.answers.evidence import heat_maps, lung_evidence, lungs_on_grid
     spec = model.card.spec

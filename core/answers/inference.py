@@ -320,7 +320,7 @@ def network_pass(model: LoadedModel, items: list[Prepared], want_heat: bool
     gradient pass when the maps are wanted (the calibration is the card's, as
     :meth:`LoadedModel.forward` applies it)."""
     x = to_network(np.stack([g.net_input for g in items]))
-    if model.runtime is not None:  # the map comes out of the forward pass itself
+    if model.runtime is not None:  # the map comes with the pass (core.model.convert)
         return model.forward_with_map(x, want_heat)
     both = forward_with_heat(model.keras_model, x, EVIDENCE_BATCH) if want_heat else None
     if both is None:

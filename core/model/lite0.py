@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -99,6 +100,10 @@ BLOCK_SPECS: list[Block] = _blocks()
 BLOCKS: list[str] = [b.name for b in BLOCK_SPECS]
 
 
+#: The layer classes of a ReLU6 and of a depthwise convolution (lite0_features' ``kinds``).
+LayerKinds = tuple[Any, Any]
+
+
 def _conv_bn_relu(
     x: keras.KerasTensor,
     filters: int,
@@ -107,33 +112,30 @@ def _conv_bn_relu(
     conv: str,
     bn: str,
     relu: str | None,
+    relu6: Any = None,
 ) -> keras.KerasTensor:
     x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=conv)(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn)(x)
     if relu:
-        x = layers.ReLU(max_value=6.0, name=relu)(x)
+        x = (relu6 or layers.ReLU)(max_value=6.0, name=relu)(x)
     return x
 
 
-def lite0_features(x: keras.KerasTensor, name_prefix: str = "", dense_from: str | None = None
-                   ) -> keras.KerasTensor:
+def lite0_features(x: keras.KerasTensor, name_prefix: str = "",
+                   kinds: LayerKinds | None = None) -> keras.KerasTensor:
     """Apply the Lite0 backbone to ``x`` (S x S x 3, already ``(rgb - 127) / 128``).
 
     Returns the top activation, ceil(S/32) x ceil(S/32) x 1280. Keras' ``padding="same"``
     is TensorFlow's SAME (the extra pixel of an even-sized stride-2 convolution goes right
     and bottom), which is what the weights were trained with. ``name_prefix`` goes in front
-    of every layer name, for a model holding two backbones.
-
-    ``dense_from`` names a block whose stride is dropped: it and every later spatial
-    convolution run at the finer grid, dilated by the stride dropped ("atrous", as in
-    DeepLab), with the same weights. The top activation is then twice as fine, and its
-    odd positions (``[1::2, 1::2]``) are exactly the ordinary network's (TensorFlow's SAME
-    padding centres a stride-2 output on the odd input positions): one forward pass gives
-    the ordinary pooled features and a class activation map of twice the resolution.
+    of every layer name, for a model holding two backbones. ``kinds``: the ReLU6 and
+    depthwise-convolution layer classes, for a copy whose gradient graph the lean runtime
+    can run (core.model.convert); default Keras's own.
     """
+    relu6, depthwise = kinds or (layers.ReLU, layers.DepthwiseConv2D)
     p = name_prefix
-    dilation = 1
-    x = _conv_bn_relu(x, STEM_FILTERS, 3, 2, f"{p}stem_conv", f"{p}stem_bn", f"{p}stem_relu")
+    x = _conv_bn_relu(x, STEM_FILTERS, 3, 2, f"{p}stem_conv", f"{p}stem_bn", f"{p}stem_relu",
+                      relu6)
     for block in BLOCK_SPECS:
         shortcut = x
         n = f"{p}{block.name}"
@@ -146,29 +148,23 @@ def lite0_features(x: keras.KerasTensor, name_prefix: str = "", dense_from: str 
                 f"{n}_expand_conv",
                 f"{n}_expand_bn",
                 f"{n}_expand_relu",
+                relu6,
             )
-        stride, rate = block.stride, dilation
-        if dilation > 1 and block.stride > 1:
-            raise ValueError(f"{block.name} strides after {dense_from}: not supported")
-        if block.name == dense_from:
-            if block.stride == 1:
-                raise ValueError(f"{dense_from} has no stride to drop")
-            stride, dilation = 1, dilation * block.stride
-        x = layers.DepthwiseConv2D(
+        x = depthwise(
             block.kernel,
-            strides=stride,
-            dilation_rate=rate,
+            strides=block.stride,
             padding="same",
             use_bias=False,
             name=f"{n}_dwconv",
         )(x)
         x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{n}_bn")(x)
-        x = layers.ReLU(max_value=6.0, name=f"{n}_relu")(x)
+        x = relu6(max_value=6.0, name=f"{n}_relu")(x)
         # Linear bottleneck: no activation after the projection.
         x = _conv_bn_relu(x, block.filters_out, 1, 1, f"{n}_project_conv", f"{n}_project_bn", None)
         if block.has_skip:
             x = layers.Add(name=f"{n}_add")([x, shortcut])
-    return _conv_bn_relu(x, TOP_FILTERS, 1, 1, f"{p}top_conv", f"{p}top_bn", f"{p}top_relu")
+    return _conv_bn_relu(x, TOP_FILTERS, 1, 1, f"{p}top_conv", f"{p}top_bn", f"{p}top_relu",
+                         relu6)
 
 
 def build_imagenet_classifier(input_size: int = 224) -> keras.Model:

@@ -141,8 +141,8 @@ class LoadedModel:
     def forward_with_map(self, batch: np.ndarray, want_map: bool = True
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Calibrated P(COVID) (N,), features (N, F) and, when ``want_map``, the heat maps
-        (N, g, g) each scaled to a maximum of 1: on the lean runtime the linear head's
-        activation map from the same pass (on Keras, LayerCAM needs a gradient pass: that
+        (N, g, g) each scaled to a maximum of 1: on the lean runtime LayerCAM from the same
+        invocation (core.model.convert; on Keras, LayerCAM needs a gradient pass: that
         map's own gradient pass is core.answers.evidence's, so here: None)."""
         if self.runtime is not None:
             raw, feats, cam = self.runtime.forward(batch)

@@ -119,6 +119,25 @@ def last_conv_layer(keras_model: keras.Model) -> str:
     raise ModelError(f"network {keras_model.name!r} has no known last convolution layer")
 
 
+#: The lung-evidence map (core.answers.evidence) is at least this many cells across the
+#: network's input, on the deepest of these layers that has as many.
+MIN_GRID = 16
+CANDIDATES = ("block5c_add", "block4c_add", "block3b_add", "conv2", "conv1")
+
+
+def evidence_layer(keras_model: keras.Model) -> str | None:
+    """The deepest candidate layer with a grid of at least MIN_GRID, else the largest."""
+    found: list[tuple[int, str]] = []
+    names = {layer.name for layer in keras_model.layers}
+    for name in CANDIDATES:
+        if name in names:
+            shape = keras_model.get_layer(name).output.shape
+            if shape[1] is not None and shape[1] >= MIN_GRID:
+                return name
+            found.append((int(shape[1] or 0), name))
+    return max(found)[1] if found else None
+
+
 def build(architecture: str = "seed", input_size: int = 256) -> keras.Model:
     try:
         return ARCHITECTURES[architecture](input_size)

@@ -7,12 +7,12 @@ from the Keras network itself (no third exporter), its outputs stay within 3e-6 
 in P, and it was at or near the fastest on every network (the ordinary Lite0 pass about
 10 ms a film at batch 1 on a busy 2-core machine, 15-29 ms under ``tf.function``), with the
 smallest wheel (21 MiB), 0.01 s to import and about 50 MiB once loaded, where TensorFlow
-takes 3-4 s and 600 MiB. OpenVINO was up to 1.5x faster on the map's network but twice the
+takes 3-4 s and 600 MiB. OpenVINO was up to 1.5x faster on one network but twice the
 memory and a 56 MiB wheel; ONNX Runtime no faster, and one more converter.
 
 A converted classifier (:mod:`core.model.convert`) has three outputs: P(COVID) before
-calibration (N,), the pooled features (N, F) and the class activation map of its linear
-head (N, g, g), from the one forward pass. Its views file has P alone.
+calibration (N,), the pooled features (N, F) and the LayerCAM evidence map (N, g, g), from
+one invocation (the map's gradient runs in the same graph). Its views file has P alone.
 
 An interpreter is not thread-safe: each network holds a lock, so the window's viewer and
 the inference thread may share one. Films go through one at a time: a batch of 16 costs
@@ -29,9 +29,12 @@ import numpy as np
 
 from core.errors import ModelError
 
-#: The CPU threads an interpreter uses (XNNPACK). Two: classification's decode threads
-#: and the window need the others.
-DEFAULT_THREADS = max(1, min(4, (os.cpu_count() or 2)))
+#: The CPU threads an interpreter uses (XNNPACK): half the cores, at most 4; the decode
+#: threads and the window need the others. On 2 cores that is one: a second thread gave
+#: no faster pass a film there (bench/bench_runtime.py) and its spinning costs CPU.
+#: ``COVIDCXR_THREADS`` sets it.
+DEFAULT_THREADS = (int(os.environ.get("COVIDCXR_THREADS", 0))
+                   or max(1, min(4, (os.cpu_count() or 2) // 2)))
 ENGINE = "LiteRT"
 
 
@@ -106,7 +109,7 @@ class LiteClassifier:
         return self.main.size
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Raw P (N,), pooled features (N, F) and the head's activation map (N, g, g) or
+        """Raw P (N,), pooled features (N, F) and the evidence map (N, g, g) or
         None, for float32 (N, S, S, 1)."""
         if len(batch) == 0:
             return np.zeros(0, np.float32), np.zeros((0, 0), np.float32), None
