@@ -52,9 +52,8 @@ def test_the_converted_map_is_keras_layercam(tmp_path, small_lite0):
     import keras
 
     from core.model.convert import check_inputs, convert, layercam
-    from core.model.loading import unit_max
     from core.model.networks import FEATURES
-    from core.model.runtime import LiteClassifier, LiteNetwork
+    from core.model.runtime import LiteClassifier, LiteNetwork, unit_max
 
     data_main, data_views, _ = convert(small_lite0)
     (tmp_path / "m.tflite").write_bytes(data_main)

@@ -23,6 +23,7 @@ import numpy as np
 
 from core.model.anatomy import grow
 from core.model.preprocess import PreprocessSpec, prepare
+from core.model.runtime import unit_max
 
 #: Below this share the film is flagged for review.
 LOW_EVIDENCE = 0.5
@@ -83,16 +84,8 @@ def heat_maps(keras_model: Any, inputs: np.ndarray, layer: str | None = None,
     fn = _grad_model(keras_model, layer)
     out = []
     for i in range(0, len(inputs), batch_size):
-        out.append(_unit_max(fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32))[0]))
+        out.append(unit_max(fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32))[0]))
     return np.concatenate(out)
-
-
-def _unit_max(cam: Any) -> np.ndarray:
-    """Each map scaled to a maximum of 1 (left as it is where nothing contributed)."""
-    cam = np.asarray(cam)
-    top = cam.reshape(len(cam), -1).max(axis=1)
-    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-    return (cam / top[:, None, None]).astype(np.float32)
 
 
 def forward_with_heat(keras_model: Any, inputs: np.ndarray, batch_size: int = 16
@@ -112,7 +105,7 @@ def forward_with_heat(keras_model: Any, inputs: np.ndarray, batch_size: int = 16
     probs, feats, maps = [], [], []
     for i in range(0, len(inputs), batch_size):
         cam, out, feat = fn(tf.convert_to_tensor(inputs[i:i + batch_size], tf.float32))
-        maps.append(_unit_max(cam))
+        maps.append(unit_max(cam))
         probs.append(out.numpy().reshape(-1))
         feats.append(feat.numpy())
     return np.concatenate(probs), np.concatenate(feats), np.concatenate(maps)

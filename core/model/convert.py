@@ -187,8 +187,8 @@ def layercam(net: Any, x: np.ndarray) -> np.ndarray:
     import keras
     import tensorflow as tf
 
-    from core.model.loading import unit_max
     from core.model.networks import evidence_layer
+    from core.model.runtime import unit_max
 
     last = net.layers[-1]
     model = keras.Model(net.input, [net.get_layer(evidence_layer(net)).output, last.input])
@@ -220,9 +220,8 @@ def convert(net: Any, inputs: np.ndarray | None = None) -> tuple[bytes, bytes, d
     """The two files of a Keras classifier and what the card says of them, after checking
     them on ``inputs`` (float32 (N, S, S, 1); default :func:`check_inputs`): a converted P
     further than :data:`MAX_ABS_DP` from Keras's is a ModelError, nothing written."""
-    from core.model.loading import unit_max
     from core.model.networks import evidence_layer
-    from core.model.runtime import LiteClassifier, LiteNetwork, engine_version
+    from core.model.runtime import LiteClassifier, LiteNetwork, engine_version, unit_max
 
     main, views = runtime_networks(net)
     data_main, data_views = to_tflite(main), to_tflite(views)

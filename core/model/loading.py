@@ -27,7 +27,7 @@ from core.model.disk import (  # noqa: E402
 from core.model.frontal import FrontalModel
 from core.model.ood import OODModel  # noqa: E402
 from core.model.preprocess import to_network
-from core.model.runtime import LiteClassifier, LiteNetwork
+from core.model.runtime import LiteClassifier, LiteNetwork, unit_max
 from core.model.site import SiteReference  # noqa: E402
 
 
@@ -164,15 +164,6 @@ class LoadedModel:
     @property
     def display_name(self) -> str:
         return self.card.name or (self.path.stem if self.path else "model")
-
-
-def unit_max(maps: np.ndarray) -> np.ndarray:
-    """Each map (N, g, g) scaled to a maximum of 1 (left as it is where nothing
-    contributed)."""
-    maps = np.asarray(maps, np.float32)
-    top = maps.reshape(len(maps), -1).max(axis=1) if len(maps) else np.zeros(0)
-    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-    return (maps / top[:, None, None]).astype(np.float32)
 
 
 def bundled_anatomy(lean: bool = True) -> Callable[[np.ndarray], Any]:

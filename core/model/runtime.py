@@ -121,3 +121,12 @@ class LiteClassifier:
         if len(batch) == 0:
             return np.zeros(0, np.float32)
         return self.views.run(batch)[1].reshape(-1)
+
+
+def unit_max(maps: np.ndarray) -> np.ndarray:
+    """Each map (N, g, g) scaled to a maximum of 1 (left as it is where nothing
+    contributed)."""
+    maps = np.asarray(maps, np.float32)
+    top = maps.reshape(len(maps), -1).max(axis=1) if len(maps) else np.zeros(0)
+    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+    return (maps / top[:, None, None]).astype(np.float32)
