@@ -1,5 +1,10 @@
 """Which heat map makes the better "is the score resting outside the lungs?" measure (#30)?
 
+(History: this ran at 9f41628, when the lean runtime's map was the 14 x 14 class activation
+map described below; its result, in models/README and core/model/convert.py, is why the
+converted network computes LayerCAM since e9e51cd. Run today, "old" and "new" are the same
+LayerCAM from Keras and from LiteRT, and the two columns agree.)
+
 The lung-evidence share (core.answers.evidence.lung_evidence: the share of a map's positive
 mass inside the lung fields grown by one cell; below LOW_EVIDENCE the film is flagged) was
 taken on a LayerCAM map from a Keras gradient pass at block3b (28 x 28 at 224 px, "old");
@@ -64,7 +69,7 @@ sys.path.insert(0, str(REPO))
 
 from core.answers.evidence import LOW_EVIDENCE, heat_maps, lung_evidence, lungs_on_grid  # noqa: E402
 from core.answers.inference import judge_pending, prepare_pixels  # noqa: E402
-from core.evaluation.markers import INSIDE, WORDS  # noqa: E402
+from core.evaluation.markers import INSIDE, marker_text  # noqa: E402
 from core.files.reader import read_xray  # noqa: E402
 from core.model.anatomy import grow  # noqa: E402
 from core.model.loading import load_model  # noqa: E402
@@ -128,16 +133,6 @@ def on_grid(pixmask: np.ndarray, grid: int, crop: float) -> np.ndarray:
     return prepare(pixmask.astype(np.float32), PreprocessSpec(grid, crop, False)) / 255.0
 
 
-def _label(rng: np.random.Generator) -> str:
-    kind = rng.random()
-    if kind < 0.6:
-        return str(rng.choice(WORDS))
-    if kind < 0.8:
-        d, m, y = rng.integers(1, 29), rng.integers(1, 13), rng.integers(2018, 2022)
-        return f"{d:02d}/{m:02d}/{y}"
-    return f"{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}"
-
-
 def draw_outside(pixels: np.ndarray, lungs: np.ndarray, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray] | None:
     """``pixels`` with one or two burned-in labels (core.evaluation.markers' words, sizes
@@ -157,7 +152,7 @@ def draw_outside(pixels: np.ndarray, lungs: np.ndarray, rng: np.random.Generator
         for _try in range(4):
             size = max(6, int(height * rng.uniform(0.04, 0.08)))
             font = ImageFont.load_default(size=size)
-            text = _label(rng)
+            text = marker_text(rng)
             left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
             w, h = int(right - left) + 6, int(bottom - top) + 6
             xs = np.arange(x0, max(x0 + 1, width - x0 - w), 2)

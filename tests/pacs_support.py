@@ -14,10 +14,12 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 from pydicom.uid import DigitalXRayImageStorageForPresentation, generate_uid
 
@@ -39,6 +41,21 @@ def missing(program: str) -> str | None:
     if which(program) or shutil.which("apt-get"):
         return None
     return f"{program} is not installed and there is no apt-get to install it"
+
+
+#: The mark of a test against the real PACS tools: Orthanc and DCMTK's storescu.
+needs_pacs_tools = pytest.mark.skipif(
+    missing("Orthanc") is not None or missing("storescu") is not None,
+    reason=str(missing("Orthanc") or missing("storescu")))
+
+
+def orthanc_serving(tmp_path_factory: Any, peers: dict[str, int]) -> Iterator[Orthanc]:
+    """A module fixture's body: an Orthanc in a temporary folder, stopped afterwards."""
+    server = Orthanc(tmp_path_factory.mktemp("orthanc"), peers)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def free_port() -> int:

@@ -33,7 +33,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _text(rng: np.random.Generator) -> str:
+def marker_text(rng: np.random.Generator) -> str:
+    """The text of one burned-in label: a word, a date or a time."""
     kind = rng.random()
     if kind < 0.6:
         return str(rng.choice(WORDS))
@@ -79,7 +80,7 @@ def draw_markers(pixels: np.ndarray, rng: np.random.Generator, count: int | None
     for _ in range(n):
         size = max(6, int(height * rng.uniform(0.03, 0.07)))
         font = _font(size)
-        text = _text(rng)
+        text = marker_text(rng)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         w, h = int(right - left), int(bottom - top)
         x, y = _anchor(rng, width, height, w + 4, h + 4)

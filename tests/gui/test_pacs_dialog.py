@@ -13,13 +13,11 @@ import pytest
 from guitest_helpers import TIMEOUT_MS
 from pydicom.uid import ComprehensiveSRStorage, SecondaryCaptureImageStorage
 
-from tests.pacs_support import Orthanc, film, free_port, missing
+from tests.pacs_support import film, free_port, needs_pacs_tools, orthanc_serving
 
 OUR_AE = "COVIDCXR"
 
-pytestmark = pytest.mark.skipif(
-    missing("Orthanc") is not None or missing("storescu") is not None,
-    reason=str(missing("Orthanc") or missing("storescu")))
+pytestmark = needs_pacs_tools
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +27,7 @@ def move_port() -> int:
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory, move_port):
-    server = Orthanc(tmp_path_factory.mktemp("orthanc"), {OUR_AE: move_port})
-    yield server
-    server.stop()
+    yield from orthanc_serving(tmp_path_factory, {OUR_AE: move_port})
 
 
 @pytest.fixture
