@@ -29,12 +29,32 @@ import numpy as np
 
 from core.errors import ModelError
 
-#: The CPU threads an interpreter uses (XNNPACK): half the cores, at most 4; the decode
-#: threads and the window need the others. On 2 cores that is one: a second thread gave
-#: no faster pass a film there (bench/bench_runtime.py) and its spinning costs CPU.
-#: ``COVIDCXR_THREADS`` sets it.
-DEFAULT_THREADS = (int(os.environ.get("COVIDCXR_THREADS", 0))
-                   or max(1, min(4, (os.cpu_count() or 2) // 2)))
+
+def _cores() -> int:
+    return os.cpu_count() or 2
+
+
+#: The CPU threads an interpreter uses (XNNPACK), at most 4: every core for the command
+#: line and the DICOM node, where throughput counts (on 2 cores, 2 threads classified 17.2
+#: films/s against 11.1 for one, at the same CPU a film: bench_classify). The window uses
+#: :func:`interactive_threads` instead. ``COVIDCXR_THREADS`` sets both.
+_THREADS_ENV = "COVIDCXR_THREADS"
+DEFAULT_THREADS = int(os.environ.get(_THREADS_ENV, 0) or 0) or min(4, _cores())
+
+
+def interactive_threads() -> int:
+    """Threads for a process with a window: half the cores, so that the window's own
+    thread finds a free one (on 2 cores, 2 threads made the window stall 55-68 ms while
+    classifying, 1 thread 26-39 ms: bench_gui_startup)."""
+    return int(os.environ.get(_THREADS_ENV, 0) or 0) or max(1, min(4, _cores() // 2))
+
+
+def set_threads(threads: int) -> None:
+    """The threads of every interpreter created from now on in this process."""
+    global DEFAULT_THREADS
+    DEFAULT_THREADS = max(1, int(threads))
+
+
 ENGINE = "LiteRT"
 
 
@@ -60,6 +80,7 @@ class LiteNetwork:
         try:
             self._it = Interpreter(model_path=str(self.path),
                                    num_threads=threads or DEFAULT_THREADS)
+            self.threads = threads or DEFAULT_THREADS
             self._it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load converted network {self.path.name}: {exc}") from None

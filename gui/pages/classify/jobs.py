@@ -54,6 +54,9 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     gc.disable()
     try:
         from core.model.loading import device_name, load_model
+        from core.model.runtime import interactive_threads, set_threads
+
+        set_threads(interactive_threads())  # leave the window's thread a core
 
         if _needs_tensorflow(path):
             preload_tensorflow()  # the import below would map its libraries holding the GIL
