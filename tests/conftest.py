@@ -118,3 +118,23 @@ def make_labelled_folder(root: Path, per_class: int = 12, seed: int = 0) -> Path
 def labelled_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 COVID and 12 Normal real films (see :func:`make_labelled_folder`)."""
     return make_labelled_folder(tmp_path_factory.mktemp("site") / "site")
+
+
+# The DICOM node's tests (#32): a real Orthanc per test module that may send to (C-MOVE)
+# and accept from our AE title on ``move_port``. test_pacs_listen registers the listener
+# instead, with its own ``orthanc``.
+PACS_AE = "COVIDCXR"
+
+
+@pytest.fixture(scope="module")
+def move_port() -> int:
+    from tests.pacs_support import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory: pytest.TempPathFactory, move_port: int):
+    from tests.pacs_support import orthanc_serving
+
+    yield from orthanc_serving(tmp_path_factory, {PACS_AE: move_port})

@@ -14,22 +14,13 @@ import pytest
 
 from core.pacs.scu import StudyQuery, echo, find_studies, retrieve, send
 from core.pacs.settings import NodeSettings, PacsError, parse_peer
-from tests.pacs_support import film, free_port, needs_pacs_tools, orthanc_serving
+from tests.conftest import PACS_AE
+from tests.pacs_support import film, free_port, needs_pacs_tools
 
 REPO = Path(__file__).resolve().parent.parent
-OUR_AE = "COVIDCXR"
+OUR_AE = PACS_AE  # the AE title the conftest registers with Orthanc
 
 pytestmark = needs_pacs_tools
-
-
-@pytest.fixture(scope="module")
-def move_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory, move_port):
-    yield from orthanc_serving(tmp_path_factory, {OUR_AE: move_port})
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,12 @@ import pytest
 from guitest_helpers import TIMEOUT_MS
 from pydicom.uid import ComprehensiveSRStorage, SecondaryCaptureImageStorage
 
-from tests.pacs_support import film, free_port, needs_pacs_tools, orthanc_serving
+from tests.conftest import PACS_AE
+from tests.pacs_support import film, free_port, needs_pacs_tools
 
-OUR_AE = "COVIDCXR"
+OUR_AE = PACS_AE  # the AE title the conftest registers with Orthanc
 
 pytestmark = needs_pacs_tools
-
-
-@pytest.fixture(scope="module")
-def move_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory, move_port):
-    yield from orthanc_serving(tmp_path_factory, {OUR_AE: move_port})
 
 
 @pytest.fixture
