@@ -279,40 +279,23 @@ def test_output_naming_a_folder_is_refused_before_any_file_is_read(folder, tiny_
     assert list((tmp_path / "results").iterdir()) == []
 
 
-def test_output_onto_a_read_only_file_is_refused(folder, tiny_model_path, tmp_path,
+@pytest.mark.parametrize("as_root", [False, True])
+def test_output_onto_a_read_only_file_is_refused(as_root, folder, tiny_model_path, tmp_path,
                                                  monkeypatch, capsys):
-    """As a non-root user: the tests run as root, who may write anything, so os.access is
-    made to answer as it would for a user without write permission."""
+    """As a non-root user (the tests run as root, who may write anything, so os.access is
+    made to answer as it would for a user without write permission), and as root too
+    (issue 33: in containers and CI os.access allows every write, and a read-only
+    predicted.csv was overwritten; its mode says its owner meant it to stay)."""
     from core.cli.main import main
     from core.files import atomic
 
     out = tmp_path / "kept.csv"
     out.write_text("the user's own results\n")
     out.chmod(0o444)
-    real_access = os.access
-    monkeypatch.setattr(atomic.os, "access", lambda p, mode, **kw: False if (
-        os.fspath(p) == str(out) and mode & os.W_OK) else real_access(p, mode, **kw))
-    loaded = []
-    monkeypatch.setattr("core.model.loading.load_model", lambda *a, **k: loaded.append(a))
-    assert main(["classify", str(folder), "--output", str(out),
-                 "--model", str(tiny_model_path)]) == 1
-    assert capsys.readouterr().err == (
-        f"covidcxr: error: --output {out} is read-only (mode 444): make it writable or "
-        "choose another file\n"
-    )
-    assert out.read_text() == "the user's own results\n"
-    assert not loaded and not out.with_name("kept.csv.partial").exists()
-
-
-def test_output_onto_a_read_only_file_is_refused_as_root_too(folder, tiny_model_path,
-                                                             tmp_path, monkeypatch, capsys):
-    """Issue 33: as root (containers, CI) os.access allows every write, and a read-only
-    predicted.csv was overwritten. Its mode says its owner meant it to stay."""
-    from core.cli.main import main
-
-    out = tmp_path / "kept.csv"
-    out.write_text("the user's own results\n")
-    out.chmod(0o444)
+    if not as_root:
+        real_access = os.access
+        monkeypatch.setattr(atomic.os, "access", lambda p, mode, **kw: False if (
+            os.fspath(p) == str(out) and mode & os.W_OK) else real_access(p, mode, **kw))
     loaded = []
     monkeypatch.setattr("core.model.loading.load_model", lambda *a, **k: loaded.append(a))
     assert main(["classify", str(folder), "--output", str(out),

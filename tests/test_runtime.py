@@ -202,3 +202,17 @@ def test_runtime_choice_follows_the_gpu_and_the_setting(monkeypatch):
     monkeypatch.setenv(loading.RUNTIME_ENV, "keras")
     monkeypatch.setattr(loading, "gpu_present", lambda: False)
     assert not loading.lean_by_default()
+
+
+def test_the_window_knows_before_loading_whether_tensorflow_is_needed(monkeypatch,
+                                                                      tiny_model_path):
+    """The model load maps TensorFlow's libraries first only where the load will import it:
+    an unconverted model, or Keras chosen."""
+    from core.model import loading
+
+    monkeypatch.delenv(loading.RUNTIME_ENV, raising=False)
+    monkeypatch.setattr(loading, "gpu_present", lambda: False)
+    assert not loading.needs_tensorflow(REPO / "models" / "covidcxr.keras")
+    assert loading.needs_tensorflow(tiny_model_path)
+    monkeypatch.setenv(loading.RUNTIME_ENV, "keras")
+    assert loading.needs_tensorflow(REPO / "models" / "covidcxr.keras")

@@ -308,26 +308,29 @@ def runtime_files(files: Path, card: ModelCard) -> tuple[Path, Path] | None:
 def _write_runtime(net: keras.Model, card: ModelCard, weights: Path) -> None:
     """Convert ``net`` beside ``weights`` (core.model.convert) and name the files in the
     card; a network without a linear head on pooled features gets none."""
-    from core.model.convert import convert, convertible
+    from core.model.convert import convertible
 
     card.runtime = {}
     if not convertible(net):
         return
+    files, card.runtime = _converted(net, weights)
+    for name, data in files.items():
+        (weights.parent / name).write_bytes(data)
+
+
+def _converted(net: Any, weights: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The converted files of ``net`` by their names beside ``weights``, and the card's
+    ``runtime`` entry that names them."""
+    from core.model.convert import convert
+
     data_main, data_views, info = convert(net)
     main, views = runtime_paths(weights)
-    main.write_bytes(data_main)
-    views.write_bytes(data_views)
-    card.runtime = _runtime_entry(net, data_main, data_views, info, weights)
-
-
-def _runtime_entry(net: Any, data_main: bytes, data_views: bytes, info: dict[str, Any],
-                   weights: Path) -> dict[str, Any]:
-    main, views = runtime_paths(weights)
-    return {"file": main.name, "sha256": hashlib.sha256(data_main).hexdigest(),
-            "views_file": views.name, "views_sha256": hashlib.sha256(data_views).hexdigest(),
-            # What a frontal-film classifier fitted on these weights' features names.
-            "weights_digest": weights_digest([np.asarray(v.numpy()) for v in net.weights]),
-            **info}
+    entry = {"file": main.name, "sha256": hashlib.sha256(data_main).hexdigest(),
+             "views_file": views.name, "views_sha256": hashlib.sha256(data_views).hexdigest(),
+             # What a frontal-film classifier fitted on these weights' features names.
+             "weights_digest": weights_digest([np.asarray(v.numpy()) for v in net.weights]),
+             **info}
+    return {main.name: data_main, views.name: data_views}, entry
 
 
 def add_runtime(weights: str | Path, net: Any) -> dict[str, Any]:
@@ -335,14 +338,10 @@ def add_runtime(weights: str | Path, net: Any) -> dict[str, Any]:
     gains, or replaces, its converted files and its card their names and sha256, as one
     change (:func:`add_to_set`). For a model saved before the lean runtime; a model saved
     now is converted as it is saved."""
-    from core.model.convert import convert
-
     weights = Path(weights)
     _, card = open_set(current_weights(weights))
-    data_main, data_views, info = convert(net)
-    card.runtime = _runtime_entry(net, data_main, data_views, info, weights)
-    main, views = runtime_paths(weights)
-    add_to_set(weights, card, {main.name: data_main, views.name: data_views})
+    files, card.runtime = _converted(net, weights)
+    add_to_set(weights, card, files)
     return card.runtime
 
 

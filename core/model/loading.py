@@ -19,7 +19,10 @@ from core.model.card import ModelCard  # noqa: E402
 from core.model.disk import (  # noqa: E402
     current_weights,
     frontal_file,
+    is_profile,
     open_set,
+    read_card,
+    read_profile,
     runtime_files,
     site_file,
     weights_digest,
@@ -203,6 +206,19 @@ def lean_by_default() -> bool:
     if choice in ("lite", "litert"):
         return True
     return not gpu_present()
+
+
+def needs_tensorflow(path: str | Path) -> bool:
+    """Whether :func:`load_model` will import TensorFlow for ``path``: a model (or profile)
+    whose card names no converted network, or where Keras answers (:func:`lean_by_default`).
+    Reads the card only; what is wrong with the files, the load itself reports."""
+    if not lean_by_default():
+        return True
+    try:
+        card = read_profile(path) if is_profile(path) else read_card(current_weights(path))
+    except (ModelError, OSError):
+        return True
+    return not card.runtime.get("file")
 
 
 def load_model(path: str | Path, lean: bool | None = None) -> LoadedModel:

@@ -53,12 +53,12 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
     gc.collect()
     gc.disable()
     try:
-        from core.model.loading import device_name, load_model
+        from core.model.loading import device_name, load_model, needs_tensorflow
         from core.model.runtime import interactive_threads, set_threads
 
         set_threads(interactive_threads())  # leave the window's thread a core
 
-        if _needs_tensorflow(path):
+        if needs_tensorflow(path):
             preload_tensorflow()  # the import below would map its libraries holding the GIL
 
         model = load_model(path)
@@ -69,19 +69,6 @@ def load_model_job(control: Control, path: Path) -> ModelReady:
         gc.freeze()
         gc.enable()
     return ModelReady(path, model, device_name(model))
-
-
-def _needs_tensorflow(path: Path) -> bool:
-    """Whether loading ``path`` imports TensorFlow: a model without a converted network, or
-    where Keras answers (a GPU, or the setting); the lean runtime needs none of it."""
-    from core.model.disk import current_weights, read_card
-    from core.model.loading import lean_by_default
-
-    try:
-        converted = bool(read_card(current_weights(path)).runtime.get("file"))
-    except Exception:  # the load itself reports what is wrong with the file
-        return True
-    return not (converted and lean_by_default())
 
 
 def discover_job(control: Control, paths: list[str]) -> tuple[list[Path], Skipped]:
